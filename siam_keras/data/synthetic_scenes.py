@@ -1,0 +1,170 @@
+"""`synthetic_scenes`: landscape-like images whose scores follow a known SIAM rule.
+
+Every image comes with per-pixel concept masks, attribute labels, and two outputs
+computed in SIAM's own form from the true masks M_k:
+
+    output = bias + sum_k w_k <T_k, pool(M_k)> + noise
+
+with known weights w_k (some exactly zero: concepts that appear but do not
+matter) and known location-dependent templates T_k (water counts more low in the
+frame, mountains more high up). So an explanation can be checked against the
+truth: which concepts matter, where, and by how much.
+"""
+
+import numpy as np
+
+from siam_keras import vocabulary
+from siam_keras.adaptive_pooling import adaptive_average_pool
+from siam_keras.data import scene_rendering as scenes
+from siam_keras.data.scene_rendering import CONCEPTS
+
+SPLITS = ("train", "validation", "test")
+
+# How much each concept adds to each output per unit of (template-weighted) coverage.
+# Zero weights are deliberate: sky and clouds appear in most images but never matter.
+TRUE_WEIGHTS = {
+    vocabulary.SCENICNESS: {
+        "sky": 0.0, "clouds": 0.0, "water": 6.0, "trees": 8.0, "grass": 2.5,
+        "road": -6.0, "buildings": -8.0, "rock": 5.0,
+    },
+    vocabulary.SCENICNESS_VARIANCE: {
+        "sky": 0.0, "clouds": 1.0, "water": 0.0, "trees": 0.0, "grass": 0.0,
+        "road": 2.0, "buildings": 3.0, "rock": 1.5,
+    },
+}
+TRUE_BIASES = {vocabulary.SCENICNESS: 5.0, vocabulary.SCENICNESS_VARIANCE: 1.0}
+# Vertical profile of each concept's template: "low" grows towards the bottom of
+# the frame, "high" towards the top, "flat" is uniform. All are left-right
+# symmetric, so horizontal flips keep labels valid.
+TEMPLATE_PROFILES = {
+    "sky": "flat", "clouds": "high", "water": "low", "trees": "flat", "grass": "flat",
+    "road": "low", "buildings": "flat", "rock": "high",
+}
+# Attribute labels grade coverage like SUN's three-annotator votes.
+LABEL_THRESHOLDS = (0.0, 0.02, 0.08)
+
+
+def true_templates(template_size):
+    """(S, S, K) non-negative templates; each averages to 1 / S^2 per cell."""
+    rows = (np.arange(template_size, dtype="float32") + 0.5) / template_size
+    shapes = {"flat": np.ones_like(rows), "low": 0.25 + 1.5 * rows, "high": 1.75 - 1.5 * rows}
+    templates = np.zeros((template_size, template_size, len(CONCEPTS)), dtype="float32")
+    for k, concept in enumerate(CONCEPTS):
+        profile = shapes[TEMPLATE_PROFILES[concept]]
+        profile = profile / profile.mean()
+        templates[:, :, k] = profile[:, None] / template_size**2
+    return templates
+
+
+def attribute_labels(coverage):
+    """Coverage fractions (N, K) -> labels in {0, 1/3, 2/3, 1}."""
+    levels = np.zeros_like(coverage, dtype="float32")
+    for threshold in LABEL_THRESHOLDS:
+        levels += (coverage > threshold).astype("float32")
+    return levels / len(LABEL_THRESHOLDS)
+
+
+class SyntheticScenes:
+    """Generator of the `synthetic_scenes` dataset.
+
+    Images are deterministic by (seed, split, index): the first 100 test images
+    are the same whether 100 or 10,000 are asked for.
+
+    Args:
+        image_size: side of the square images, in pixels.
+        template_size: S of the true templates; the masks are pooled to S x S.
+        noise: standard deviation of the Gaussian noise added to `scenicness`
+            (and a quarter of it to `scenicness_variance`).
+        seed: dataset seed.
+
+    Example:
+    >>> scenes = SyntheticScenes(image_size=64, template_size=8)
+    >>> batch = scenes.generate("test", 4)
+    >>> batch["image"].shape, batch["attributes"].shape
+    ((4, 64, 64, 3), (4, 8))
+    """
+
+    attribute_names = CONCEPTS
+    output_names = vocabulary.PAPER_OUTPUTS
+
+    def __init__(self, image_size=64, template_size=8, noise=0.1, seed=0):
+        if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 16:
+            raise ValueError(f"`image_size` must be an integer >= 16. Received: {image_size!r}")
+        if isinstance(template_size, bool) or not isinstance(template_size, int) or template_size < 1:
+            raise ValueError(
+                f"`template_size` must be a positive integer. Received: {template_size!r}"
+            )
+        if not isinstance(noise, (int, float)) or noise < 0:
+            raise ValueError(f"`noise` must be a number >= 0. Received: {noise!r}")
+        self.image_size = image_size
+        self.template_size = template_size
+        self.noise = float(noise)
+        self.seed = int(seed)
+        self.templates = {name: true_templates(template_size) for name in self.output_names}
+        self.weights = {
+            name: np.array([TRUE_WEIGHTS[name][c] for c in CONCEPTS], dtype="float32")
+            for name in self.output_names
+        }
+        self.biases = dict(TRUE_BIASES)
+
+    def _rng(self, split, index):
+        if split not in SPLITS:
+            raise ValueError(f"Unknown split {split!r}. Choose one of: {', '.join(SPLITS)}")
+        return np.random.default_rng([self.seed, SPLITS.index(split), index])
+
+    def masks(self, label_maps):
+        """(N, H, W) label maps -> (N, H, W, K) float32 concept masks."""
+        label_maps = np.asarray(label_maps)
+        return (label_maps[..., None] == np.arange(len(CONCEPTS))).astype("float32")
+
+    def pooled_masks(self, label_maps, chunk=256):
+        """(N, H, W) label maps -> (N, S, S, K) concept coverage of each template cell."""
+        label_maps = np.asarray(label_maps)
+        return np.concatenate(
+            [
+                adaptive_average_pool(self.masks(label_maps[i : i + chunk]), self.template_size)
+                for i in range(0, max(len(label_maps), 1), chunk)
+            ]
+        )[: len(label_maps)]
+
+    def true_contributions(self, label_maps):
+        """Per output, the noise-free (N, K) contributions w_k <T_k, pool(M_k)>."""
+        pooled = self.pooled_masks(label_maps)
+        return {
+            name: np.einsum("nstk,stk->nk", pooled, self.templates[name]) * self.weights[name]
+            for name in self.output_names
+        }
+
+    def generate(self, split, num_images, start=0):
+        """Generates images [start, start + num_images) of a split.
+
+        Returns:
+            A dict of NumPy arrays: `image` (N, S, S, 3) uint8, `label_map` (N, S, S)
+            uint8 (concept ids; `len(attribute_names)` is bare ground),
+            `attributes` (N, K) in {0, 1/3, 2/3, 1}, each output (N,) float32, and
+            each `<output>_contributions` (N, K), the true noise-free contributions.
+        """
+        if isinstance(num_images, bool) or not isinstance(num_images, int) or num_images < 0:
+            raise ValueError(f"`num_images` must be an integer >= 0. Received: {num_images!r}")
+        size = self.image_size
+        images = np.zeros((num_images, size, size, 3), dtype=np.uint8)
+        label_maps = np.zeros((num_images, size, size), dtype=np.uint8)
+        noise = np.zeros((num_images, 2), dtype="float32")
+        for i in range(num_images):
+            rng = self._rng(split, start + i)
+            label_maps[i] = scenes.draw_layout(rng, size)
+            images[i] = scenes.render(rng, label_maps[i])
+            noise[i] = rng.normal(0.0, 1.0, 2)
+        counts = [np.bincount(m.ravel(), minlength=len(CONCEPTS) + 1) for m in label_maps]
+        coverage = np.asarray(counts, dtype="float32").reshape(num_images, -1)[:, : len(CONCEPTS)]
+        coverage /= size * size
+        batch = {"image": images, "label_map": label_maps, "attributes": attribute_labels(coverage)}
+        contributions = self.true_contributions(label_maps)
+        scales = {vocabulary.SCENICNESS: self.noise, vocabulary.SCENICNESS_VARIANCE: self.noise / 4}
+        for j, name in enumerate(self.output_names):
+            value = self.biases[name] + contributions[name].sum(axis=1) + scales[name] * noise[:, j]
+            if name == vocabulary.SCENICNESS_VARIANCE:
+                value = np.maximum(value, 0.0)
+            batch[name] = value.astype("float32")
+            batch[vocabulary.contributions_key(name)] = contributions[name].astype("float32")
+        return batch

@@ -1,0 +1,36 @@
+"""`evaluate_model`: predictions of a SIAM or baseline model on one split, scored."""
+
+import numpy as np
+
+from siam_keras import vocabulary
+from siam_keras.metrics.report import metrics_report
+
+
+def predict(model, images, batch_size=64):
+    """Runs `model` over uint8 or float images in batches; returns a dict of NumPy arrays."""
+    outputs = model.predict(np.asarray(images, dtype="float32"), batch_size=batch_size, verbose=0)
+    if not isinstance(outputs, dict):
+        raise TypeError(
+            f"Model {model.name!r} must return a dict of named outputs. Received: {type(outputs).__name__}"
+        )
+    return {key: np.asarray(value) for key, value in outputs.items()}
+
+
+def evaluate_model(model, images, targets, output_names, attribute_names=None,
+                   true_contributions=None, batch_size=64):
+    """Predicts `images` and returns `(metrics_report(...), predictions)`.
+
+    Attribute metrics and ground-truth effects are included when the model is a
+    SIAM model (it returns `attribute_scores` and contributions) and the labels or
+    true contributions are given.
+    """
+    predictions = predict(model, images, batch_size)
+    is_siam = vocabulary.ATTRIBUTE_SCORES in predictions
+    report = metrics_report(
+        predictions,
+        targets,
+        output_names,
+        attribute_names=attribute_names if is_siam else None,
+        true_contributions=true_contributions if is_siam else None,
+    )
+    return report, predictions

@@ -1,0 +1,266 @@
+"""`SIAMLayer`: attribute maps, spatial templates and per-attribute contributions."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from siam_keras import vocabulary
+from siam_keras.adaptive_pooling import adaptive_pooling_matrix
+from siam_keras.layers.alternating_signs import AlternatingSigns
+
+HEADS = ("templates", "linear")
+
+#: The paper's numbers, as defaults.
+DEFAULT_NUM_TEMPLATES = 2
+DEFAULT_TEMPLATE_SIZE = 15
+DEFAULT_BORDER_SIZE = 2
+DEFAULT_TEMPLATE_INIT = 0.01
+DEFAULT_MIXING_MAGNITUDE = 0.5
+
+
+def _positive_int(name, value, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"`{name}` must be {kind}. Received: {name}={value!r}")
+    return int(value)
+
+
+def _attribute_names(attribute_names):
+    if isinstance(attribute_names, (int, np.integer)) and not isinstance(attribute_names, bool):
+        count = _positive_int("attribute_names", attribute_names)
+        return tuple(f"attribute_{i}" for i in range(count))
+    if isinstance(attribute_names, str) or not hasattr(attribute_names, "__iter__"):
+        raise TypeError(
+            "`attribute_names` must be a list of names or a number of attributes. "
+            f"Received: attribute_names={attribute_names!r}"
+        )
+    names = tuple(attribute_names)
+    if not names:
+        raise ValueError(
+            "SIAM needs at least one attribute. Received: attribute_names=[] (zero attributes)"
+        )
+    if not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
+        raise ValueError(
+            f"Attribute names must be unique non-empty strings. Received: {list(names)}"
+        )
+    return names
+
+
+@keras.saving.register_keras_serializable(package="siam_keras")
+class SIAMLayer(keras.layers.Layer):
+    """Semantically Interpretable Activation Maps head.
+
+    The only path from backbone features to the outputs runs through K
+    non-negative attribute maps. Each map is averaged into an attribute score
+    ("what"), and, for every named output, matched against G non-negative S x S
+    spatial templates ("where"); a signed weight per template mixes the G
+    responses into the attribute's contribution ("how"). Each output is exactly
+    the sum of its contributions plus a bias.
+
+    With `head="linear"` there are no templates: an attribute's contribution is a
+    signed weight times its score (the paper's simpler variant, and an ablation).
+
+    Template matching and mixing always run in float32, also under a mixed
+    precision policy (sums of float16 maps overflow); every output is float32.
+
+    Args:
+        attribute_names: list of K attribute names, or the number K.
+        output_names: names of the outputs, e.g. `("scenicness",)`.
+        head: `"templates"` (default) or `"linear"`.
+        num_templates: G, templates per attribute and output. Paper: 2.
+        template_size: S, side of the templates; maps are average-pooled to
+            S x S (PyTorch's adaptive bins). Paper: 15.
+        border_size: cells zeroed along each side of every map. Paper: 2.
+        initial_biases: dict mapping output names to the initial bias (the
+            paper uses the label mean); missing outputs start at 0.
+        attribute_initializer, attribute_regularizer: for the 1x1 convolution
+            from C channels to K maps.
+        template_initializer: default constant 0.01 (the paper's).
+        template_regularizer: e.g. `keras.regularizers.L1(1e-3)`.
+        template_constraint: default `"non_neg"`; templates stay >= 0.
+        mixing_initializer: default `AlternatingSigns(0.5)`.
+        **kwargs: base layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: backbone features, (B, H, W, C), static H, W and C.
+
+    Returns:
+        A dict of float32 tensors:
+        - `attribute_maps`: (B, H, W, K), non-negative.
+        - `attribute_scores`: (B, K), spatial mean of each map.
+        - `<output>`: (B,), for each output name.
+        - `<output>_contributions`: (B, K); they sum to `<output>` minus its bias.
+
+    Example:
+    >>> layer = SIAMLayer(["trees", "water", "road"], output_names=["scenicness"],
+    ...                   template_size=4, border_size=0)
+    >>> out = layer(np.random.rand(2, 8, 8, 16).astype("float32"))
+    >>> tuple(out["scenicness_contributions"].shape)
+    (2, 3)
+
+    Reference:
+        Marcos, Lobry, Tuia. Semantically Interpretable Activation Maps:
+        what-where-how explanations within CNNs. ICCV Workshops 2019.
+    """
+
+    def __init__(
+        self,
+        attribute_names,
+        output_names=vocabulary.PAPER_OUTPUTS,
+        head="templates",
+        num_templates=DEFAULT_NUM_TEMPLATES,
+        template_size=DEFAULT_TEMPLATE_SIZE,
+        border_size=DEFAULT_BORDER_SIZE,
+        initial_biases=None,
+        attribute_initializer="glorot_uniform",
+        attribute_regularizer=None,
+        template_initializer=None,
+        template_regularizer=None,
+        template_constraint="non_neg",
+        mixing_initializer=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.attribute_names = list(_attribute_names(attribute_names))
+        self.output_names = list(vocabulary.validate_output_names(output_names))
+        if head not in HEADS:
+            raise ValueError(f"`head` must be one of {list(HEADS)}. Received: head={head!r}")
+        self.head = head
+        self.num_templates = _positive_int("num_templates", num_templates)
+        self.template_size = _positive_int("template_size", template_size)
+        self.border_size = _positive_int("border_size", border_size, minimum=0)
+        initial_biases = dict(initial_biases or {})
+        unknown = sorted(set(initial_biases) - set(self.output_names))
+        if unknown:
+            raise ValueError(
+                f"`initial_biases` names unknown outputs {unknown}. Outputs: {self.output_names}"
+            )
+        self.initial_biases = {k: float(v) for k, v in initial_biases.items()}
+        self.attribute_initializer = keras.initializers.get(attribute_initializer)
+        self.attribute_regularizer = keras.regularizers.get(attribute_regularizer)
+        self.template_initializer = keras.initializers.get(
+            template_initializer or keras.initializers.Constant(DEFAULT_TEMPLATE_INIT)
+        )
+        self.template_regularizer = keras.regularizers.get(template_regularizer)
+        self.template_constraint = keras.constraints.get(template_constraint)
+        self.mixing_initializer = keras.initializers.get(
+            mixing_initializer or AlternatingSigns(DEFAULT_MIXING_MAGNITUDE)
+        )
+        self.input_spec = keras.layers.InputSpec(ndim=4)
+
+    @property
+    def num_attributes(self):
+        return len(self.attribute_names)
+
+    def build(self, input_shape):
+        if len(input_shape) != 4 or any(d is None for d in input_shape[1:]):
+            raise ValueError(
+                "SIAMLayer expects backbone features of shape (batch, height, width, "
+                f"channels) with known height, width and channels. Received: input_shape={input_shape}"
+            )
+        _, height, width, channels = input_shape
+        if 2 * self.border_size >= min(height, width):
+            raise ValueError(
+                f"`border_size`={self.border_size} zeroes the whole {height}x{width} feature "
+                "grid; it must be less than half its smaller side."
+            )
+        k = self.num_attributes
+        self.attribute_kernel = self.add_weight(
+            shape=(1, 1, channels, k),
+            initializer=self.attribute_initializer,
+            regularizer=self.attribute_regularizer,
+            name="attribute_kernel",
+        )
+        self.attribute_bias = self.add_weight(shape=(k,), initializer="zeros", name="attribute_bias")
+        # Template matching and mixing run in float32: these weights are never autocast.
+        self.templates, self.mixing, self.biases = {}, {}, {}
+        g = 1 if self.head == "linear" else self.num_templates
+        for name in self.output_names:
+            if self.head == "templates":
+                self.templates[name] = self.add_weight(
+                    shape=(self.template_size, self.template_size, k, g),
+                    initializer=self.template_initializer,
+                    regularizer=self.template_regularizer,
+                    constraint=self.template_constraint,
+                    autocast=False,
+                    name=f"{name}_templates",
+                )
+            self.mixing[name] = self.add_weight(
+                shape=(k, g), initializer=self.mixing_initializer, autocast=False,
+                name=f"{name}_mixing",
+            )
+            self.biases[name] = self.add_weight(
+                shape=(),
+                initializer=keras.initializers.Constant(self.initial_biases.get(name, 0.0)),
+                autocast=False,
+                name=f"{name}_bias",
+            )
+        border = np.zeros((height, width, 1), dtype="float32")
+        b = self.border_size
+        border[b : height - b, b : width - b] = 1.0
+        self._border_mask = border
+        self._pool_rows = adaptive_pooling_matrix(height, self.template_size)
+        self._pool_cols = adaptive_pooling_matrix(width, self.template_size)
+        self._pool_identity = height == width == self.template_size
+        self.input_spec = keras.layers.InputSpec(ndim=4, axes={-1: channels})
+
+    def _pool(self, maps):
+        if self._pool_identity:
+            return maps
+        rows = ops.convert_to_tensor(self._pool_rows)
+        cols = ops.convert_to_tensor(self._pool_cols)
+        return ops.einsum("sh,bhwk,tw->bstk", rows, maps, cols)
+
+    def call(self, inputs):
+        maps = ops.conv(inputs, self.attribute_kernel, strides=1, padding="valid")
+        maps = ops.relu(maps + self.attribute_bias)
+        maps = ops.cast(maps, "float32")
+        if self.border_size:
+            maps = maps * ops.convert_to_tensor(self._border_mask)
+        scores = ops.mean(maps, axis=(1, 2))
+        outputs = {vocabulary.ATTRIBUTE_MAPS: maps, vocabulary.ATTRIBUTE_SCORES: scores}
+        pooled = None if self.head == "linear" else self._pool(maps)
+        for name in self.output_names:
+            if self.head == "linear":
+                responses = scores[:, :, None]
+            else:
+                # (B, S, S, K, 1) x (1, S, S, K, G) summed over S x S -> (B, K, G).
+                matched = pooled[..., None] * self.templates[name][None]
+                responses = ops.relu(ops.sum(matched, axis=(1, 2)))
+            contributions = ops.sum(responses * self.mixing[name][None], axis=-1)
+            outputs[vocabulary.contributions_key(name)] = contributions
+            outputs[name] = ops.sum(contributions, axis=-1) + self.biases[name]
+        return outputs
+
+    def compute_output_spec(self, inputs):
+        batch, height, width = inputs.shape[0], inputs.shape[1], inputs.shape[2]
+        k = self.num_attributes
+        spec = {
+            vocabulary.ATTRIBUTE_MAPS: keras.KerasTensor((batch, height, width, k), "float32"),
+            vocabulary.ATTRIBUTE_SCORES: keras.KerasTensor((batch, k), "float32"),
+        }
+        for name in self.output_names:
+            spec[vocabulary.contributions_key(name)] = keras.KerasTensor((batch, k), "float32")
+            spec[name] = keras.KerasTensor((batch,), "float32")
+        return spec
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "attribute_names": list(self.attribute_names),
+                "output_names": list(self.output_names),
+                "head": self.head,
+                "num_templates": self.num_templates,
+                "template_size": self.template_size,
+                "border_size": self.border_size,
+                "initial_biases": dict(self.initial_biases),
+                "attribute_initializer": keras.initializers.serialize(self.attribute_initializer),
+                "attribute_regularizer": keras.regularizers.serialize(self.attribute_regularizer),
+                "template_initializer": keras.initializers.serialize(self.template_initializer),
+                "template_regularizer": keras.regularizers.serialize(self.template_regularizer),
+                "template_constraint": keras.constraints.serialize(self.template_constraint),
+                "mixing_initializer": keras.initializers.serialize(self.mixing_initializer),
+            }
+        )
+        return config

@@ -1,0 +1,64 @@
+"""A grid of images beside their attribute maps (matplotlib, no display needed)."""
+
+import numpy as np
+
+
+def upsample(maps, size):
+    """(N, h, w, K) maps -> (N, size, size, K) by bilinear interpolation (Pillow)."""
+    from PIL import Image
+
+    maps = np.asarray(maps, dtype="float32")
+    out = np.zeros(maps.shape[:1] + (size, size) + maps.shape[3:], dtype="float32")
+    for n in range(maps.shape[0]):
+        for k in range(maps.shape[3]):
+            image = Image.fromarray(maps[n, :, :, k], mode="F")
+            out[n, :, :, k] = np.asarray(image.resize((size, size), Image.BILINEAR))
+    return out
+
+
+def plot_attribute_maps(path, images, attribute_maps, attribute_names, titles=None, labels=None):
+    """Saves a PNG: one row per image, the image then each attribute's map over it.
+
+    Each attribute's maps share one colour scale across the rows, so a dark map
+    means "absent here" compared with the other images.
+
+    Args:
+        path: where to write the PNG.
+        images: (N, S, S, 3) uint8.
+        attribute_maps: (N, h, w, K) non-negative maps.
+        attribute_names: K names (column titles).
+        titles: optional N strings shown under each image (e.g. the prediction).
+        labels: optional (N, K) attribute labels shown in each map's corner.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    images = np.asarray(images)
+    num_images, size = images.shape[0], images.shape[1]
+    num_attributes = len(attribute_names)
+    maps = upsample(attribute_maps, size)
+    peak = np.maximum(maps.max(axis=(0, 1, 2)), 1e-6)
+    figure, axes = plt.subplots(
+        num_images, num_attributes + 1, figsize=(1.6 * (num_attributes + 1), 1.75 * num_images),
+        squeeze=False,
+    )
+    for n in range(num_images):
+        axes[n, 0].imshow(images[n])
+        axes[n, 0].set_xlabel(titles[n] if titles else "", fontsize=7)
+        for k, name in enumerate(attribute_names):
+            ax = axes[n, k + 1]
+            ax.imshow(images[n], alpha=0.35)
+            ax.imshow(maps[n, :, :, k], cmap="magma", vmin=0, vmax=peak[k], alpha=0.75)
+            if n == 0:
+                ax.set_title(name, fontsize=8)
+            if labels is not None:
+                ax.text(1, 6, f"{labels[n, k]:.2f}", color="white", fontsize=6)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    figure.suptitle("Attribute maps (shared scale per attribute; label in the corner)", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

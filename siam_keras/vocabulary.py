@@ -1,0 +1,57 @@
+"""The one vocabulary used from layer outputs to signatures, JSON files and plots.
+
+A SIAM model returns a flat dict of tensors. Its keys are built here and nowhere else:
+- `attribute_maps` (B, H, W, K): where each attribute is ("where").
+- `attribute_scores` (B, K): the spatial mean of each map ("what").
+- `<output>` (B,): each named output, e.g. `scenicness`.
+- `<output>_contributions` (B, K): what each attribute adds to that output ("how");
+  the output equals their sum plus the output's bias.
+"""
+
+ATTRIBUTE_MAPS = "attribute_maps"
+ATTRIBUTE_SCORES = "attribute_scores"
+CONTRIBUTIONS_SUFFIX = "_contributions"
+
+#: The outputs of the paper (ScenicOrNot), used by the presets and `synthetic_scenes`.
+SCENICNESS = "scenicness"
+SCENICNESS_VARIANCE = "scenicness_variance"
+PAPER_OUTPUTS = (SCENICNESS, SCENICNESS_VARIANCE)
+
+RESERVED_NAMES = (ATTRIBUTE_MAPS, ATTRIBUTE_SCORES)
+
+
+def contributions_key(output_name):
+    """The key of an output's per-attribute contributions, e.g. `scenicness_contributions`."""
+    return f"{output_name}{CONTRIBUTIONS_SUFFIX}"
+
+
+def validate_output_names(output_names):
+    """Checks output names and returns them as a tuple of strings.
+
+    Names must be non-empty identifiers, unique, and must not collide with the
+    reserved keys (`attribute_maps`, `attribute_scores`) or with each other's
+    contribution keys.
+    """
+    if isinstance(output_names, str):
+        output_names = (output_names,)
+    names = tuple(output_names)
+    if not names:
+        raise ValueError(
+            "At least one output name is required. Received: output_names=()"
+        )
+    for name in names:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(
+                "Output names must be Python identifiers such as 'scenicness'. "
+                f"Received: {name!r}"
+            )
+    taken = set(RESERVED_NAMES) | {contributions_key(n) for n in names}
+    for name in names:
+        if name in taken:
+            raise ValueError(
+                f"Output name {name!r} collides with a reserved key. Reserved: "
+                f"{sorted(taken)}"
+            )
+    if len(set(names)) != len(names):
+        raise ValueError(f"Output names must be unique. Received: {list(names)}")
+    return names

@@ -1,0 +1,1 @@
+"""The training pipeline: `python -m training --config training/configs/NAME.toml`."""

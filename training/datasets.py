@@ -1,0 +1,72 @@
+"""In-memory splits and the tf.data input pipeline."""
+
+import numpy as np
+import tensorflow as tf
+
+from siam_keras import vocabulary
+from siam_keras.data import SyntheticScenes
+from training.augmentation import random_affine
+
+
+def synthetic_scenes(config):
+    """The `SyntheticScenes` generator a `DataConfig` describes."""
+    return SyntheticScenes(
+        image_size=config.image_size,
+        template_size=config.truth_template_size,
+        noise=config.noise,
+        seed=config.seed,
+    )
+
+
+def targets_and_weights(split, output_names, with_attributes=True):
+    """Targets and per-sample weights for `model.fit`.
+
+    A missing label (NaN) becomes 0 with sample weight 0, so it adds nothing to
+    the loss or its gradient.
+    """
+    targets, weights = {}, {}
+    keys = list(output_names)
+    if with_attributes:
+        keys.append(vocabulary.ATTRIBUTE_SCORES)
+    for key in keys:
+        labels = split["attributes" if key == vocabulary.ATTRIBUTE_SCORES else key]
+        labels = np.asarray(labels, dtype="float32")
+        missing = np.isnan(labels).reshape(len(labels), -1).any(axis=1)
+        targets[key] = np.nan_to_num(labels, nan=0.0)
+        weights[key] = (~missing).astype("float32")
+    return targets, weights
+
+
+def make_dataset(images, targets, weights, batch_size, training, train_config=None):
+    """A batched, prefetched `tf.data.Dataset` of (image, targets, sample weights).
+
+    Images stay uint8 in memory and are cast (and, when training, augmented) one
+    batch at a time on tf.data's threads, overlapping with the training step.
+    """
+    dataset = tf.data.Dataset.from_tensor_slices((images, targets, weights))
+    if training:
+        dataset = dataset.shuffle(len(images), seed=train_config.seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size, drop_remainder=training)
+    augment = training and train_config is not None and (
+        train_config.flip or train_config.crop_min_scale < 1 or train_config.rotation_degrees > 0
+    )
+    if augment:
+        dataset = dataset.enumerate()
+
+        def transform(step, batch):
+            x, y, w = batch
+            seed = tf.stack([tf.cast(step, tf.int32), tf.constant(train_config.seed, tf.int32)])
+            x = random_affine(
+                tf.cast(x, tf.float32), seed,
+                flip=train_config.flip,
+                crop_min_scale=train_config.crop_min_scale,
+                rotation_degrees=train_config.rotation_degrees,
+            )
+            return x, y, w
+
+        dataset = dataset.map(transform, num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        dataset = dataset.map(
+            lambda x, y, w: (tf.cast(x, tf.float32), y, w), num_parallel_calls=tf.data.AUTOTUNE
+        )
+    return dataset.prefetch(tf.data.AUTOTUNE)

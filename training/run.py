@@ -1,0 +1,162 @@
+"""The training job: data, SIAM, the unconstrained baseline, evaluation, files."""
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from siam_keras import vocabulary
+from siam_keras.evaluation import evaluate_model
+from siam_keras.models import build_baseline_model, build_siam_model
+from siam_keras.plotting import plot_attribute_maps
+from training import datasets
+from training.callbacks import AttributeMapImages
+from training.config import config_to_toml
+from training.fit import fit_stage
+from training.losses import AttributeLoss, SquaredError
+
+NUM_FIGURE_IMAGES = 4
+
+
+def _write_json(path, data):
+    """Writes JSON atomically: readers never see a half-written file."""
+    tmp = Path(f"{path}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, allow_nan=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def summary_table(metrics):
+    """Human-readable table of metrics.json (SIAM vs. baseline)."""
+    rows = [("", "", "SIAM", "baseline")]
+    baseline = metrics.get("baseline", {}).get("outputs", {})
+    for name, values in metrics["outputs"].items():
+        for key in ("kendall_tau", "spearman", "rmse", "r2"):
+            other = baseline.get(name, {}).get(key)
+            rows.append((name, key, f"{values[key]:.3f}", "-" if other is None else f"{other:.3f}"))
+    if "attributes" in metrics:
+        rows.append(("attributes", "mean_ap", f"{metrics['attributes']['mean_ap']:.3f}", "-"))
+    if "ground_truth" in metrics:
+        rows.append(("ground_truth", "effect_rank_tau",
+                     f"{metrics['ground_truth']['effect_rank_tau']:.3f}", "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows)
+
+
+def run(config, out_dir, overwrite=False, log=print):
+    """Runs the whole job described by `config`; returns the metrics dict.
+
+    Writes `out_dir/model.keras`, `history.csv`, `metrics.json`, `config.toml`,
+    `attribute_maps.png`, `tensorboard/`, and `baseline/` for the baseline.
+    """
+    out = Path(out_dir)
+    if (out / "metrics.json").exists():
+        if not overwrite:
+            raise FileExistsError(
+                f"{out} already holds a finished run (metrics.json). Pass --overwrite to replace "
+                "it, or choose another --out."
+            )
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.toml").write_text(config_to_toml(config), encoding="utf-8")
+    policy = "mixed_float16" if config.train.mixed_precision else None
+    data, train_cfg = config.data, config.train
+
+    scenes = datasets.synthetic_scenes(data)
+    outputs, attributes = list(scenes.output_names), list(scenes.attribute_names)
+    start = time.perf_counter()
+    log(f"[1/4] Generating synthetic_scenes ({data.num_train} train, {data.num_validation} "
+        f"validation, {data.num_test} test images of {data.image_size} px)")
+    splits = {
+        "train": scenes.generate("train", data.num_train),
+        "validation": scenes.generate("validation", data.num_validation),
+        "test": scenes.generate("test", data.num_test),
+    }
+    log(f"      done in {time.perf_counter() - start:.1f} s")
+    steps = data.num_train // train_cfg.batch_size
+    if steps < 1:
+        raise ValueError(
+            f"train.batch_size={train_cfg.batch_size} is larger than data.num_train={data.num_train}"
+        )
+    initial_biases = {name: float(np.nanmean(splits["train"][name])) for name in outputs}
+    weights = dict(train_cfg.output_loss_weights)
+    unknown = sorted(set(weights) - set(outputs))
+    if unknown:
+        raise ValueError(f"train.output_loss_weights names unknown outputs {unknown}. Outputs: {outputs}")
+
+    def pipeline(split, with_attributes, training):
+        targets, sample_weights = datasets.targets_and_weights(splits[split], outputs, with_attributes)
+        return datasets.make_dataset(
+            splits[split]["image"], targets, sample_weights, train_cfg.batch_size, training, train_cfg
+        )
+
+    log(f"[2/4] Training SIAM ({config.model.backbone}, {train_cfg.epochs} epochs of {steps} steps)")
+    start = time.perf_counter()
+    siam = build_siam_model(
+        attributes,
+        output_names=outputs,
+        backbone=config.model.backbone,
+        image_size=data.image_size,
+        backbone_weights=config.model.backbone_weights or None,
+        head=config.model.head,
+        num_templates=config.model.num_templates,
+        template_size=config.model.template_size,
+        border_size=config.model.border_size,
+        initial_biases=initial_biases,
+        template_l1=train_cfg.template_l1,
+        dtype_policy=policy,
+    )
+    losses = {name: SquaredError() for name in outputs}
+    losses[vocabulary.ATTRIBUTE_SCORES] = AttributeLoss()
+    loss_weights = {name: weights.get(name, 1.0) for name in outputs}
+    loss_weights[vocabulary.ATTRIBUTE_SCORES] = train_cfg.attribute_loss_weight
+    preview = splits["validation"]["image"][:NUM_FIGURE_IMAGES]
+    siam = fit_stage(
+        out, siam, losses, loss_weights, pipeline("train", True, True),
+        pipeline("validation", True, False), train_cfg.epochs, train_cfg, steps,
+        callbacks=[AttributeMapImages(out / "tensorboard" / "attribute_maps", preview, attributes)],
+        log=log,
+    )
+    siam_seconds = time.perf_counter() - start
+
+    log("[3/4] Evaluating SIAM on the test split")
+    test = splits["test"]
+    test_targets = {name: test[name] for name in outputs}
+    test_targets["attributes"] = test["attributes"]
+    truth = {name: test[vocabulary.contributions_key(name)] for name in outputs}
+    metrics, predictions = evaluate_model(siam, test["image"], test_targets, outputs, attributes, truth)
+    shown = slice(0, NUM_FIGURE_IMAGES)
+    plot_attribute_maps(
+        out / "attribute_maps.png", test["image"][shown], predictions[vocabulary.ATTRIBUTE_MAPS][shown],
+        attributes, labels=test["attributes"][shown],
+        titles=[f"{outputs[0]}: {p:.2f} (true {t:.2f})"
+                for p, t in zip(predictions[outputs[0]][shown], test[outputs[0]][shown])],
+    )
+    metrics = {"dataset": {"name": data.dataset, "split": "test", "num_images": data.num_test,
+                           "image_size": data.image_size, "seed": data.seed}, **metrics}
+    metrics["training"] = {"siam_seconds": round(siam_seconds, 1)}
+
+    if config.baseline.enabled:
+        log(f"[4/4] Training the unconstrained baseline ({config.baseline.epochs} epochs)")
+        start = time.perf_counter()
+        baseline = build_baseline_model(
+            outputs, backbone=config.model.backbone, image_size=data.image_size,
+            backbone_weights=config.model.backbone_weights or None,
+            initial_biases=initial_biases, dtype_policy=policy,
+        )
+        baseline = fit_stage(
+            out / "baseline", baseline, {name: SquaredError() for name in outputs},
+            {name: weights.get(name, 1.0) for name in outputs}, pipeline("train", False, True),
+            pipeline("validation", False, False), config.baseline.epochs, train_cfg, steps, log=log,
+        )
+        baseline_metrics, _ = evaluate_model(baseline, test["image"], test_targets, outputs)
+        metrics["baseline"] = baseline_metrics
+        metrics["training"]["baseline_seconds"] = round(time.perf_counter() - start, 1)
+    else:
+        log("[4/4] Baseline disabled (baseline.enabled = false)")
+    _write_json(out / "metrics.json", metrics)
+    log("\n" + summary_table(metrics))
+    log(f"\nWrote {out / 'model.keras'}, {out / 'metrics.json'}, {out / 'attribute_maps.png'}")
+    return metrics
