@@ -10,6 +10,7 @@ import numpy as np
 
 from siam_keras import vocabulary
 from siam_keras.evaluation import evaluate_model
+from siam_keras.metrics.report import format_report
 from siam_keras.models import build_baseline_model, build_siam_model
 from siam_keras.plotting import plot_attribute_maps
 from training import datasets
@@ -26,23 +27,6 @@ def _write_json(path, data):
     tmp = Path(f"{path}.tmp")
     tmp.write_text(json.dumps(data, indent=2, allow_nan=True) + "\n", encoding="utf-8")
     os.replace(tmp, path)
-
-
-def summary_table(metrics):
-    """Human-readable table of metrics.json (SIAM vs. baseline)."""
-    rows = [("", "", "SIAM", "baseline")]
-    baseline = metrics.get("baseline", {}).get("outputs", {})
-    for name, values in metrics["outputs"].items():
-        for key in ("kendall_tau", "spearman", "rmse", "r2"):
-            other = baseline.get(name, {}).get(key)
-            rows.append((name, key, f"{values[key]:.3f}", "-" if other is None else f"{other:.3f}"))
-    if "attributes" in metrics:
-        rows.append(("attributes", "mean_ap", f"{metrics['attributes']['mean_ap']:.3f}", "-"))
-    if "ground_truth" in metrics:
-        rows.append(("ground_truth", "effect_rank_tau",
-                     f"{metrics['ground_truth']['effect_rank_tau']:.3f}", "-"))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows)
 
 
 def run(config, out_dir, overwrite=False, log=print):
@@ -157,6 +141,6 @@ def run(config, out_dir, overwrite=False, log=print):
     else:
         log("[4/4] Baseline disabled (baseline.enabled = false)")
     _write_json(out / "metrics.json", metrics)
-    log("\n" + summary_table(metrics))
+    log("\n" + format_report(metrics))
     log(f"\nWrote {out / 'model.keras'}, {out / 'metrics.json'}, {out / 'attribute_maps.png'}")
     return metrics

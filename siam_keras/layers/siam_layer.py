@@ -60,8 +60,12 @@ class SIAMLayer(keras.layers.Layer):
     With `head="linear"` there are no templates: an attribute's contribution is a
     signed weight times its score (the paper's simpler variant, and an ablation).
 
-    Template matching and mixing always run in float32, also under a mixed
-    precision policy (sums of float16 maps overflow); every output is float32.
+    The whole head runs in float32, also under a mixed precision policy: the
+    backbone before it runs in the policy's compute dtype, but sums over the
+    H x W cells of float16 maps (and of their gradients, scaled by the loss
+    scale) overflow, which skips optimizer steps. The head is a 1x1 convolution
+    and S x S x K x G products, a negligible share of the model's work. Every
+    output and every weight is float32.
 
     Args:
         attribute_names: list of K attribute names, or the number K.
@@ -146,7 +150,6 @@ class SIAMLayer(keras.layers.Layer):
         self.mixing_initializer = keras.initializers.get(
             mixing_initializer or AlternatingSigns(DEFAULT_MIXING_MAGNITUDE)
         )
-        self.input_spec = keras.layers.InputSpec(ndim=4)
 
     @property
     def num_attributes(self):
@@ -169,10 +172,13 @@ class SIAMLayer(keras.layers.Layer):
             shape=(1, 1, channels, k),
             initializer=self.attribute_initializer,
             regularizer=self.attribute_regularizer,
+            autocast=False,
             name="attribute_kernel",
         )
-        self.attribute_bias = self.add_weight(shape=(k,), initializer="zeros", name="attribute_bias")
-        # Template matching and mixing run in float32: these weights are never autocast.
+        self.attribute_bias = self.add_weight(
+            shape=(k,), initializer="zeros", autocast=False, name="attribute_bias"
+        )
+        # The head runs in float32: its weights are never autocast to the compute dtype.
         self.templates, self.mixing, self.biases = {}, {}, {}
         g = 1 if self.head == "linear" else self.num_templates
         for name in self.output_names:
@@ -212,9 +218,9 @@ class SIAMLayer(keras.layers.Layer):
         return ops.einsum("sh,bhwk,tw->bstk", rows, maps, cols)
 
     def call(self, inputs):
-        maps = ops.conv(inputs, self.attribute_kernel, strides=1, padding="valid")
+        features = ops.cast(inputs, "float32")
+        maps = ops.conv(features, self.attribute_kernel, strides=1, padding="valid")
         maps = ops.relu(maps + self.attribute_bias)
-        maps = ops.cast(maps, "float32")
         if self.border_size:
             maps = maps * ops.convert_to_tensor(self._border_mask)
         scores = ops.mean(maps, axis=(1, 2))

@@ -63,3 +63,24 @@ def metrics_report(predictions, targets, output_names, attribute_names=None, tru
             first = next(iter(per_output.values()))
             report["ground_truth"] = {"effect_rank_tau": first["effect_rank_tau"], "outputs": per_output}
     return report
+
+
+def format_report(report):
+    """A plain-text table of a report (and of its `baseline` section, if any)."""
+    rows = [("", "", "SIAM" if "attributes" in report else "model", "baseline")]
+    baseline = report.get("baseline", {}).get("outputs", {})
+
+    def cell(value):
+        return "-" if value is None else f"{value:.3f}"
+
+    for name, values in report["outputs"].items():
+        for key in ("kendall_tau", "spearman", "rmse", "r2"):
+            rows.append((name, key, cell(values[key]), cell(baseline.get(name, {}).get(key))))
+    if "attributes" in report:
+        rows.append(("attributes", "mean_ap", cell(report["attributes"]["mean_ap"]), "-"))
+    if "ground_truth" in report:
+        rows.append(("ground_truth", "effect_rank_tau", cell(report["ground_truth"]["effect_rank_tau"]), "-"))
+    if not baseline:
+        rows = [r[:3] for r in rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)

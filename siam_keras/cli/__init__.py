@@ -1,0 +1,28 @@
+"""The `siam` command: `siam evaluate ...` (see `siam --help`)."""
+
+import argparse
+import sys
+
+from siam_keras.cli import evaluate
+
+COMMANDS = {"evaluate": evaluate}
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="siam",
+        description="SIAM models that explain what they see, where, and how much it matters.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, module in COMMANDS.items():
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command].run(args)
+    except (ValueError, TypeError, FileNotFoundError, FileExistsError) as error:
+        print(f"siam {args.command}: error: {error}", file=sys.stderr)
+        return 2

@@ -1,0 +1,3 @@
+from siam_keras.cli import main
+
+raise SystemExit(main())

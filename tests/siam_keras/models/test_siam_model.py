@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+
+from siam_keras.models import (
+    build_baseline_model,
+    build_siam_model,
+    build_siam_model_from_preset,
+    get_siam_layer,
+    preset_arguments,
+)
+from siam_keras.saving import load_model
+
+KEYS = {"attribute_maps", "attribute_scores", "scenicness", "scenicness_contributions",
+        "scenicness_variance", "scenicness_variance_contributions"}
+
+
+def test_siam_model_takes_pixels_and_returns_named_dict(tmp_path):
+    model = build_siam_model(["a", "b", "c"], image_size=32, template_size=4, border_size=0,
+                             initial_biases={"scenicness": 5.0})
+    assert model.input.name == "image" or model.input_shape == (None, 32, 32, 3)
+    out = model.predict(np.full((2, 32, 32, 3), 128.0, "float32"), verbose=0)
+    assert set(out) == KEYS
+    assert out["attribute_maps"].shape == (2, 4, 4, 3)
+    np.testing.assert_allclose(out["scenicness"], out["scenicness_contributions"].sum(-1) + 5.0, atol=1e-5)
+    assert get_siam_layer(model).attribute_names == ["a", "b", "c"]
+    path = tmp_path / "m.keras"
+    model.save(path)
+    again = load_model(path).predict(np.full((2, 32, 32, 3), 128.0, "float32"), verbose=0)
+    assert set(again) == KEYS
+    np.testing.assert_array_equal(again["scenicness"], out["scenicness"])
+
+
+def test_baseline_has_only_outputs_and_no_siam_layer():
+    model = build_baseline_model(image_size=32, initial_biases={"scenicness": 4.0})
+    out = model.predict(np.zeros((2, 32, 32, 3), "float32"), verbose=0)
+    assert set(out) == {"scenicness", "scenicness_variance"}
+    assert out["scenicness"].shape == (2,) and out["scenicness"].dtype == np.float32
+    with pytest.raises(ValueError, match="has no SIAMLayer"):
+        get_siam_layer(model)
+
+
+def test_paper_preset_is_the_papers_configuration():
+    args = preset_arguments("siam_paper")
+    assert args["backbone"] == "resnet50" and args["image_size"] == 450
+    assert len(args["attribute_names"]) == 33 and args["attribute_names"][0] == "trees"
+    assert (args["num_templates"], args["template_size"], args["border_size"]) == (2, 15, 2)
+    assert args["output_names"] == ["scenicness", "scenicness_variance"]
+
+
+@pytest.mark.slow
+def test_paper_preset_builds_a_15x15_grid():
+    model = build_siam_model_from_preset("siam_paper")
+    assert model.output["attribute_maps"].shape == (None, 15, 15, 33)
+    assert model.output["scenicness_contributions"].shape == (None, 33)
+
+
+def test_unknown_preset():
+    with pytest.raises(ValueError, match="Unknown preset 'paper'. Choose one of: siam_paper"):
+        preset_arguments("paper")
+
+
+def test_wrong_image_rank_is_refused():
+    model = build_siam_model(3, image_size=32, template_size=4, border_size=0)
+    with pytest.raises(ValueError, match="expected shape|incompatible|expected ndim"):
+        model(np.zeros((32, 32, 3), "float32"))
