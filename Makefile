@@ -23,8 +23,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 benchmark: $(STAMP)
-	$(PY) benchmarks/training_throughput.py
-	$(PY) benchmarks/head_share.py
+	$(PY) -m benchmarks.core
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info

@@ -120,7 +120,7 @@ def _section(name, cls, values, source):
     return cls(**{k: _coerce(f"{source}: {name}.{k}", v, hints[k]) for k, v in values.items()})
 
 
-def _validate(config):
+def _validate(config, source):
     positive = {
         "data.image_size": config.data.image_size, "data.num_train": config.data.num_train,
         "data.num_validation": config.data.num_validation, "data.num_test": config.data.num_test,
@@ -131,16 +131,16 @@ def _validate(config):
     }
     for key, value in positive.items():
         if value < 1:
-            raise ConfigError(f"{key} must be >= 1. Received: {value}")
+            raise ConfigError(f"{source}: {key} must be >= 1. Received: {value}")
     if config.train.learning_rate <= 0:
-        raise ConfigError(f"train.learning_rate must be > 0. Received: {config.train.learning_rate}")
+        raise ConfigError(f"{source}: train.learning_rate must be > 0. Received: {config.train.learning_rate}")
     if not 0 < config.train.crop_min_scale <= 1:
         raise ConfigError(
-            f"train.crop_min_scale must be in (0, 1]. Received: {config.train.crop_min_scale}"
+            f"{source}: train.crop_min_scale must be in (0, 1]. Received: {config.train.crop_min_scale}"
         )
     if config.data.dataset != "synthetic_scenes":
         raise ConfigError(
-            f"data.dataset must be one of: synthetic_scenes. Received: {config.data.dataset!r}"
+            f"{source}: data.dataset must be one of: synthetic_scenes. Received: {config.data.dataset!r}"
         )
     return config
 
@@ -153,7 +153,7 @@ def config_from_dict(values, source="<config>"):
             f"{source}: unknown section(s) {unknown}. Valid sections: {', '.join(SECTIONS)}"
         )
     sections = {name: _section(name, cls, values.get(name, {}), source) for name, cls in SECTIONS.items()}
-    return _validate(Config(**sections))
+    return _validate(Config(**sections), source)
 
 
 def parse_override(text):

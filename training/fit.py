@@ -50,6 +50,7 @@ def fit_stage(stage_dir, model, losses, loss_weights, train_data, validation_dat
         validation_data=validation_data,
         epochs=epochs,
         verbose=2,
+        shuffle=False,  # tf.data shuffles; Keras cannot shuffle a Dataset
         callbacks=[
             keras.callbacks.BackupAndRestore(str(backup_dir)),
             keras.callbacks.ModelCheckpoint(str(best_path), monitor="val_loss", save_best_only=True),

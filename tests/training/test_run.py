@@ -1,0 +1,129 @@
+import csv
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from siam_keras.models import build_siam_model
+from training import datasets
+from training.cli import main
+from training.config import load_config
+from training.fit import fit_stage
+from training.losses import AttributeLoss, SquaredError
+
+TINY = ["data.image_size=32", "data.num_train=64", "data.num_validation=16", "data.num_test=32",
+        "data.truth_template_size=4", "model.template_size=4", "train.epochs=2",
+        "train.batch_size=16", "train.lr_decay_epochs=[1]", "baseline.epochs=1"]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "tiny"
+    assert main(["--config", "training/configs/demo.toml", "--out", str(out), "--set", *TINY]) == 0
+    return out
+
+
+@pytest.mark.slow
+def test_run_writes_every_file_and_metrics_key(tiny_run):
+    for name in ("model.keras", "history.csv", "metrics.json", "config.toml", "attribute_maps.png",
+                 "baseline/model.keras"):
+        assert (tiny_run / name).is_file(), name
+    assert not (tiny_run / "backup").exists() and not (tiny_run / "checkpoints").exists()
+    assert any((tiny_run / "tensorboard" / "attribute_maps").iterdir())
+    metrics = json.loads((tiny_run / "metrics.json").read_text())
+    for name in ("scenicness", "scenicness_variance"):
+        assert set(metrics["outputs"][name]) >= {"kendall_tau", "spearman", "rmse", "r2"}
+        assert set(metrics["baseline"]["outputs"][name]) >= {"kendall_tau", "spearman", "rmse", "r2"}
+    assert 0 <= metrics["attributes"]["mean_ap"] <= 1
+    assert set(metrics["attributes"]["ap"]) == {"sky", "clouds", "water", "trees", "grass", "road",
+                                                "buildings", "rock"}
+    assert -1 <= metrics["ground_truth"]["effect_rank_tau"] <= 1
+    assert load_config(tiny_run / "config.toml").train.epochs == 2
+    with open(tiny_run / "history.csv") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1"]
+
+
+@pytest.mark.slow
+def test_saved_model_reloads_with_nothing_but_keras_and_siam_keras(tiny_run):
+    from siam_keras.saving import load_model
+
+    model = load_model(tiny_run / "model.keras")
+    out = model.predict(np.zeros((1, 32, 32, 3), "float32"), verbose=0)
+    assert out["attribute_maps"].shape == (1, 4, 4, 8)
+    assert getattr(model, "optimizer", None) is None  # saved without training state
+
+
+@pytest.mark.slow
+def test_finished_run_is_not_overwritten_by_default(tiny_run, capsys):
+    code = main(["--config", "training/configs/demo.toml", "--out", str(tiny_run), "--set", *TINY])
+    assert code == 2
+    assert "already holds a finished run" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_siam_evaluate_scores_the_held_out_split(tiny_run, tmp_path, capsys):
+    from siam_keras.cli import main as siam_main
+
+    out = tmp_path / "eval.json"
+    code = siam_main(["evaluate", "--model", str(tiny_run / "model.keras"), "--out", str(out),
+                      "--num-images", "32", "--truth-template-size", "4"])
+    assert code == 0
+    report = json.loads(out.read_text())
+    training_metrics = json.loads((tiny_run / "metrics.json").read_text())
+    # Same split, same model: the same numbers as the training job's evaluation.
+    assert report["outputs"]["scenicness"]["kendall_tau"] == pytest.approx(
+        training_metrics["outputs"]["scenicness"]["kendall_tau"], abs=1e-6)
+    assert "effect_rank_tau" in capsys.readouterr().out
+    baseline_out = tmp_path / "baseline.json"
+    assert siam_main(["evaluate", "--model", str(tiny_run / "baseline/model.keras"), "--out",
+                      str(baseline_out), "--num-images", "32"]) == 0
+    assert "attributes" not in json.loads(baseline_out.read_text())
+
+
+class _Kill(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 0:
+            raise KeyboardInterrupt("simulated kill")
+
+
+@pytest.mark.slow
+def test_killed_stage_resumes_at_the_last_finished_epoch(tmp_path):
+    config = load_config(None, TINY + ["train.flip=false"])
+    scenes = datasets.synthetic_scenes(config.data)
+    split = scenes.generate("train", 32)
+    targets, weights = datasets.targets_and_weights(split, ["scenicness"], True)
+    data = datasets.make_dataset(split["image"], targets, weights, 16, True, config.train)
+
+    def stage(epochs, callbacks=()):
+        model = build_siam_model(scenes.attribute_names, ["scenicness"], image_size=32, template_size=4,
+                                 border_size=0)
+        losses = {"scenicness": SquaredError(), "attribute_scores": AttributeLoss()}
+        return fit_stage(tmp_path, model, losses, {"scenicness": 1.0, "attribute_scores": 1.0}, data,
+                         data, epochs, config.train, 2, callbacks=callbacks, log=lambda *a: None)
+
+    with pytest.raises(KeyboardInterrupt):
+        stage(3, [_Kill()])
+    assert (tmp_path / "backup").exists() and not (tmp_path / "model.keras").exists()
+    stage(3)
+    with open(tmp_path / "history.csv") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1", "2"]
+    assert (tmp_path / "model.keras").is_file() and not (tmp_path / "backup").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--set", "train.epochs=x"], "train.epochs must be of type int"),
+        (["--set", "model.backbone=vgg16"], "Unknown backbone 'vgg16'"),
+        (["--set", "model.backbone_weights=/no/such/weights.h5"], "Backbone weights file not found"),
+        (["--config", "/no/such.toml"], "Config file not found"),
+    ],
+)
+def test_cli_bad_input_gets_one_clear_message(tmp_path, capsys, args, message):
+    code = main(["--out", str(tmp_path / "x"), *args, "--set", "data.num_train=32",
+                 "data.num_validation=8", "data.num_test=8", "data.image_size=32"]
+                if "--set" not in args else ["--out", str(tmp_path / "x"), *args])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
