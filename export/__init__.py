@@ -1,0 +1,1 @@
+"""The export pipeline (SavedModel for TF Serving, TFLite): not built yet, see the deployment issue."""
