@@ -1,6 +1,7 @@
 """`python -m training`: train SIAM (and the baseline) from a TOML config."""
 
 import argparse
+import os
 import sys
 
 
@@ -30,6 +31,8 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    # TensorFlow's C++ info and warning logs drown the progress lines of a command.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from training.config import ConfigError, load_config
 
     overrides = list(args.overrides)

@@ -1,6 +1,7 @@
 """The `siam` command: `siam evaluate ...` (see `siam --help`)."""
 
 import argparse
+import os
 import sys
 
 from siam_keras.cli import evaluate
@@ -21,6 +22,8 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    # TensorFlow's C++ info and warning logs drown the progress lines of a command.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         return COMMANDS[args.command].run(args)
     except (ValueError, TypeError, FileNotFoundError, FileExistsError) as error:

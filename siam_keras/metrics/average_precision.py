@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from siam_keras.metrics.attribute_arrays import attribute_array_pair
+
 #: SUN protocol: labels >= 2/3 are positives, 0 negatives; 1/3 is left out.
 POSITIVE_THRESHOLD = 2.0 / 3.0 - 1e-6
 
@@ -47,13 +49,7 @@ def attribute_average_precision(labels, scores, attribute_names, positive_thresh
         {"mean_ap": float, "ap": {name: float}}; attributes without positives or
         negatives get NaN and are left out of the mean.
     """
-    labels = np.asarray(labels, dtype="float64")
-    scores = np.asarray(scores, dtype="float64")
-    if labels.shape != scores.shape or labels.ndim != 2 or labels.shape[1] != len(attribute_names):
-        raise ValueError(
-            f"labels and scores must both be (N, {len(attribute_names)}). Received: "
-            f"{labels.shape} and {scores.shape}"
-        )
+    labels, scores = attribute_array_pair(labels, scores, attribute_names, "labels and scores")
     ap = {}
     for k, name in enumerate(attribute_names):
         positive = labels[:, k] >= positive_threshold

@@ -35,3 +35,8 @@ def test_metrics_report_layout_and_missing_labels(rng):
 def test_missing_output_is_named():
     with pytest.raises(ValueError, match="Output 'scenicness' is missing"):
         metrics_report({}, {"scenicness": [1, 2]}, ["scenicness"])
+
+
+def test_effect_rank_tau_shape_mismatch():
+    with pytest.raises(ValueError, match=r"Contributions must both be \(N, 2\). Received: \(3, 2\) and \(3, 3\)"):
+        effect_rank_tau(np.zeros((3, 2)), np.zeros((3, 3)), ["a", "b"])
