@@ -183,6 +183,8 @@ def load_config(path=None, overrides=()):
             values = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise ConfigError(f"{path} is not valid TOML: {error}") from error
+    if overrides:
+        source = f"{source} with --set overrides" if path is not None else "--set overrides"
     for override in overrides:
         (section, key), value = parse_override(override)
         values.setdefault(section, {})
