@@ -31,8 +31,8 @@ def run_layer_test(cls, init_kwargs, input_data, expected_output_shapes, tmp_pat
     inputs = keras.Input(input_data.shape[1:])
     model = keras.Model(inputs, cls(**init_kwargs)(inputs))
     targets = {k: np.zeros((len(input_data),) + s[1:], "float32") for k, s in expected_output_shapes.items()}
-    model.compile("sgd", loss={k: "mse" for k in targets if len(targets[k].shape) == 2})
-    history = model.fit(input_data, {k: v for k, v in targets.items() if v.ndim == 2}, verbose=0)
+    model.compile("sgd", loss={k: "mse" for k in targets})
+    history = model.fit(input_data, targets, verbose=0)
     assert np.isfinite(history.history["loss"][0])
 
     path = tmp_path / "layer_model.keras"
