@@ -26,22 +26,18 @@ def training_throughput(num_images, repeats):
     import keras
     import tensorflow as tf
 
-    from siam_keras import vocabulary
-    from siam_keras.models import build_siam_model
     from training import datasets
     from training.config import load_config
-    from training.losses import AttributeLoss, SquaredError
+    from training.losses import siam_losses
+    from training.run import siam_model_from_config
 
     config = load_config("training/configs/demo.toml")
     scenes = datasets.synthetic_scenes(config.data)
     split = scenes.generate("train", num_images)
     outputs = list(scenes.output_names)
     targets, weights = datasets.targets_and_weights(split, outputs, True)
-    model = build_siam_model(scenes.attribute_names, outputs, image_size=64,
-                             template_size=config.model.template_size, border_size=0)
-    losses = {name: SquaredError() for name in outputs}
-    losses[vocabulary.ATTRIBUTE_SCORES] = AttributeLoss()
-    model.compile(keras.optimizers.Adam(1e-3), loss=losses)
+    model = siam_model_from_config(config, scenes.attribute_names, outputs)
+    model.compile(keras.optimizers.Adam(config.train.learning_rate), loss=siam_losses(outputs))
     batch = config.train.batch_size
     pipeline = datasets.make_dataset(split["image"], targets, weights, batch, True, config.train)
     in_memory = tf.constant(split["image"].astype("float32"))

@@ -34,3 +34,12 @@ def evaluate_model(model, images, targets, output_names, attribute_names=None,
         true_contributions=true_contributions if is_siam else None,
     )
     return report, predictions
+
+
+def synthetic_scenes_targets(batch, output_names):
+    """`(targets, true_contributions)` of a `SyntheticScenes.generate` batch, as
+    `evaluate_model` takes them."""
+    targets = {name: batch[name] for name in output_names}
+    targets["attributes"] = batch["attributes"]
+    truth = {name: batch[vocabulary.contributions_key(name)] for name in output_names}
+    return targets, truth

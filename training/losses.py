@@ -4,6 +4,8 @@ sample weights can mask samples whose label is missing (two-dataset training).""
 import keras
 from keras import ops
 
+from siam_keras import vocabulary
+
 
 @keras.saving.register_keras_serializable(package="siam_training")
 class AttributeLoss(keras.losses.Loss):
@@ -36,3 +38,11 @@ class SquaredError(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         return ops.square(ops.cast(y_true, "float32") - ops.cast(y_pred, "float32"))
+
+
+def siam_losses(output_names):
+    """The SIAM objective's losses by output key: squared error per named output and
+    `AttributeLoss` on `attribute_scores`."""
+    losses = {name: SquaredError() for name in output_names}
+    losses[vocabulary.ATTRIBUTE_SCORES] = AttributeLoss()
+    return losses

@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from siam_keras import vocabulary
-from siam_keras.evaluation import evaluate_model
+from siam_keras.evaluation import evaluate_model, synthetic_scenes_targets
 from siam_keras.metrics.report import format_report
 from siam_keras.models import build_baseline_model, build_siam_model
 from siam_keras.plotting import plot_attribute_maps
@@ -19,7 +19,7 @@ from training import datasets
 from training.callbacks import AttributeMapImages
 from training.config import config_to_toml
 from training.fit import fit_stage
-from training.losses import AttributeLoss, SquaredError
+from training.losses import SquaredError, siam_losses
 
 NUM_FIGURE_IMAGES = 4
 
@@ -29,6 +29,29 @@ def _write_json(path, data):
     tmp = Path(f"{path}.tmp")
     tmp.write_text(json.dumps(data, indent=2, allow_nan=True) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+
+
+def dtype_policy(config):
+    """The Keras dtype policy a config trains under (None: the global default)."""
+    return "mixed_float16" if config.train.mixed_precision else None
+
+
+def siam_model_from_config(config, attribute_names, output_names, initial_biases=None):
+    """The SIAM model a config describes (the demo model for the demo config)."""
+    return build_siam_model(
+        attribute_names,
+        output_names=output_names,
+        backbone=config.model.backbone,
+        image_size=config.data.image_size,
+        backbone_weights=config.model.backbone_weights or None,
+        head=config.model.head,
+        num_templates=config.model.num_templates,
+        template_size=config.model.template_size,
+        border_size=config.model.border_size,
+        initial_biases=initial_biases,
+        template_l1=config.train.template_l1,
+        dtype_policy=dtype_policy(config),
+    )
 
 
 def run(config, out_dir, overwrite=False, log=print):
@@ -48,7 +71,7 @@ def run(config, out_dir, overwrite=False, log=print):
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.toml").write_text(config_to_toml(config), encoding="utf-8")
     keras.utils.set_random_seed(config.train.seed)
-    policy = "mixed_float16" if config.train.mixed_precision else None
+    policy = dtype_policy(config)
     if policy and not tf.config.list_physical_devices("GPU"):
         log("warning: mixed precision without a GPU trains about 5x slower than float32 on CPU")
     data, train_cfg = config.data, config.train
@@ -83,22 +106,8 @@ def run(config, out_dir, overwrite=False, log=print):
 
     log(f"[2/4] Training SIAM ({config.model.backbone}, {train_cfg.epochs} epochs of {steps} steps)")
     start = time.perf_counter()
-    siam = build_siam_model(
-        attributes,
-        output_names=outputs,
-        backbone=config.model.backbone,
-        image_size=data.image_size,
-        backbone_weights=config.model.backbone_weights or None,
-        head=config.model.head,
-        num_templates=config.model.num_templates,
-        template_size=config.model.template_size,
-        border_size=config.model.border_size,
-        initial_biases=initial_biases,
-        template_l1=train_cfg.template_l1,
-        dtype_policy=policy,
-    )
-    losses = {name: SquaredError() for name in outputs}
-    losses[vocabulary.ATTRIBUTE_SCORES] = AttributeLoss()
+    siam = siam_model_from_config(config, attributes, outputs, initial_biases)
+    losses = siam_losses(outputs)
     loss_weights = {name: weights.get(name, 1.0) for name in outputs}
     loss_weights[vocabulary.ATTRIBUTE_SCORES] = train_cfg.attribute_loss_weight
     preview = splits["validation"]["image"][:NUM_FIGURE_IMAGES]
@@ -112,9 +121,7 @@ def run(config, out_dir, overwrite=False, log=print):
 
     log("[3/4] Evaluating SIAM on the test split")
     test = splits["test"]
-    test_targets = {name: test[name] for name in outputs}
-    test_targets["attributes"] = test["attributes"]
-    truth = {name: test[vocabulary.contributions_key(name)] for name in outputs}
+    test_targets, truth = synthetic_scenes_targets(test, outputs)
     metrics, predictions = evaluate_model(siam, test["image"], test_targets, outputs, attributes, truth)
     shown = slice(0, NUM_FIGURE_IMAGES)
     plot_attribute_maps(

@@ -34,9 +34,8 @@ def add_parser(subparsers):
 
 
 def run(args):
-    from siam_keras import vocabulary
     from siam_keras.data import SyntheticScenes
-    from siam_keras.evaluation import evaluate_model
+    from siam_keras.evaluation import evaluate_model, synthetic_scenes_targets
     from siam_keras.saving import load_model
 
     if args.num_images < 2:
@@ -53,9 +52,7 @@ def run(args):
             f"The model's outputs {sorted(model.output)} include none of the dataset's "
             f"{list(scenes.output_names)}"
         )
-    targets = {name: split[name] for name in outputs}
-    targets["attributes"] = split["attributes"]
-    truth = {name: split[vocabulary.contributions_key(name)] for name in outputs}
+    targets, truth = synthetic_scenes_targets(split, outputs)
     report, _ = evaluate_model(model, split["image"], targets, outputs,
                                list(scenes.attribute_names), truth, batch_size=args.batch_size)
     report = {"model": os.fspath(args.model),

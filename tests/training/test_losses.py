@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from training.losses import AttributeLoss, SquaredError
+from training.losses import AttributeLoss, SquaredError, siam_losses
 
 
 def test_attribute_loss_is_bce_of_tanh():
@@ -37,3 +37,10 @@ def test_losses_serialise():
     for loss in (AttributeLoss(epsilon=1e-4), SquaredError()):
         again = keras.losses.deserialize(keras.losses.serialize(loss))
         assert type(again) is type(loss) and again.get_config() == loss.get_config()
+
+
+def test_siam_losses_cover_each_output_and_the_attribute_scores():
+    losses = siam_losses(["scenicness", "scenicness_variance"])
+    assert set(losses) == {"scenicness", "scenicness_variance", "attribute_scores"}
+    assert isinstance(losses["attribute_scores"], AttributeLoss)
+    assert isinstance(losses["scenicness"], SquaredError)

@@ -10,7 +10,7 @@ from training import datasets
 from training.cli import main
 from training.config import load_config
 from training.fit import fit_stage
-from training.losses import AttributeLoss, SquaredError
+from training.losses import siam_losses
 
 TINY = ["data.image_size=32", "data.num_train=64", "data.num_validation=16", "data.num_test=32",
         "data.truth_template_size=4", "model.template_size=4", "train.epochs=2",
@@ -98,8 +98,7 @@ def test_killed_stage_resumes_at_the_last_finished_epoch(tmp_path):
     def stage(epochs, callbacks=()):
         model = build_siam_model(scenes.attribute_names, ["scenicness"], image_size=32, template_size=4,
                                  border_size=0)
-        losses = {"scenicness": SquaredError(), "attribute_scores": AttributeLoss()}
-        return fit_stage(tmp_path, model, losses, {"scenicness": 1.0, "attribute_scores": 1.0}, data,
+        return fit_stage(tmp_path, model, siam_losses(["scenicness"]), {"scenicness": 1.0, "attribute_scores": 1.0}, data,
                          data, epochs, config.train, 2, callbacks=callbacks, log=lambda *a: None)
 
     with pytest.raises(KeyboardInterrupt):
