@@ -53,6 +53,9 @@ class TrainConfig:
         default_factory=lambda: {"scenicness": 1.0, "scenicness_variance": 1.0}
     )
     template_l1: float = 1e-4
+    #: L1 on each image's contributions: attributes that do not matter contribute
+    #: nothing instead of carrying part of the bias (see the README).
+    contribution_l1: float = 0.0
     mixed_precision: bool = False
     #: Augmentation: horizontal flips, random resized crops of at least this
     #: share of the side, rotations up to this many degrees.
@@ -132,6 +135,9 @@ def _validate(config, source):
     for key, value in positive.items():
         if value < 1:
             raise ConfigError(f"{source}: {key} must be >= 1. Received: {value}")
+    for key in ("template_l1", "contribution_l1"):
+        if getattr(config.train, key) < 0:
+            raise ConfigError(f"{source}: train.{key} must be >= 0. Received: {getattr(config.train, key)}")
     if config.train.learning_rate <= 0:
         raise ConfigError(f"{source}: train.learning_rate must be > 0. Received: {config.train.learning_rate}")
     if not 0 < config.train.crop_min_scale <= 1:

@@ -1,7 +1,5 @@
 """The training job: data, SIAM, the unconstrained baseline, evaluation, files."""
 
-import json
-import os
 import shutil
 import time
 from pathlib import Path
@@ -12,6 +10,7 @@ import tensorflow as tf
 
 from siam_keras import vocabulary
 from siam_keras.evaluation import evaluate_model, synthetic_scenes_targets
+from siam_keras.jsonio import write_json
 from siam_keras.metrics.report import format_report
 from siam_keras.models import build_baseline_model, build_siam_model
 from siam_keras.plotting import plot_attribute_maps
@@ -22,13 +21,6 @@ from training.fit import fit_stage
 from training.losses import SquaredError, siam_losses
 
 NUM_FIGURE_IMAGES = 4
-
-
-def _write_json(path, data):
-    """Writes JSON atomically: readers never see a half-written file."""
-    tmp = Path(f"{path}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, allow_nan=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def dtype_policy(config):
@@ -50,6 +42,7 @@ def siam_model_from_config(config, attribute_names, output_names, initial_biases
         border_size=config.model.border_size,
         initial_biases=initial_biases,
         template_l1=config.train.template_l1,
+        contribution_l1=config.train.contribution_l1,
         dtype_policy=dtype_policy(config),
     )
 
@@ -152,7 +145,7 @@ def run(config, out_dir, overwrite=False, log=print):
         metrics["training"]["baseline_seconds"] = round(time.perf_counter() - start, 1)
     else:
         log("[4/4] Baseline disabled (baseline.enabled = false)")
-    _write_json(out / "metrics.json", metrics)
+    write_json(out / "metrics.json", metrics)
     log("\n" + format_report(metrics))
     log(f"\nWrote {out / 'model.keras'}, {out / 'metrics.json'}, {out / 'attribute_maps.png'}")
     return metrics

@@ -83,6 +83,10 @@ class SIAMLayer(keras.layers.Layer):
         template_regularizer: e.g. `keras.regularizers.L1(1e-3)`.
         template_constraint: default `"non_neg"`; templates stay >= 0.
         mixing_initializer: default `AlternatingSigns(0.5)`.
+        contribution_regularizer: applied to each output's (B, K) contributions
+            while training, averaged over the batch like Keras' activity
+            regularizers. `keras.regularizers.L1(...)` makes attributes that do
+            not matter contribute nothing, rather than carry part of the bias.
         **kwargs: base layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -122,6 +126,7 @@ class SIAMLayer(keras.layers.Layer):
         template_regularizer=None,
         template_constraint="non_neg",
         mixing_initializer=None,
+        contribution_regularizer=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -150,6 +155,7 @@ class SIAMLayer(keras.layers.Layer):
         self.mixing_initializer = keras.initializers.get(
             mixing_initializer or AlternatingSigns(DEFAULT_MIXING_MAGNITUDE)
         )
+        self.contribution_regularizer = keras.regularizers.get(contribution_regularizer)
 
     @property
     def num_attributes(self):
@@ -218,11 +224,31 @@ class SIAMLayer(keras.layers.Layer):
         return ops.einsum("sh,bhwk,tw->bstk", rows, maps, cols)
 
     def call(self, inputs):
-        features = ops.cast(inputs, "float32")
+        outputs = self.outputs_from_maps(self.compute_attribute_maps(inputs))
+        if self.contribution_regularizer is not None:
+            batch = ops.cast(ops.shape(inputs)[0], "float32")
+            for name in self.output_names:
+                penalty = self.contribution_regularizer(outputs[vocabulary.contributions_key(name)])
+                self.add_loss(ops.divide_no_nan(penalty, batch))
+        return outputs
+
+    def compute_attribute_maps(self, features):
+        """Backbone features (B, H, W, C) -> non-negative attribute maps (B, H, W, K)."""
+        features = ops.cast(features, "float32")
         maps = ops.conv(features, self.attribute_kernel, strides=1, padding="valid")
         maps = ops.relu(maps + self.attribute_bias)
         if self.border_size:
             maps = maps * ops.convert_to_tensor(self._border_mask)
+        return maps
+
+    def outputs_from_maps(self, attribute_maps):
+        """The rest of the head, from (B, H, W, K) attribute maps to the output dict.
+
+        `call` is `outputs_from_maps(compute_attribute_maps(features))`; calling it
+        on edited maps (an attribute removed or scaled) gives the counterfactual
+        outputs of an intervention.
+        """
+        maps = ops.cast(attribute_maps, "float32")
         scores = ops.mean(maps, axis=(1, 2))
         outputs = {vocabulary.ATTRIBUTE_MAPS: maps, vocabulary.ATTRIBUTE_SCORES: scores}
         pooled = None if self.head == "linear" else self._pool(maps)
@@ -237,6 +263,25 @@ class SIAMLayer(keras.layers.Layer):
             outputs[vocabulary.contributions_key(name)] = contributions
             outputs[name] = ops.sum(contributions, axis=-1) + self.biases[name]
         return outputs
+
+    def cell_templates(self, output_name):
+        """Each template pulled back to the feature grid, as a NumPy (H, W, K, G) array.
+
+        Entry [h, w, k, g] is the weight of map cell (h, w) in the response of
+        attribute k's template g: the pooling is linear, so the response is
+        `sum_hw maps[h, w, k] * cell_templates[h, w, k, g]`. With the linear
+        head, G = 1 and every cell weighs 1 / (H W) (the spatial mean).
+        """
+        if output_name not in self.output_names:
+            raise ValueError(
+                f"Unknown output {output_name!r}. Outputs: {self.output_names}"
+            )
+        height, width = self._border_mask.shape[:2]
+        if self.head == "linear":
+            return np.full((height, width, self.num_attributes, 1), 1.0 / (height * width), "float32")
+        templates = keras.ops.convert_to_numpy(self.templates[output_name]).astype("float64")
+        cells = np.einsum("sh,stkg,tw->hwkg", self._pool_rows, templates, self._pool_cols)
+        return cells.astype("float32")
 
     def compute_output_spec(self, inputs):
         batch, height, width = inputs.shape[0], inputs.shape[1], inputs.shape[2]
@@ -267,6 +312,9 @@ class SIAMLayer(keras.layers.Layer):
                 "template_regularizer": keras.regularizers.serialize(self.template_regularizer),
                 "template_constraint": keras.constraints.serialize(self.template_constraint),
                 "mixing_initializer": keras.initializers.serialize(self.mixing_initializer),
+                "contribution_regularizer": keras.regularizers.serialize(
+                    self.contribution_regularizer
+                ),
             }
         )
         return config

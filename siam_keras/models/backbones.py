@@ -14,8 +14,12 @@ BACKBONES = (
     "efficientnet_v2_b0",
 )
 
-#: Channels of the small CNN's three stride-2 stages (two 3x3 convolutions each).
+#: Channels and strides of the small CNN's three stages (two 3x3 convolutions each).
+#: Output stride 4: a 64 px image gives a 16 x 16 grid, cells of 6% of the side like
+#: the paper's 15 x 15 grid on 450 px (stride 8 gave 8 x 8 and maps too coarse to
+#: point inside small objects: pointing game 0.81 against 0.92 on the demo).
 SMALL_CNN_FILTERS = (16, 32, 64)
+SMALL_CNN_STRIDES = (2, 2, 1)
 
 
 def resolve_weights(backbone, weights):
@@ -46,8 +50,8 @@ def resolve_weights(backbone, weights):
 def _small_cnn(image_size, weights):
     images = keras.Input((image_size, image_size, 3), name="image")
     x = ImagePreprocessing("unit")(images)
-    for stage, filters in enumerate(SMALL_CNN_FILTERS):
-        for step, strides in enumerate((2, 1)):
+    for stage, (filters, stride) in enumerate(zip(SMALL_CNN_FILTERS, SMALL_CNN_STRIDES)):
+        for step, strides in enumerate((stride, 1)):
             prefix = f"stage{stage + 1}_conv{step + 1}"
             x = keras.layers.Conv2D(
                 filters, 3, strides=strides, padding="same", use_bias=False, name=prefix

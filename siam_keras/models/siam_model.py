@@ -25,6 +25,7 @@ def build_siam_model(
     border_size=DEFAULT_BORDER_SIZE,
     initial_biases=None,
     template_l1=0.0,
+    contribution_l1=0.0,
     dtype_policy=None,
     name="siam",
 ):
@@ -39,6 +40,8 @@ def build_siam_model(
         head, num_templates, template_size, border_size, initial_biases: see
             `SIAMLayer`.
         template_l1: L1 penalty on the templates (0 for none).
+        contribution_l1: L1 penalty on the contributions, per image (0 for none):
+            attributes that do not matter then contribute nothing.
         dtype_policy: e.g. "mixed_float16" (GPU) or "mixed_bfloat16"; None keeps
             the global policy. The head's outputs are float32 under any policy.
         name: the model's name.
@@ -59,6 +62,9 @@ def build_siam_model(
             border_size=border_size,
             initial_biases=initial_biases,
             template_regularizer=keras.regularizers.L1(template_l1) if template_l1 else None,
+            contribution_regularizer=(
+                keras.regularizers.L1(contribution_l1) if contribution_l1 else None
+            ),
             name="siam_head",
         )
         images = keras.Input((image_size, image_size, 3), name="image")

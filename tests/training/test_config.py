@@ -31,6 +31,7 @@ def test_int_is_accepted_for_float():
         ("[train]\nepochs = true\n", r"train.epochs must be of type int"),
         ("[train]\nlr_decay_epochs = 3\n", r"train.lr_decay_epochs must be a list of int"),
         ("[train]\nepochs = 0\n", r"train.epochs must be >= 1"),
+        ("[train]\ncontribution_l1 = -0.1\n", r"train.contribution_l1 must be >= 0"),
         ('[data]\ndataset = "imagenet"\n', r"data.dataset must be one of: synthetic_scenes"),
         ("[train\n", r"is not valid TOML"),
     ],

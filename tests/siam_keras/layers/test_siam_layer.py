@@ -176,3 +176,50 @@ def test_border_larger_than_grid_is_refused():
     layer = SIAMLayer(3, output_names=["s"], template_size=2, border_size=2)
     with pytest.raises(ValueError, match="border_size"):
         layer(np.zeros((1, 4, 4, 2), "float32"))
+
+
+@pytest.mark.parametrize("head, grid, template_size", [("templates", 8, 4), ("templates", 7, 3),
+                                                       ("templates", 5, 8), ("linear", 6, 3)])
+def test_cell_templates_reproduce_each_template_response(head, grid, template_size, rng):
+    layer = SIAMLayer(ATTRIBUTES, output_names=["s"], head=head, template_size=template_size,
+                      border_size=0)
+    layer.build((None, grid, grid, 3))
+    _randomise(layer, rng)
+    maps = rng.random((2, grid, grid, len(ATTRIBUTES)))
+    cells = layer.cell_templates("s")
+    responses = np.einsum("bhwk,hwkg->bkg", maps, cells)
+    if head == "linear":
+        expected = maps.mean(axis=(1, 2))[:, :, None]
+    else:
+        pooled = np.stack([np.stack([
+            maps[:, int(np.floor(i * grid / template_size)):int(np.ceil((i + 1) * grid / template_size)),
+                 int(np.floor(j * grid / template_size)):int(np.ceil((j + 1) * grid / template_size))
+                 ].mean(axis=(1, 2)) for j in range(template_size)], axis=1) for i in range(template_size)],
+            axis=1)
+        expected = np.einsum("bstk,stkg->bkg", pooled, _weights(layer)["s_templates"])
+    np.testing.assert_allclose(responses, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_outputs_from_maps_is_the_rest_of_call(rng):
+    layer = SIAMLayer(ATTRIBUTES, output_names=["s"], template_size=4, border_size=1)
+    features = rng.normal(size=(3, 8, 8, 5)).astype("float32")
+    direct = layer(features)
+    maps = layer.compute_attribute_maps(features)
+    via_maps = layer.outputs_from_maps(maps)
+    for key in direct:
+        np.testing.assert_array_equal(np.asarray(direct[key]), np.asarray(via_maps[key]))
+
+
+def test_contribution_regularizer_adds_the_batch_mean_penalty_and_serialises(rng):
+    layer = SIAMLayer(ATTRIBUTES, output_names=["s", "t"], template_size=4, border_size=0,
+                      contribution_regularizer=keras.regularizers.L1(0.5))
+    features = rng.normal(size=(4, 8, 8, 5)).astype("float32")
+    out = layer(features)
+    expected = sum(0.5 * np.abs(np.asarray(out[f"{n}_contributions"])).sum() / 4 for n in ("s", "t"))
+    assert len(layer.losses) == 2
+    np.testing.assert_allclose(float(sum(np.asarray(v) for v in layer.losses)), expected, rtol=1e-5)
+    revived = SIAMLayer.from_config(layer.get_config())
+    assert revived.contribution_regularizer.get_config() == {"l1": 0.5}
+    # Editing maps (interventions) runs the head without adding training losses.
+    layer.outputs_from_maps(np.ones((4, 8, 8, len(ATTRIBUTES)), "float32"))
+    assert len(layer.losses) == 2

@@ -5,11 +5,11 @@ import pytest
 from siam_keras.models import BACKBONES, build_backbone
 
 
-def test_small_cnn_has_stride_8_and_takes_pixels():
+def test_small_cnn_has_stride_4_and_takes_pixels():
     model = build_backbone("small_cnn", 64)
-    assert model.output_shape == (None, 8, 8, 64)
+    assert model.output_shape == (None, 16, 16, 64)
     out = model(np.full((2, 64, 64, 3), 255.0, "float32"))
-    assert out.shape == (2, 8, 8, 64)
+    assert out.shape == (2, 16, 16, 64)
 
 
 @pytest.mark.slow

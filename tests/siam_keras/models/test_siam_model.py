@@ -20,7 +20,7 @@ def test_siam_model_takes_pixels_and_returns_named_dict(tmp_path):
     assert model.input.name == "image" or model.input_shape == (None, 32, 32, 3)
     out = model.predict(np.full((2, 32, 32, 3), 128.0, "float32"), verbose=0)
     assert set(out) == KEYS
-    assert out["attribute_maps"].shape == (2, 4, 4, 3)
+    assert out["attribute_maps"].shape == (2, 8, 8, 3)
     np.testing.assert_allclose(out["scenicness"], out["scenicness_contributions"].sum(-1) + 5.0, atol=1e-5)
     assert get_siam_layer(model).attribute_names == ["a", "b", "c"]
     path = tmp_path / "m.keras"
