@@ -6,11 +6,19 @@ A SIAM model returns a flat dict of tensors. Its keys are built here and nowhere
 - `<output>` (B,): each named output, e.g. `scenicness`.
 - `<output>_contributions` (B, K): what each attribute adds to that output ("how");
   the output equals their sum plus the output's bias.
+
+Explanations (`siam_keras.explanations`) add, per output:
+- `contributions` (B, K): the same numbers, keyed by output in JSON files;
+- `attribute_relevance` (B, H, W, K): where each attribute matters for the output;
+- `spatial_contributions` (B, H, W): where the output comes from (sum over attributes).
 """
 
 ATTRIBUTE_MAPS = "attribute_maps"
 ATTRIBUTE_SCORES = "attribute_scores"
-CONTRIBUTIONS_SUFFIX = "_contributions"
+CONTRIBUTIONS = "contributions"
+CONTRIBUTIONS_SUFFIX = f"_{CONTRIBUTIONS}"
+ATTRIBUTE_RELEVANCE = "attribute_relevance"
+SPATIAL_CONTRIBUTIONS = "spatial_contributions"
 
 #: The outputs of the paper (ScenicOrNot), used by the presets and `synthetic_scenes`.
 SCENICNESS = "scenicness"

@@ -21,3 +21,56 @@ def _seed_and_restore_policy():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+#: The tiny models' setup: 32 px images, small CNN, synthetic_scenes' 8 attributes.
+TINY_ATTRIBUTES = ("sky", "clouds", "water", "trees", "grass", "road", "buildings", "rock")
+TINY_OUTPUTS = ("scenicness", "scenicness_variance")
+
+
+def _randomise_head(model, seed):
+    """Random but valid head weights (templates >= 0), so contributions are not trivial."""
+    from siam_keras.models import get_siam_layer
+
+    rng = np.random.default_rng(seed)
+    layer = get_siam_layer(model)
+    for weight in layer.weights:
+        value = rng.normal(0.0, 0.3, weight.shape)
+        if weight.path.endswith("templates"):
+            value = np.abs(value)
+        if weight.path.endswith("attribute_bias"):
+            value = np.abs(value)  # most cells active: maps are rarely all zero
+        weight.assign(value.astype("float32"))
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory):
+    """(siam_path, baseline_path): .keras files of an untrained SIAM model with a
+    randomised head, and an untrained baseline, both taking 32 x 32 pixels."""
+    import keras
+
+    from siam_keras.models import build_baseline_model, build_siam_model
+
+    keras.utils.set_random_seed(1)
+    folder = tmp_path_factory.mktemp("tiny_models")
+    siam = build_siam_model(list(TINY_ATTRIBUTES), TINY_OUTPUTS, image_size=32, template_size=4,
+                            border_size=0, initial_biases={"scenicness": 5.0})
+    _randomise_head(siam, 1)
+    siam.save(folder / "siam.keras")
+    build_baseline_model(TINY_OUTPUTS, image_size=32).save(folder / "baseline.keras")
+    return folder / "siam.keras", folder / "baseline.keras"
+
+
+@pytest.fixture(scope="session")
+def tiny_siam(tiny_models):
+    from siam_keras.saving import load_model
+
+    return load_model(tiny_models[0])
+
+
+@pytest.fixture(scope="session")
+def tiny_scenes():
+    """12 synthetic_scenes test images at 32 px (uint8), with labels and masks."""
+    from siam_keras.data import SyntheticScenes
+
+    return SyntheticScenes(image_size=32, template_size=4).generate("test", 12)

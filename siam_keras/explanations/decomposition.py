@@ -1,0 +1,139 @@
+"""The exact spatial decomposition of SIAM's contributions, in NumPy.
+
+A SIAM output is `bias + sum_k c_k` with, for attribute k,
+
+    c_k = sum_g m_kg * relu(r_kg),    r_kg = sum_hw M_k[h, w] * U_kg[h, w]
+
+where M_k is the attribute map on the feature grid, U_kg its template g pulled
+back to that grid (`SIAMLayer.cell_templates`) and m_kg the signed mixing weights.
+So c_k splits over the cells of the grid exactly:
+
+    c_k = sum_hw R_k[h, w],    R_k[h, w] = M_k[h, w] * sum_g [r_kg > 0] m_kg U_kg[h, w]
+
+R_k is where attribute k matters (its map weighted by its templates, signed by its
+effect), and sum_k R_k is where the output comes from. This module needs only the
+head's weights and the maps: it runs wherever the maps come from (Keras, LiteRT).
+"""
+
+import dataclasses
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputHead:
+    """One output's head on the feature grid.
+
+    Attributes:
+        cell_templates: (H, W, K, G) templates pulled back to the feature grid.
+        mixing: (K, G) signed mixing weights.
+        bias: the output's bias.
+    """
+
+    cell_templates: np.ndarray
+    mixing: np.ndarray
+    bias: float
+
+
+@dataclasses.dataclass(frozen=True)
+class HeadWeights:
+    """What the decomposition needs of a SIAM head: names and, per output, `OutputHead`."""
+
+    attribute_names: tuple
+    outputs: dict
+
+    @classmethod
+    def from_layer(cls, layer):
+        """Reads the current weights of a built `SIAMLayer`."""
+        outputs = {
+            name: OutputHead(
+                cell_templates=layer.cell_templates(name),
+                mixing=np.asarray(layer.mixing[name], dtype="float32"),
+                bias=float(np.asarray(layer.biases[name])),
+            )
+            for name in layer.output_names
+        }
+        return cls(tuple(layer.attribute_names), outputs)
+
+    @property
+    def output_names(self):
+        return tuple(self.outputs)
+
+    @property
+    def feature_shape(self):
+        """(H, W) of the feature grid the maps live on."""
+        return next(iter(self.outputs.values())).cell_templates.shape[:2]
+
+    def to_arrays(self):
+        """A flat dict of NumPy arrays (for `np.savez`); `from_arrays` reads it back."""
+        arrays = {"attribute_names": np.array(self.attribute_names)}
+        for name, head in self.outputs.items():
+            arrays[f"{name}/cell_templates"] = head.cell_templates
+            arrays[f"{name}/mixing"] = head.mixing
+            arrays[f"{name}/bias"] = np.float32(head.bias)
+        arrays["output_names"] = np.array(self.output_names)
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays):
+        outputs = {
+            str(name): OutputHead(
+                cell_templates=np.asarray(arrays[f"{name}/cell_templates"], dtype="float32"),
+                mixing=np.asarray(arrays[f"{name}/mixing"], dtype="float32"),
+                bias=float(arrays[f"{name}/bias"]),
+            )
+            for name in arrays["output_names"]
+        }
+        return cls(tuple(str(n) for n in arrays["attribute_names"]), outputs)
+
+
+@dataclasses.dataclass(frozen=True)
+class Decomposition:
+    """One output's contributions and their exact split over the feature grid.
+
+    Attributes:
+        contributions: (B, K) recomputed from the maps and the head's weights.
+        relevance: (B, H, W, K) per-cell relevance of each attribute.
+        totals: (B, K) relevance summed over the grid (equals `contributions` up
+            to float rounding: the check that the split is exact).
+        spatial: (B, H, W) relevance summed over attributes.
+    """
+
+    contributions: np.ndarray
+    relevance: np.ndarray
+    totals: np.ndarray
+    spatial: np.ndarray
+
+
+def decompose(head, attribute_maps):
+    """Splits one output's contributions over the cells of the feature grid.
+
+    Args:
+        head: `OutputHead`.
+        attribute_maps: (B, H, W, K) non-negative maps on the head's grid.
+
+    Returns:
+        A `Decomposition`.
+    """
+    maps = np.asarray(attribute_maps, dtype="float32")
+    cells = head.cell_templates
+    if maps.ndim != 4 or maps.shape[1:] != cells.shape[:3]:
+        raise ValueError(
+            f"Attribute maps must be (batch, {cells.shape[0]}, {cells.shape[1]}, "
+            f"{cells.shape[2]}) to match the head. Received: {maps.shape}"
+        )
+    batch, height, width, k = maps.shape
+    # Attribute-first layout: every product below is one batched matrix product.
+    by_attribute = np.ascontiguousarray(maps.reshape(batch, height * width, k).transpose(2, 0, 1))
+    cells_by_attribute = np.ascontiguousarray(cells.reshape(height * width, k, -1).transpose(1, 0, 2))
+    mixing = head.mixing[:, None, :]  # (K, 1, G)
+    responses = by_attribute @ cells_by_attribute  # (K, B, G)
+    contributions = np.sum(np.maximum(responses, 0.0) * mixing, axis=-1)  # (K, B)
+    cell_weights = ((responses > 0) * mixing) @ cells_by_attribute.transpose(0, 2, 1)  # (K, B, N)
+    relevance = by_attribute * cell_weights  # (K, B, N)
+    return Decomposition(
+        contributions=contributions.T,
+        relevance=relevance.reshape(k, batch, height, width).transpose(1, 2, 3, 0),
+        totals=relevance.sum(axis=-1, dtype="float64").T,
+        spatial=relevance.sum(axis=0).reshape(batch, height, width),
+    )

@@ -1,0 +1,143 @@
+"""`SIAMExplainer`: a SIAM model's prediction and its what-where-how explanation."""
+
+import numpy as np
+
+from siam_keras import vocabulary
+from siam_keras.explanations.decomposition import HeadWeights
+from siam_keras.explanations.explanation import DEFAULT_TOP_K, ExplanationError, SIAMExplanation
+from siam_keras.explanations.intervention import SIAMIntervention, validate_factors
+from siam_keras.models.siam_model import get_siam_layer
+
+class SIAMExplainer:
+    """Explains a SIAM model's predictions from the forward pass that makes them.
+
+    No gradients and no extra passes: the attribute maps, contributions and outputs
+    come from one call of the model; where each attribute matters is the exact split
+    of its contribution over the feature grid (`decomposition`). Every explanation
+    is checked: the contributions must add up to the output, and their spatial
+    split to the contributions, within `RESIDUAL_TOLERANCE`.
+
+    Args:
+        model: a SIAM model (`build_siam_model`, or loaded with
+            `siam_keras.saving.load_model`) taking raw RGB pixels.
+        batch_size: images per forward pass.
+
+    Call arguments:
+        images: (B, height, width, 3) raw RGB pixels (0-255, uint8 or float) at the
+            model's input size, or one (height, width, 3) image.
+        top_k: how many attributes `top_k` ranks (default 8, at most K).
+
+    Returns:
+        A `SIAMExplanation`.
+
+    Example:
+    >>> explainer = SIAMExplainer(model)
+    >>> explanation = explainer(images)
+    >>> explanation.top_attributes("scenicness", 0, k=3)
+    [('trees', 1.21), ('road', -0.64), ('water', 0.35)]
+    >>> what_if = explainer.intervene(images, {"road": 0.0})
+    >>> what_if.output_change["scenicness"]      # = minus road's contribution
+    """
+
+    def __init__(self, model, batch_size=32):
+        self.model = model
+        self.layer = get_siam_layer(model)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"`batch_size` must be a positive integer. Received: {batch_size!r}")
+        self.batch_size = batch_size
+        self.attribute_names = tuple(self.layer.attribute_names)
+        self.output_names = tuple(self.layer.output_names)
+        self.image_size = tuple(model.input_shape[1:3])
+        self._head = HeadWeights.from_layer(self.layer)
+
+    def _batch(self, images):
+        images = np.asarray(images)
+        if images.ndim == 3:
+            images = images[None]
+        expected = (*self.image_size, 3)
+        if images.ndim != 4 or images.shape[1:] != expected:
+            raise ValueError(
+                f"Images must be (batch, {expected[0]}, {expected[1]}, 3) RGB pixels, the "
+                f"model's input size. Received: shape {images.shape}"
+            )
+        if not (np.issubdtype(images.dtype, np.integer) or np.issubdtype(images.dtype, np.floating)):
+            raise TypeError(f"Images must hold numbers (0-255). Received: dtype {images.dtype}")
+        return images.astype("float32", copy=False)
+
+    def predict(self, images):
+        """The model's forward pass, batched: a dict of NumPy arrays."""
+        images = self._batch(images)
+        chunks = [
+            self.model.predict_on_batch(images[i : i + self.batch_size])
+            for i in range(0, len(images), self.batch_size)
+        ]
+        return _concatenate(chunks, np.asarray)
+
+    def __call__(self, images, top_k=DEFAULT_TOP_K):
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+            raise ValueError(f"`top_k` must be a positive integer. Received: top_k={top_k!r}")
+        predictions = self.predict(images)
+        return self.explain_predictions(predictions, top_k)
+
+    def explain_predictions(self, predictions, top_k=DEFAULT_TOP_K):
+        """Builds the explanation from a forward pass' outputs (a dict of arrays).
+
+        The head's weights are read once and reused. If they changed since (more
+        training), the check that the contributions add up fails; the weights are
+        then read again and the check repeated, so a stale copy is never used.
+        """
+        try:
+            return SIAMExplanation.from_predictions(self._head, predictions, self.image_size, top_k)
+        except ExplanationError:
+            self._head = HeadWeights.from_layer(self.layer)
+            return SIAMExplanation.from_predictions(self._head, predictions, self.image_size, top_k)
+
+    def intervene(self, images, factors):
+        """What the outputs would be with some attributes' maps scaled or removed.
+
+        Args:
+            images: as for `__call__`.
+            factors: {attribute: factor}; a factor is a number >= 0 (0 removes the
+                attribute, 2 doubles it) or an array broadcastable to the maps'
+                (batch, h, w) grid (0 where the attribute should vanish).
+
+        Returns:
+            A `SIAMIntervention`: the original and counterfactual outputs and
+            contributions, and their changes. The counterfactual runs the model's
+            own head (`SIAMLayer.outputs_from_maps`) on the edited maps.
+        """
+        predictions = self.predict(images)
+        maps = predictions[vocabulary.ATTRIBUTE_MAPS]
+        factors = validate_factors(factors, self.attribute_names, maps.shape[:3])
+        edited = maps.copy()
+        for name, factor in factors.items():
+            k = self.attribute_names.index(name)
+            edited[..., k] *= factor
+        counterfactual = self._head_outputs(edited)
+        keys = [vocabulary.contributions_key(name) for name in self.output_names]
+        return SIAMIntervention(
+            factors=factors,
+            attribute_names=self.attribute_names,
+            outputs={name: predictions[name] for name in self.output_names},
+            counterfactual_outputs={name: counterfactual[name] for name in self.output_names},
+            contributions={name: predictions[key] for name, key in zip(self.output_names, keys)},
+            counterfactual_contributions={
+                name: counterfactual[key] for name, key in zip(self.output_names, keys)
+            },
+        )
+
+    def _head_outputs(self, maps):
+        import keras
+
+        chunks = [
+            self.layer.outputs_from_maps(maps[i : i + self.batch_size])
+            for i in range(0, len(maps), self.batch_size)
+        ]
+        return _concatenate(chunks, keras.ops.convert_to_numpy)
+
+
+def _concatenate(chunks, to_numpy):
+    """Joins a list of output dicts along the batch (no copy for a single chunk)."""
+    if len(chunks) == 1:
+        return {key: to_numpy(value) for key, value in chunks[0].items()}
+    return {key: np.concatenate([to_numpy(c[key]) for c in chunks]) for key in chunks[0]}
