@@ -1,12 +1,12 @@
-"""The `siam` command: `siam evaluate ...` (see `siam --help`)."""
+"""The `siam` command: `siam explain ...`, `siam evaluate ...` (see `siam --help`)."""
 
 import argparse
 import os
 import sys
 
-from siam_keras.cli import evaluate
+from siam_keras.cli import evaluate, explain
 
-COMMANDS = {"evaluate": evaluate}
+COMMANDS = {"explain": explain, "evaluate": evaluate}
 
 
 def build_parser():

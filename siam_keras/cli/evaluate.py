@@ -1,21 +1,30 @@
-"""`siam evaluate`: score a saved model on a held-out split and write JSON."""
+"""`siam evaluate`: score a saved model on a held-out split and write JSON.
 
-import json
+With `--explanations`, score its explanations against the ground truth instead
+(where, how, faithfulness, sanity, cost), SIAM against post-hoc methods.
+"""
+
 import os
 from pathlib import Path
 
-from siam_keras.metrics.report import format_report
+from siam_keras.jsonio import write_json
+
+#: Test images drawn with their explanation by `--figures`.
+DEFAULT_NUM_FIGURES = 4
 
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
         "evaluate",
-        help="score a .keras model on a dataset split",
+        help="score a .keras model (or its explanations) on a dataset split",
         description=(
             "Score a SIAM or baseline .keras model on a split of synthetic_scenes: Kendall's "
             "tau, Spearman, RMSE and R^2 per output; for SIAM also per-attribute average "
             "precision and how well the learned effects rank like the true ones. The images "
-            "are regenerated from the seed, so the split is the one training held out."
+            "are regenerated from the seed, so the split is the one training held out. "
+            "With --explanations, score a SIAM model's explanations against the true masks "
+            "and contributions instead, beside Grad-CAM, Grad-CAM++ (tf-keras-vis) and "
+            "Grad-CAM on --baseline, and time them."
         ),
     )
     parser.add_argument("--model", required=True, help="path of a .keras model")
@@ -30,17 +39,33 @@ def add_parser(subparsers):
     parser.add_argument("--truth-template-size", type=int, default=8,
                         help="side of the true templates (default: 8, as the demo)")
     parser.add_argument("--batch-size", type=int, default=64, help="prediction batch size")
+    group = parser.add_argument_group("explanations (with --explanations)")
+    group.add_argument("--explanations", action="store_true",
+                       help="evaluate the SIAM model's explanations against the ground truth")
+    group.add_argument("--baseline", help="an unconstrained baseline .keras model: Grad-CAM on its "
+                       "output joins the deletion comparison")
+    group.add_argument("--figures", metavar="DIR", help="also write explanation figures of a few "
+                       "images, the most over- and under-estimated images and the deletion "
+                       "curves (PNG + JSON) into DIR")
+    group.add_argument("--num-figures", type=int, default=DEFAULT_NUM_FIGURES,
+                       help=f"images drawn one by one with --figures (default: {DEFAULT_NUM_FIGURES})")
+    group.add_argument("--no-library-method", action="store_true",
+                       help="leave out tf-keras-vis' Grad-CAM++ (the posthoc extra)")
+    group.add_argument("--deletion-steps", type=int, default=16,
+                       help="points of each deletion curve (default: 16)")
+    group.add_argument("--timing-repeats", type=int, default=20,
+                       help="timed rounds of explain vs. predict vs. Grad-CAM (default: 20; 0 skips)")
     return parser
 
 
 def run(args):
     from siam_keras.data import SyntheticScenes
-    from siam_keras.evaluation import evaluate_model, synthetic_scenes_targets
     from siam_keras.saving import load_model
 
     if args.num_images < 2:
         raise ValueError(f"--num-images must be at least 2. Received: {args.num_images}")
     model = load_model(args.model)
+    baseline = load_model(args.baseline) if args.explanations and args.baseline else None
     image_size = model.input_shape[1]
     scenes = SyntheticScenes(image_size=image_size, template_size=args.truth_template_size,
                              noise=args.noise, seed=args.seed)
@@ -52,15 +77,78 @@ def run(args):
             f"The model's outputs {sorted(model.output)} include none of the dataset's "
             f"{list(scenes.output_names)}"
         )
+    header = {"model": os.fspath(args.model),
+              "dataset": {"name": args.dataset, "split": args.split, "num_images": args.num_images,
+                          "image_size": image_size, "seed": args.seed}}
+    if args.explanations:
+        report = _explanations(args, model, baseline, scenes, split)
+    else:
+        report = _metrics(args, model, scenes, split, outputs)
+    write_json(args.out, {**header, **report})
+    print(f"Wrote {args.out}")
+    return 0
+
+
+def _metrics(args, model, scenes, split, outputs):
+    from siam_keras.evaluation import evaluate_model, synthetic_scenes_targets
+    from siam_keras.metrics.report import format_report
+
     targets, truth = synthetic_scenes_targets(split, outputs)
     report, _ = evaluate_model(model, split["image"], targets, outputs,
                                list(scenes.attribute_names), truth, batch_size=args.batch_size)
-    report = {"model": os.fspath(args.model),
-              "dataset": {"name": args.dataset, "split": args.split, "num_images": args.num_images,
-                          "image_size": image_size, "seed": args.seed}, **report}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(format_report(report))
-    print(f"Wrote {out}")
-    return 0
+    return report
+
+
+def _explanations(args, model, baseline, scenes, split):
+    from siam_keras.explanations import SIAMExplainer
+    from siam_keras.explanations.ground_truth import evaluate_explanations
+    from siam_keras.explanations.report import format_explanation_report
+    from siam_keras.explanations.timing import format_timing, time_explanations
+
+    explainer = SIAMExplainer(model, batch_size=args.batch_size)  # refuses non-SIAM models
+    if args.baseline and list(baseline.input_shape) != list(model.input_shape):
+        raise ValueError(f"--baseline takes {baseline.input_shape} images, the model "
+                         f"{model.input_shape}: they must match")
+    report = evaluate_explanations(
+        model, split, scenes.weights, baseline=baseline,
+        library_method=not args.no_library_method, deletion_steps=args.deletion_steps,
+        batch_size=args.batch_size)
+    if args.timing_repeats > 0:
+        batch = min(32, len(split["image"]))
+        print(f"Timing explain vs. predict vs. Grad-CAM on a batch of {batch} "
+              f"({args.timing_repeats} rounds)")
+        report["timing"] = time_explanations(model, split["image"][:batch], args.timing_repeats)
+        print(format_timing(report["timing"]))
+    if args.figures:
+        report["figures"] = _figures(args, explainer, split, report["deletion"])
+    print(format_explanation_report(report))
+    return report
+
+
+def _figures(args, explainer, split, deletion):
+    from siam_keras.plotting import plot_deletion_curves, plot_explanation, plot_overview
+
+    folder = Path(args.figures)
+    folder.mkdir(parents=True, exist_ok=True)
+    explanation = explainer(split["image"])
+    outputs = explainer.output_names
+    written = []
+    for i in range(min(args.num_figures, len(split["image"]))):
+        labels = {name: float(split[name][i]) for name in outputs}
+        name = f"{args.split}_{i:04d}"
+        plot_explanation(folder / f"{name}.png", split["image"][i], explanation, i,
+                         label=labels[outputs[0]], title=f"{args.dataset} {args.split} image {i}")
+        write_json(folder / f"{name}.json", {"image": f"{args.dataset}/{args.split}/{i}",
+                                              **explanation.to_json(i, labels)})
+        written.append(f"{name}.png")
+    names = [f"{args.split} {i}" for i in range(len(split["image"]))]
+    shown = plot_overview(folder / "overview.png", split["image"], explanation, split[outputs[0]],
+                          names=names)
+    write_json(folder / "overview.json", shown)
+    plot_deletion_curves(folder / "deletion_curves.png", deletion)
+    write_json(folder / "deletion_curves.json", deletion)
+    written += ["overview.png", "deletion_curves.png"]
+    print(f"Wrote {len(written)} figures (PNG + JSON) into {folder}/")
+    return written
+

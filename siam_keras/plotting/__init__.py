@@ -1,5 +1,8 @@
 """Figures (matplotlib; imported only when a figure is drawn)."""
 
-from siam_keras.plotting.attribute_maps import plot_attribute_maps, upsample
+from siam_keras.plotting.attribute_maps import plot_attribute_maps
+from siam_keras.plotting.deletion_curves import plot_deletion_curves
+from siam_keras.plotting.explanation_figure import plot_explanation
+from siam_keras.plotting.overview import plot_overview
 
-__all__ = ["plot_attribute_maps", "upsample"]
+__all__ = ["plot_attribute_maps", "plot_deletion_curves", "plot_explanation", "plot_overview"]

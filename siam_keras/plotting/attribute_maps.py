@@ -2,18 +2,7 @@
 
 import numpy as np
 
-
-def upsample(maps, size):
-    """(N, h, w, K) maps -> (N, size, size, K) by bilinear interpolation (Pillow)."""
-    from PIL import Image
-
-    maps = np.asarray(maps, dtype="float32")
-    out = np.zeros(maps.shape[:1] + (size, size) + maps.shape[3:], dtype="float32")
-    for n in range(maps.shape[0]):
-        for k in range(maps.shape[3]):
-            image = Image.fromarray(maps[n, :, :, k], mode="F")
-            out[n, :, :, k] = np.asarray(image.resize((size, size), Image.BILINEAR))
-    return out
+from siam_keras.upsampling import upsample
 
 
 def plot_attribute_maps(path, images, attribute_maps, attribute_names, titles=None, labels=None):

@@ -1,0 +1,144 @@
+"""Reading photos for a model: any JPEG, PNG or WebP, safely (Pillow and NumPy only).
+
+Shared by `siam explain` and the edge runtime, so that both feed a model the very
+same pixels. Handles every Pillow mode (grey, palette, RGBA, CMYK, 16-bit, float),
+applies the EXIF orientation, composites transparency over white, and refuses
+images whose header announces more than `max_pixels` before decoding anything
+(decompression bombs).
+"""
+
+import dataclasses
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+#: Largest image decoded by default: 50 megapixels (an 8660 x 5773 photo).
+DEFAULT_MAX_PIXELS = 50_000_000
+#: Suffixes picked up when a folder is given (files named explicitly are always tried).
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+#: Resampling of the resize to the model's input: Pillow's antialiased bilinear.
+RESAMPLING = "BILINEAR"
+#: Transparent pixels are composited over this colour.
+BACKGROUND = (255, 255, 255)
+
+
+class ImageError(ValueError):
+    """An image that cannot be used; the message names the file and the reason."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Photo:
+    """A decoded photo.
+
+    Attributes:
+        path: where it was read from.
+        pixels: (H, W, 3) uint8 RGB, upright (EXIF orientation applied).
+        source_mode: Pillow's mode of the file (e.g. "CMYK", "I;16", "RGBA").
+        source_format: "JPEG", "PNG", "WEBP", ...
+    """
+
+    path: str
+    pixels: np.ndarray
+    source_mode: str
+    source_format: str
+
+
+def _to_rgb(image):
+    """Any Pillow image -> (H, W, 3) uint8 RGB."""
+    from PIL import Image
+
+    mode = image.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+        grey = np.asarray(image, dtype=np.uint16).astype("float32") / 257.0
+        return np.repeat(np.round(grey).astype(np.uint8)[..., None], 3, axis=-1)
+    if mode in ("I", "F"):
+        values = np.asarray(image, dtype="float64")
+        # 32-bit integer PNGs and TIFFs hold 16-bit data; floats are taken as 0-255.
+        scale = 257.0 if mode == "I" and values.max(initial=0) > 255 else 1.0
+        grey = np.clip(np.round(values / scale), 0, 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=-1)
+    if mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, BACKGROUND + (255,))
+        image = Image.alpha_composite(background, rgba)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+def read_photo(path, max_pixels=DEFAULT_MAX_PIXELS):
+    """Decodes an image file into an upright RGB `Photo`.
+
+    Raises:
+        FileNotFoundError: if `path` does not exist.
+        ImageError: for anything else: not an image, truncated or corrupt, empty,
+            or larger than `max_pixels` (refused from its header, not decoded).
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such file")
+    if os.path.getsize(path) == 0:
+        raise ImageError(f"{path}: empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise ImageError(
+                        f"{path}: {width} x {height} pixels ({width * height / 1e6:.0f} MP) is more "
+                        f"than the limit of {max_pixels / 1e6:.0f} MP; refused without decoding "
+                        "(a possible decompression bomb). Raise --max-pixels to accept it."
+                    )
+                source_mode, source_format = image.mode, image.format or "unknown"
+                image.load()
+                upright = ImageOps.exif_transpose(image)
+                pixels = _to_rgb(upright)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageError(f"{path}: refused as a possible decompression bomb ({error})") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{path}: not an image Pillow can read (unknown or corrupt format)") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        if isinstance(error, ImageError):
+            raise
+        raise ImageError(f"{path}: cannot be decoded ({error})") from None
+    return Photo(path=path, pixels=pixels, source_mode=source_mode, source_format=source_format)
+
+
+def resize_for_model(pixels, height, width=None):
+    """(H, W, 3) uint8 -> (height, width, 3) uint8, as every siam-keras runtime feeds a model.
+
+    The whole photo is resized (not cropped) to the model's square input, with
+    Pillow's antialiased bilinear filter, as the paper resizes its photos.
+    """
+    from PIL import Image
+
+    width = height if width is None else width
+    pixels = np.asarray(pixels, dtype=np.uint8)
+    if pixels.shape[:2] == (height, width):
+        return pixels
+    resized = Image.fromarray(pixels).resize((width, height), getattr(Image, RESAMPLING))
+    return np.asarray(resized, dtype=np.uint8)
+
+
+def find_images(paths):
+    """Expands files and folders (recursively, `IMAGE_SUFFIXES` only) into a sorted list.
+
+    Files named explicitly are kept whatever their suffix (and fail later by name
+    if they are no image). Raises FileNotFoundError naming a path that does not
+    exist.
+    """
+    found = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*")
+                                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise FileNotFoundError(f"{path}: no such file or folder")
+    return found

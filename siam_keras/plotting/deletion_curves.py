@@ -1,0 +1,39 @@
+"""Deletion curves of several explanation methods on one figure."""
+
+#: How each method is named in the legend.
+LABELS = {
+    "siam": "SIAM spatial contributions",
+    "gradcam": "Grad-CAM (SIAM model)",
+    "gradcam_plus_plus": "Grad-CAM++, tf-keras-vis (SIAM model)",
+    "gradcam_baseline": "Grad-CAM (baseline model)",
+}
+
+
+def plot_deletion_curves(path, deletion):
+    """Saves a PNG of the mean deletion curve of each method.
+
+    Args:
+        path: the PNG to write.
+        deletion: the `deletion` section of an explanation evaluation
+            (`output`, `steps`, `fill`, `mean_curves` {method: list}).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    figure, ax = plt.subplots(figsize=(6.4, 4.2))
+    for method, curve in deletion["mean_curves"].items():
+        removed = np.linspace(0.0, 1.0, len(curve))
+        style = "--" if method.endswith("baseline") else "-"
+        ax.plot(removed, curve, style, marker="o", markersize=3, label=LABELS.get(method, method))
+    ax.set_xlabel("share of pixels removed, most relevant first")
+    ax.set_ylabel(f"mean predicted {deletion['output']}")
+    ax.set_title(f"Deletion curves over {deletion['num_images']} images (fill: {deletion['fill']}); "
+                 "lower is more faithful", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

@@ -1,0 +1,84 @@
+"""A batch overview: the most over- and under-estimated images, with where and why."""
+
+import numpy as np
+
+from siam_keras.plotting.explanation_figure import (
+    display_photo,
+    draw_contribution_overlay,
+    symmetric_limit,
+)
+
+#: Attributes named under each image.
+NAMED_ATTRIBUTES = 3
+
+
+def extreme_errors(predicted, labels, count):
+    """Indices of the `count` most over- and under-estimated images (NaN labels skipped)."""
+    predicted = np.asarray(predicted, dtype="float64")
+    labels = np.asarray(labels, dtype="float64")
+    known = np.flatnonzero(np.isfinite(labels))
+    errors = predicted[known] - labels[known]
+    order = known[np.argsort(errors, kind="stable")]
+    count = min(count, len(order) // 2)
+    return {"over": order[::-1][:count].tolist(), "under": order[:count].tolist()}
+
+
+def plot_overview(path, images, explanation, labels, output=None, count=4, names=None):
+    """Saves a PNG of the `count` most over- and under-estimated images.
+
+    Each tile shows the image under its signed spatial contributions (one colour
+    scale for all tiles), the prediction against the label, and its three largest
+    contributions.
+
+    Args:
+        path: the PNG to write.
+        images: (N, H, W, 3) uint8, the images of `explanation`.
+        explanation: a `SIAMExplanation` of the N images.
+        labels: (N,) known values of `output` (NaN: unknown, left out).
+        output: the output (default: the first).
+        count: images per row.
+        names: optional N names (file names or indices) shown in the titles.
+
+    Returns:
+        The numbers shown, as a JSON-ready dict: per row (`over`, `under`) a list
+        of {index, name, value, label, error, top attributes}.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    output = output or explanation.output_names[0]
+    explained = explanation.output(output)
+    chosen = extreme_errors(explained.value, labels, count)
+    if not chosen["over"]:
+        raise ValueError("The overview needs at least 2 images with known labels.")
+    indices = chosen["over"] + chosen["under"]
+    limit = symmetric_limit(explained.spatial_contributions[indices])
+    columns = len(chosen["over"])
+    figure, axes = plt.subplots(2, columns, figsize=(3.0 * columns, 7.0), squeeze=False)
+    shown = {}
+    for row, (kind, picked) in enumerate(chosen.items()):
+        shown[kind] = []
+        for column, i in enumerate(picked):
+            value, label = float(explained.value[i]), float(labels[i])
+            top = explanation.top_attributes(output, i, NAMED_ATTRIBUTES)
+            name = str(names[i]) if names is not None else f"#{i}"
+            ax = axes[row, column]
+            artist = draw_contribution_overlay(
+                ax, display_photo(images[i]), explained.spatial_contributions[i], limit)
+            ax.set_title(f"{name}\npredicted {value:.2f}, label {label:.2f} ({value - label:+.2f})",
+                         fontsize=8)
+            ax.set_xlabel("\n".join(f"{a} {c:+.2f}" for a, c in top), fontsize=7)
+            shown[kind].append({"index": int(i), "name": name, "value": value, "label": label,
+                                "error": value - label,
+                                "top_attributes": [{"attribute": a, "contribution": c} for a, c in top]})
+    axes[0, 0].set_ylabel("most over-estimated", fontsize=9)
+    axes[1, 0].set_ylabel("most under-estimated", fontsize=9)
+    figure.colorbar(artist, ax=axes, fraction=0.02, pad=0.02,
+                    label=f"contribution to {output} per feature cell")
+    figure.suptitle(f"{output}: the {columns} most over- and under-estimated images "
+                    "(red raises the prediction, blue lowers it)", fontsize=10)
+    figure.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(figure)
+    return {"output": output, **shown}
