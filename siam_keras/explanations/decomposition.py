@@ -16,6 +16,7 @@ head's weights and the maps: it runs wherever the maps come from (Keras, LiteRT)
 """
 
 import dataclasses
+import functools
 
 import numpy as np
 
@@ -33,6 +34,12 @@ class OutputHead:
     cell_templates: np.ndarray
     mixing: np.ndarray
     bias: float
+
+    @functools.cached_property
+    def by_attribute(self):
+        """`cell_templates` as (K, H*W, G), the layout `decompose` multiplies with."""
+        height, width, k, g = self.cell_templates.shape
+        return np.ascontiguousarray(self.cell_templates.reshape(height * width, k, g).transpose(1, 0, 2))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,7 +132,7 @@ def decompose(head, attribute_maps):
     batch, height, width, k = maps.shape
     # Attribute-first layout: every product below is one batched matrix product.
     by_attribute = np.ascontiguousarray(maps.reshape(batch, height * width, k).transpose(2, 0, 1))
-    cells_by_attribute = np.ascontiguousarray(cells.reshape(height * width, k, -1).transpose(1, 0, 2))
+    cells_by_attribute = head.by_attribute
     mixing = head.mixing[:, None, :]  # (K, 1, G)
     responses = by_attribute @ cells_by_attribute  # (K, B, G)
     contributions = np.sum(np.maximum(responses, 0.0) * mixing, axis=-1)  # (K, B)
@@ -134,6 +141,6 @@ def decompose(head, attribute_maps):
     return Decomposition(
         contributions=contributions.T,
         relevance=relevance.reshape(k, batch, height, width).transpose(1, 2, 3, 0),
-        totals=relevance.sum(axis=-1, dtype="float64").T,
+        totals=relevance.sum(axis=-1).T,
         spatial=relevance.sum(axis=0).reshape(batch, height, width),
     )

@@ -26,17 +26,20 @@ DESCRIPTIONS = {
 }
 
 
-def time_explanations(model, images, repeats=20, library_method=False):
+def time_explanations(model, images, repeats=100, library_method=False, seed=0):
     """Median seconds of each call in `CALLS` on one batch, interleaved round by round.
 
     Every call gets the same model and batch; each is run once untimed first
-    (tracing). Rounds interleave the calls, so a noisy machine slows all alike.
+    (tracing). Each round runs every call once, in a fresh random order (on two
+    shared cores a call can slow the next one), and each ratio is the median of
+    the rounds' own ratios, so that drift and interference cancel.
 
     Args:
         model: a SIAM model.
         images: (B, H, W, 3) pixels: the batch.
         repeats: timed rounds.
         library_method: also time tf-keras-vis' Grad-CAM++ (slow; eager).
+        seed: the order of the calls in each round.
 
     Returns:
         {"batch_size", "repeats", "num_attributes", "seconds": {call: median},
@@ -64,24 +67,29 @@ def time_explanations(model, images, repeats=20, library_method=False):
     for call in calls.values():
         call()
     seconds = {name: [] for name in calls}
+    order = np.random.default_rng(seed)
     for _ in range(repeats):
-        for name, call in calls.items():
+        for name in order.permutation(list(calls)):
             start = time.perf_counter()
-            call()
+            calls[name]()
             seconds[name].append(time.perf_counter() - start)
-    median = {name: statistics.median(values) for name, values in seconds.items()}
+    rounds = {name: np.asarray(values) for name, values in seconds.items()}
+
+    def ratio(numerator, denominator):
+        return float(np.median(rounds[numerator] / rounds[denominator]))
+
     result = {
         "batch_size": len(images),
         "repeats": repeats,
         "num_attributes": len(attributes),
-        "seconds": median,
-        "explain_over_predict": median["explain"] / median["predict"],
-        "explain_upsampled_over_predict": median["explain_upsampled"] / median["predict"],
-        "gradcam_over_explain": median["gradcam"] / median["explain"],
-        "gradcam_shared_forward_over_explain": median["gradcam_shared_forward"] / median["explain"],
+        "seconds": {name: statistics.median(values) for name, values in seconds.items()},
+        "explain_over_predict": ratio("explain", "predict"),
+        "explain_upsampled_over_predict": ratio("explain_upsampled", "predict"),
+        "gradcam_over_explain": ratio("gradcam", "explain"),
+        "gradcam_shared_forward_over_explain": ratio("gradcam_shared_forward", "explain"),
     }
     if library_method:
-        result["gradcam_plus_plus_over_explain"] = median["gradcam_plus_plus"] / median["explain"]
+        result["gradcam_plus_plus_over_explain"] = ratio("gradcam_plus_plus", "explain")
     return result
 
 
