@@ -10,18 +10,18 @@ from siam_keras.models.siam_model import get_siam_layer
 def randomized_head_copy(model, seed=0):
     """A copy of a SIAM model whose head has random weights (the backbone is kept).
 
-    The 1x1 convolution to the attribute maps is drawn afresh from its
-    initializer; templates uniformly in [0, 2 x their trained mean] (they stay
-    non-negative); mixing weights from a normal with their trained spread; the
-    output biases are kept.
+    Drawn from `seed`: the 1x1 convolution to the attribute maps afresh (Glorot
+    uniform, the layer's default initializer), its bias at 0; templates uniformly
+    in [0, 2 x their trained mean] (they stay non-negative); mixing weights from a
+    normal with their trained spread. The output biases are kept.
     """
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
     layer = get_siam_layer(copy)
     rng = np.random.default_rng(seed)
-    kernel = layer.attribute_kernel
-    layer.attribute_kernel.assign(
-        np.asarray(layer.attribute_initializer(kernel.shape, "float32")))
+    shape = tuple(layer.attribute_kernel.shape)
+    limit = np.sqrt(6.0 / (shape[2] + shape[3]))
+    layer.attribute_kernel.assign(rng.uniform(-limit, limit, shape).astype("float32"))
     layer.attribute_bias.assign(np.zeros(layer.attribute_bias.shape, "float32"))
     for name in layer.output_names:
         if name in layer.templates:

@@ -29,3 +29,12 @@ def test_randomized_head_copy_changes_only_the_head(tiny_siam):
     copied = {w.path: w for w in copy.weights}
     for weight in backbone:
         np.testing.assert_array_equal(np.asarray(weight), np.asarray(copied[weight.path]))
+
+
+def test_randomized_head_copy_is_reproducible(tiny_siam):
+    first = get_siam_layer(randomized_head_copy(tiny_siam, seed=5)).get_weights()
+    again = get_siam_layer(randomized_head_copy(tiny_siam, seed=5)).get_weights()
+    other = get_siam_layer(randomized_head_copy(tiny_siam, seed=6)).get_weights()
+    for a, b, c in zip(first, again, other):
+        np.testing.assert_array_equal(a, b)
+    assert not all(np.array_equal(a, c) for a, c in zip(first, other))
