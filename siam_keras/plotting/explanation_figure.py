@@ -10,8 +10,9 @@ import numpy as np
 
 from siam_keras.upsampling import upsample
 
-#: The colours of a positive and a negative contribution: the two ends of `DIVERGING`.
-POSITIVE, NEGATIVE = "#b2182b", "#2166ac"
+#: The colours of a positive and a negative contribution: the two ends of `DIVERGING`;
+#: a contribution under a thousandth of the largest is drawn as none.
+POSITIVE, NEGATIVE, NONE = "#b2182b", "#2166ac", "#888888"
 DIVERGING = "RdBu_r"
 #: The photo is drawn with its longest side at most this many pixels.
 DISPLAY_SIDE = 384
@@ -31,7 +32,10 @@ def display_photo(photo, max_side=DISPLAY_SIDE):
     return np.asarray(Image.fromarray(photo).resize(size, Image.LANCZOS))
 
 
-def sign_colour(value):
+def sign_colour(value, largest=None):
+    """The colour of a contribution's sign (grey when it is negligible next to `largest`)."""
+    if largest is not None and abs(value) <= 1e-3 * largest:
+        return NONE
     return POSITIVE if value >= 0 else NEGATIVE
 
 
@@ -41,27 +45,32 @@ def symmetric_limit(values):
 
 
 def draw_contribution_overlay(ax, photo, spatial, limit):
-    """The photo, dimmed, under its signed spatial contributions; returns the image artist."""
+    """The photo under its signed spatial contributions, opaque where they are large
+    and clear where they are near 0; returns an artist for a colour bar."""
+    import matplotlib
+
     height, width = photo.shape[:2]
     ax.imshow(photo)
-    ax.imshow(np.full(photo.shape[:2], 1.0), cmap="gray", vmin=0, vmax=1, alpha=0.35)
     shown = upsample(spatial, height, width)
-    artist = ax.imshow(shown, cmap=DIVERGING, vmin=-limit, vmax=limit, alpha=0.7)
+    norm = matplotlib.colors.Normalize(vmin=-limit, vmax=limit)
+    colours = matplotlib.colormaps[DIVERGING](norm(shown))
+    colours[..., 3] = 0.9 * np.sqrt(np.clip(np.abs(shown) / limit, 0.0, 1.0))
+    ax.imshow(colours)
     ax.set_xticks([]), ax.set_yticks([])
-    return artist
+    return matplotlib.cm.ScalarMappable(norm=norm, cmap=DIVERGING)
 
 
 def _bar_chart(ax, names, contributions, output):
     order = np.argsort(contributions)
     values = contributions[order]
     positions = np.arange(len(values))
-    ax.barh(positions, values, color=[sign_colour(v) for v in values], height=0.7)
+    largest = symmetric_limit(values)
+    ax.barh(positions, values, color=[sign_colour(v, largest) for v in values], height=0.7)
     ax.set_yticks(positions, [names[j] for j in order], fontsize=7 if len(names) <= 12 else 5.5)
     ax.axvline(0.0, color="black", linewidth=0.8)
-    span = symmetric_limit(values)
-    ax.set_xlim(-1.35 * span, 1.35 * span)
+    ax.set_xlim(-1.35 * largest, 1.35 * largest)
     for y, v in zip(positions, values):
-        ax.text(v + (0.03 if v >= 0 else -0.03) * span, y, f"{v:+.2f}", va="center",
+        ax.text(v + (0.03 if v >= 0 else -0.03) * largest, y, f"{v:+.2f}", va="center",
                 ha="left" if v >= 0 else "right", fontsize=6.5 if len(names) <= 12 else 5)
     ax.set_xlabel(f"contribution to {output}", fontsize=8)
     ax.set_title("how much each attribute adds or takes away", fontsize=9)
@@ -73,7 +82,7 @@ def _attribute_panel(ax, photo, attribute_map, name, contribution, score, larges
     ax.imshow(photo.mean(axis=-1), cmap="gray", vmin=0, vmax=255)
     shown = upsample(attribute_map, height, width)
     ax.imshow(shown, cmap="magma", vmin=0, vmax=max(float(shown.max()), 1e-6), alpha=0.75)
-    colour = sign_colour(contribution)
+    colour = sign_colour(contribution, largest)
     for spine in ax.spines.values():
         spine.set_edgecolor(colour)
         spine.set_linewidth(1.0 + (MAX_FRAME_WIDTH - 1.0) * abs(contribution) / largest)
