@@ -7,6 +7,7 @@ With `--explanations`, score its explanations against the ground truth instead
 import os
 from pathlib import Path
 
+from siam_keras.explanations.report import format_explanation_report
 from siam_keras.jsonio import write_json
 
 #: Test images drawn with their explanation by `--figures`.
@@ -53,8 +54,8 @@ def add_parser(subparsers):
                        help="leave out tf-keras-vis' Grad-CAM++ (the posthoc extra)")
     group.add_argument("--deletion-steps", type=int, default=16,
                        help="points of each deletion curve (default: 16)")
-    group.add_argument("--timing-repeats", type=int, default=20,
-                       help="timed rounds of explain vs. predict vs. Grad-CAM (default: 20; 0 skips)")
+    group.add_argument("--timing-repeats", type=int, default=100,
+                       help="timed rounds of explain vs. predict vs. Grad-CAM (default: 100; 0 skips)")
     return parser
 
 
@@ -82,6 +83,10 @@ def run(args):
                           "image_size": image_size, "seed": args.seed}}
     if args.explanations:
         report = _explanations(args, model, baseline, scenes, split)
+        table = Path(args.out).with_suffix(".txt")
+        table.parent.mkdir(parents=True, exist_ok=True)
+        table.write_text(format_explanation_report(report) + "\n", encoding="utf-8")
+        print(f"Wrote {table}")
     else:
         report = _metrics(args, model, scenes, split, outputs)
     write_json(args.out, {**header, **report})
@@ -103,7 +108,6 @@ def _metrics(args, model, scenes, split, outputs):
 def _explanations(args, model, baseline, scenes, split):
     from siam_keras.explanations import SIAMExplainer
     from siam_keras.explanations.ground_truth import evaluate_explanations
-    from siam_keras.explanations.report import format_explanation_report
     from siam_keras.explanations.timing import format_timing, time_explanations
 
     explainer = SIAMExplainer(model, batch_size=args.batch_size)  # refuses non-SIAM models
@@ -122,7 +126,7 @@ def _explanations(args, model, baseline, scenes, split):
         print(format_timing(report["timing"]))
     if args.figures:
         report["figures"] = _figures(args, explainer, split, report["deletion"])
-    print(format_explanation_report(report))
+    print("\n" + format_explanation_report(report))
     return report
 
 
