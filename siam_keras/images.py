@@ -125,6 +125,27 @@ def resize_for_model(pixels, height, width=None):
     return np.asarray(resized, dtype=np.uint8)
 
 
+def pixel_batch(images, image_size):
+    """(B, H, W, 3) float32 pixels for a model taking `image_size`, from a batch or one image.
+
+    Raises:
+        ValueError: the shape is not (batch, H, W, 3) (or (H, W, 3)).
+        TypeError: the values are not numbers.
+    """
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[None]
+    expected = (*image_size, 3)
+    if images.ndim != 4 or images.shape[1:] != expected:
+        raise ValueError(
+            f"Images must be (batch, {expected[0]}, {expected[1]}, 3) RGB pixels, the "
+            f"model's input size. Received: shape {images.shape}"
+        )
+    if not (np.issubdtype(images.dtype, np.integer) or np.issubdtype(images.dtype, np.floating)):
+        raise TypeError(f"Images must hold numbers (0-255). Received: dtype {images.dtype}")
+    return images.astype("float32", copy=False)
+
+
 def find_images(paths):
     """Expands files and folders (recursively, `IMAGE_SUFFIXES` only) into a sorted list.
 

@@ -6,6 +6,7 @@ from siam_keras import vocabulary
 from siam_keras.explanations.decomposition import HeadWeights
 from siam_keras.explanations.explanation import DEFAULT_TOP_K, ExplanationError, SIAMExplanation
 from siam_keras.explanations.intervention import SIAMIntervention, validate_factors
+from siam_keras.images import pixel_batch
 from siam_keras.models.siam_model import get_siam_layer
 
 class SIAMExplainer:
@@ -50,23 +51,9 @@ class SIAMExplainer:
         self.image_size = tuple(model.input_shape[1:3])
         self._head = HeadWeights.from_layer(self.layer)
 
-    def _batch(self, images):
-        images = np.asarray(images)
-        if images.ndim == 3:
-            images = images[None]
-        expected = (*self.image_size, 3)
-        if images.ndim != 4 or images.shape[1:] != expected:
-            raise ValueError(
-                f"Images must be (batch, {expected[0]}, {expected[1]}, 3) RGB pixels, the "
-                f"model's input size. Received: shape {images.shape}"
-            )
-        if not (np.issubdtype(images.dtype, np.integer) or np.issubdtype(images.dtype, np.floating)):
-            raise TypeError(f"Images must hold numbers (0-255). Received: dtype {images.dtype}")
-        return images.astype("float32", copy=False)
-
     def predict(self, images):
         """The model's forward pass, batched: a dict of NumPy arrays."""
-        images = self._batch(images)
+        images = pixel_batch(images, self.image_size)
         chunks = [
             self.model.predict_on_batch(images[i : i + self.batch_size])
             for i in range(0, len(images), self.batch_size)
