@@ -71,28 +71,6 @@ class HeadWeights:
         """(H, W) of the feature grid the maps live on."""
         return next(iter(self.outputs.values())).cell_templates.shape[:2]
 
-    def to_arrays(self):
-        """A flat dict of NumPy arrays (for `np.savez`); `from_arrays` reads it back."""
-        arrays = {"attribute_names": np.array(self.attribute_names)}
-        for name, head in self.outputs.items():
-            arrays[f"{name}/cell_templates"] = head.cell_templates
-            arrays[f"{name}/mixing"] = head.mixing
-            arrays[f"{name}/bias"] = np.float32(head.bias)
-        arrays["output_names"] = np.array(self.output_names)
-        return arrays
-
-    @classmethod
-    def from_arrays(cls, arrays):
-        outputs = {
-            str(name): OutputHead(
-                cell_templates=np.asarray(arrays[f"{name}/cell_templates"], dtype="float32"),
-                mixing=np.asarray(arrays[f"{name}/mixing"], dtype="float32"),
-                bias=float(arrays[f"{name}/bias"]),
-            )
-            for name in arrays["output_names"]
-        }
-        return cls(tuple(str(n) for n in arrays["attribute_names"]), outputs)
-
 
 @dataclasses.dataclass(frozen=True)
 class Decomposition:

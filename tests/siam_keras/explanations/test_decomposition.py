@@ -52,17 +52,6 @@ def test_inactive_templates_carry_no_relevance(rng):
                                maps[0, :, :, 0] * (head.cell_templates[:, :, 0] @ gate), atol=1e-6)
 
 
-def test_arrays_round_trip(rng):
-    weights = HeadWeights.from_layer(_layer(rng))
-    again = HeadWeights.from_arrays(weights.to_arrays())
-    assert again.attribute_names == weights.attribute_names
-    assert again.output_names == ("s", "t") and again.feature_shape == (6, 6)
-    for name in ("s", "t"):
-        np.testing.assert_array_equal(again.outputs[name].cell_templates,
-                                      weights.outputs[name].cell_templates)
-        assert again.outputs[name].bias == pytest.approx(weights.outputs[name].bias)
-
-
 def test_maps_of_the_wrong_grid_are_refused(rng):
     head = HeadWeights.from_layer(_layer(rng)).outputs["s"]
     with pytest.raises(ValueError, match=r"\(batch, 6, 6, 3\).*Received: \(1, 5, 5, 3\)"):

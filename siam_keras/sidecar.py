@@ -1,0 +1,118 @@
+"""`ModelSidecar`: what travels with an exported SIAM model, as one JSON file.
+
+`python -m export` writes it (`siam_model.json`) beside the TFLite files, at the
+export's top and inside each SavedModel version (an asset). The edge runtime and the
+serving client read it: attribute and output names, the input size, how images are
+prepared, the feature grid, the head's weights (for the exact spatial split of the
+contributions, `siam_keras.explanations.decomposition`) and, per TFLite variant, the
+tolerance its explanations are checked with. Reading needs only NumPy.
+"""
+
+import dataclasses
+import json
+import os
+
+import numpy as np
+
+from siam_keras.explanations.decomposition import HeadWeights, OutputHead
+from siam_keras.images import RESAMPLING
+
+SIDECAR_NAME = "siam_model.json"
+FORMAT = "siam-keras-model/1"
+#: How pixels reach the model; every siam-keras runtime does exactly this.
+PREPROCESSING = {
+    "decode": "upright RGB: EXIF orientation applied; grey, palette, CMYK and 16-bit "
+              "converted; transparency composited over white (siam_keras.images.read_photo)",
+    "resize": f"the whole image to the input size, Pillow {RESAMPLING.lower()} (antialiased); "
+              "no crop",
+    "pixels": "raw RGB values 0-255 as float32; scaling and normalisation are inside the model",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSidecar:
+    """An exported SIAM model's description.
+
+    Attributes:
+        name: the model's name.
+        attribute_names, output_names: as the model's.
+        image_size: (height, width) of the input.
+        head: `HeadWeights` of the SIAM head.
+        variants: {TFLite variant: {"file": name, "tolerance": relative residual
+            accepted when its explanations are checked, "max_abs_error": the largest
+            differences from the Keras model measured on held-out images (`output`,
+            `contribution`, `attribute_map`), ...}}.
+        signatures: {signature: {"inputs": {...}, "outputs": [...]}} of the SavedModel.
+    """
+
+    name: str
+    attribute_names: tuple
+    output_names: tuple
+    image_size: tuple
+    head: HeadWeights
+    variants: dict = dataclasses.field(default_factory=dict)
+    signatures: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def feature_grid(self):
+        return tuple(self.head.feature_shape)
+
+    def to_json(self):
+        return {
+            "format": FORMAT,
+            "name": self.name,
+            "attribute_names": list(self.attribute_names),
+            "output_names": list(self.output_names),
+            "input": {"name": "image", "height": self.image_size[0], "width": self.image_size[1],
+                      "channels": 3, "dtype": "float32", "range": [0, 255]},
+            "preprocessing": PREPROCESSING,
+            "feature_grid": list(self.feature_grid),
+            "signatures": self.signatures,
+            "tflite": self.variants,
+            "head": {
+                name: {"bias": head.bias, "mixing": head.mixing.tolist(),
+                       "cell_templates": head.cell_templates.tolist()}
+                for name, head in self.head.outputs.items()
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data, source="<sidecar>"):
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ValueError(
+                f"{source} is not a siam-keras model sidecar (expected \"format\": \"{FORMAT}\")"
+            )
+        try:
+            head = HeadWeights(
+                tuple(data["attribute_names"]),
+                {name: OutputHead(cell_templates=np.asarray(h["cell_templates"], dtype="float32"),
+                                  mixing=np.asarray(h["mixing"], dtype="float32"),
+                                  bias=float(h["bias"]))
+                 for name, h in data["head"].items()},
+            )
+            return cls(name=data["name"], attribute_names=tuple(data["attribute_names"]),
+                       output_names=tuple(data["output_names"]),
+                       image_size=(int(data["input"]["height"]), int(data["input"]["width"])),
+                       head=head, variants=dict(data.get("tflite", {})),
+                       signatures=dict(data.get("signatures", {})))
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{source} is an incomplete or damaged sidecar: {error!r}") from None
+
+    def save(self, path):
+        from siam_keras.jsonio import write_json
+
+        write_json(path, self.to_json(), indent=1)
+
+    @classmethod
+    def load(cls, path):
+        """Reads a sidecar file; raises FileNotFoundError or ValueError naming it."""
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"Model sidecar not found: {path} (written by python -m export "
+                                    f"as {SIDECAR_NAME} beside the model)")
+        try:
+            with open(path, encoding="utf-8") as file:
+                data = json.load(file)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValueError(f"{path} is not readable JSON: {error}") from None
+        return cls.from_json(data, source=path)
