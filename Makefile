@@ -1,6 +1,6 @@
 # Two commands set everything up on a machine with only Python 3.10+ on it:
 #   make demo   create .venv, install, train SIAM and the baseline on synthetic scenes,
-#               then evaluate and draw their explanations (runs/demo/)
+#               evaluate and draw their explanations, export for serving and LiteRT (runs/demo/)
 #   make test   create .venv, install, run the whole test suite
 PYTHON ?= python3
 VENV := .venv
@@ -13,7 +13,7 @@ DEMO := runs/demo
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,posthoc]"
+	$(PY) -m pip install --quiet -e ".[test,posthoc,export]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -26,7 +26,10 @@ $(DEMO)/explanations.json: $(DEMO)/metrics.json
 	$(VENV)/bin/siam evaluate --model $(DEMO)/model.keras --baseline $(DEMO)/baseline/model.keras \
 		--explanations --out $(DEMO)/explanations.json --figures $(DEMO)/explanations
 
-demo: $(DEMO)/explanations.json
+$(DEMO)/export/fidelity.json: $(DEMO)/metrics.json
+	$(PY) -m export --model $(DEMO)/model.keras --out $(DEMO)/export --version 1 --overwrite
+
+demo: $(DEMO)/explanations.json $(DEMO)/export/fidelity.json
 
 test: $(STAMP)
 	$(PY) -m pytest -q
@@ -34,6 +37,7 @@ test: $(STAMP)
 benchmark: $(STAMP)
 	$(PY) -m benchmarks.core
 	$(PY) -m benchmarks.explanations --paper --library
+	$(PY) -m benchmarks.export --export $(DEMO)/export
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info

@@ -1,1 +1,6 @@
-"""The export pipeline (SavedModel for TF Serving, TFLite): not built yet, see the deployment issue."""
+"""The export pipeline: `python -m export --model M.keras --out EXPORT_DIR`.
+
+SavedModel versions for TensorFlow Serving, TFLite variants checked for builtin ops
+and measured against the Keras model, the sidecar the runtimes read, and a wheel
+of the edge runtime. Imports `siam_keras`, never `training`.
+"""

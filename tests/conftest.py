@@ -74,3 +74,15 @@ def tiny_scenes():
     from siam_keras.data import SyntheticScenes
 
     return SyntheticScenes(image_size=32, template_size=4).generate("test", 12)
+
+
+@pytest.fixture(scope="session")
+def tiny_export(tiny_models, tmp_path_factory):
+    """`python -m export` of the tiny SIAM model (all four TFLite variants): the folder."""
+    from export.cli import main
+
+    out = tmp_path_factory.mktemp("export") / "tiny"
+    code = main(["--model", str(tiny_models[0]), "--out", str(out), "--calibration-images", "16",
+                 "--holdout-images", "12", "--latency-runs", "5"])
+    assert code == 0
+    return out

@@ -1,0 +1,68 @@
+"""`python -m export`: a SIAM model for TF Serving, LiteRT and edge devices."""
+
+import argparse
+import os
+import sys
+
+from export.tflite import VARIANTS
+
+DEFAULT_CALIBRATION_IMAGES = 256
+DEFAULT_HOLDOUT_IMAGES = 200
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m export",
+        description=(
+            "Export a SIAM .keras model. Writes EXPORT_DIR/saved_model/<N>/ (TF Serving's "
+            "layout, written atomically; signatures serving_default (pixels) and "
+            "serve_image_bytes (JPEG/PNG bytes), both returning the outputs, attribute "
+            "scores, attribute maps and contributions), EXPORT_DIR/tflite/model_<variant>."
+            "tflite (builtin ops only) with siam_model.json beside them, EXPORT_DIR/"
+            "fidelity.json (each variant against the Keras model, also printed as a table) "
+            "and EXPORT_DIR/edge/, a wheel of the edge runtime (siam-edge)."
+        ),
+        epilog="Example: python -m export --model runs/demo/model.keras --out runs/demo/export",
+    )
+    parser.add_argument("--model", required=True, help="a SIAM model saved as .keras")
+    parser.add_argument("--out", required=True, metavar="EXPORT_DIR", help="the export folder")
+    parser.add_argument("--version", type=int, default=None,
+                        help="SavedModel version N (default: one more than the latest)")
+    parser.add_argument("--tflite", default=",".join(VARIANTS),
+                        help=f"TFLite variants, comma-separated (default: {','.join(VARIANTS)})")
+    parser.add_argument("--calibration", default="synthetic_scenes", metavar="DATA",
+                        help="int8 calibration images: a folder of training images, or "
+                             "synthetic_scenes (its training split; the default)")
+    parser.add_argument("--calibration-images", type=int, default=DEFAULT_CALIBRATION_IMAGES,
+                        help=f"how many (default: {DEFAULT_CALIBRATION_IMAGES})")
+    parser.add_argument("--holdout", default="synthetic_scenes", metavar="DATA",
+                        help="held-out images for the fidelity report: a folder, or "
+                             "synthetic_scenes (its test split; the default)")
+    parser.add_argument("--holdout-images", type=int, default=DEFAULT_HOLDOUT_IMAGES,
+                        help=f"how many (default: {DEFAULT_HOLDOUT_IMAGES})")
+    parser.add_argument("--latency-runs", type=int, default=1000,
+                        help="timed rounds of batch-1 calls, one per variant (default: 1000)")
+    parser.add_argument("--seed", type=int, default=0, help="synthetic_scenes seed (default: 0)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing SavedModel version")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from export.tflite import parse_variants
+
+    try:
+        variants = parse_variants(args.tflite)
+        for flag in ("calibration_images", "holdout_images", "latency_runs"):
+            if getattr(args, flag) < 1:
+                raise ValueError(f"--{flag.replace('_', '-')} must be at least 1. Received: "
+                                 f"{getattr(args, flag)}")
+        from export.run import run
+
+        run(args, variants)
+    except (ValueError, TypeError, FileNotFoundError, FileExistsError, ImportError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0

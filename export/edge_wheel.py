@@ -1,0 +1,59 @@
+"""The edge runtime as a small wheel, written by the export next to the models.
+
+`siam-keras-edge` holds only the modules of `siam_keras` that need neither
+TensorFlow nor Keras, and depends on NumPy, Pillow and ai-edge-litert alone; it
+installs the `siam-edge` command. It is a subset of `siam_keras` (same import
+paths), meant for devices without the full package.
+"""
+
+import base64
+import hashlib
+import zipfile
+from pathlib import Path
+
+import siam_keras
+
+DISTRIBUTION = "siam_keras_edge"
+#: The library modules the edge runtime imports, and nothing that imports TensorFlow.
+MODULES = (
+    "__init__.py", "vocabulary.py", "images.py", "upsampling.py", "jsonio.py", "sidecar.py",
+    "explanations/__init__.py", "explanations/decomposition.py", "explanations/explanation.py",
+    "explanations/intervention.py", "explanations/files.py",
+    "edge/__init__.py", "edge/runtime.py", "edge/overlay.py", "edge/cli.py",
+)
+REQUIRES = ("numpy>=1.26,<3", "pillow>=10.0,<14", "ai-edge-litert>=2.3,<3")
+
+
+def _record_line(name, data):
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{name},sha256={digest},{len(data)}"
+
+
+def write_edge_wheel(folder):
+    """Writes `siam_keras_edge-<version>-py3-none-any.whl` into `folder`; returns its path."""
+    version = siam_keras.__version__
+    source = Path(siam_keras.__file__).parent
+    info = f"{DISTRIBUTION}-{version}.dist-info"
+    files = {f"siam_keras/{module}": (source / module).read_bytes() for module in MODULES}
+    files[f"{info}/METADATA"] = "\n".join([
+        "Metadata-Version: 2.1", "Name: siam-keras-edge", f"Version: {version}",
+        "Summary: The siam-keras edge runtime: explain SIAM models with LiteRT, no TensorFlow.",
+        "Requires-Python: >=3.10", *[f"Requires-Dist: {r}" for r in REQUIRES], "",
+    ]).encode()
+    files[f"{info}/WHEEL"] = ("Wheel-Version: 1.0\nGenerator: siam-keras export\n"
+                              "Root-Is-Purelib: true\nTag: py3-none-any\n").encode()
+    files[f"{info}/entry_points.txt"] = b"[console_scripts]\nsiam-edge = siam_keras.edge.cli:main\n"
+    record = [_record_line(name, data) for name, data in files.items()] + [f"{info}/RECORD,,"]
+    files[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{DISTRIBUTION}-{version}-py3-none-any.whl"
+    tmp = path.with_name(f".{path.name}.tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as wheel:
+        for name, data in files.items():
+            entry = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))  # reproducible
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            wheel.writestr(entry, data)
+    tmp.replace(path)
+    return path

@@ -1,0 +1,153 @@
+"""How faithful, small and fast each TFLite variant is, against the Keras model."""
+
+import math
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from siam_keras import vocabulary
+from siam_keras.explanations.explanation import RESIDUAL_TOLERANCE, SIAMExplanation
+
+#: The keys of `variants.<variant>` in fidelity.json, in table order.
+KEYS = ("size_bytes", "size_ratio", "latency_ms", "latency_ratio", "output_mae",
+        "output_kendall_tau", "attribute_map_r", "top3_agreement", "contribution_mae")
+THREADS = 2
+
+
+def _runner(path, threads):
+    from ai_edge_litert.interpreter import Interpreter
+
+    return Interpreter(model_path=str(path), num_threads=threads).get_signature_runner(
+        "serving_default")
+
+
+def run_tflite(path, images, threads=THREADS):
+    """LiteRT's outputs for each image (batch 1), joined into (N, ...) arrays."""
+    runner = _runner(path, threads)
+    images = np.asarray(images, dtype="float32")
+    results = [runner(image=images[i : i + 1]) for i in range(len(images))]
+    return {key: np.concatenate([r[key] for r in results]) for key in results[0]}
+
+
+def latencies(paths, image, runs, threads=THREADS, seed=0):
+    """Per variant, the median ms of one batch-1 call, and the median of each round's
+    ratio to float32 (rounds interleaved in random order, so drift cancels)."""
+    runners = {variant: _runner(path, threads) for variant, path in paths.items()}
+    image = np.asarray(image, dtype="float32")[None]
+    for runner in runners.values():
+        runner(image=image)
+    seconds = {variant: [] for variant in runners}
+    order = np.random.default_rng(seed)
+    for _ in range(runs):
+        for variant in order.permutation(list(runners)):
+            start = time.perf_counter()
+            runners[variant](image=image)
+            seconds[variant].append(time.perf_counter() - start)
+    medians = {variant: 1000 * statistics.median(values) for variant, values in seconds.items()}
+    ratios = {}
+    if "float32" in seconds:
+        reference = np.asarray(seconds["float32"])
+        ratios = {variant: float(np.median(np.asarray(values) / reference))
+                  for variant, values in seconds.items()}
+    return medians, ratios
+
+
+def _top3(contributions):
+    return np.sort(np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :3], axis=1)
+
+
+def max_errors(reference, predicted):
+    """The largest absolute differences over all images: outputs, contributions, maps."""
+    def worst(keys):
+        return float(max(np.abs(predicted[k] - reference[k]).max() for k in keys))
+
+    outputs = [k for k in reference if k not in vocabulary.RESERVED_NAMES
+               and not k.endswith(vocabulary.CONTRIBUTIONS_SUFFIX)]
+    return {"output": worst(outputs),
+            "contribution": worst([vocabulary.contributions_key(k) for k in outputs]),
+            "attribute_map": worst([vocabulary.ATTRIBUTE_MAPS])}
+
+
+def compare(reference, predicted, output):
+    """Output, map and contribution agreement of `predicted` with `reference`."""
+    key = vocabulary.contributions_key(output)
+    maps_ref = reference[vocabulary.ATTRIBUTE_MAPS].ravel().astype("float64")
+    maps = predicted[vocabulary.ATTRIBUTE_MAPS].ravel().astype("float64")
+    return {
+        "output_mae": float(np.abs(predicted[output] - reference[output]).mean()),
+        "output_kendall_tau": float(stats.kendalltau(reference[output], predicted[output]).statistic),
+        "attribute_map_r": float(np.corrcoef(maps_ref, maps)[0, 1]),
+        "top3_agreement": float((_top3(reference[key]) == _top3(predicted[key])).all(axis=1).mean()),
+        "contribution_mae": float(np.abs(predicted[key] - reference[key]).mean()),
+    }
+
+
+def explanation_tolerance(sidecar, predicted):
+    """The residual a variant's explanations must be checked with: twice the largest
+    measured on the held-out images, and never below float32's."""
+    explanation = SIAMExplanation.from_predictions(
+        sidecar.head, predicted, sidecar.image_size, tolerance=math.inf)
+    worst = max(o.max_residual for o in explanation.outputs.values())
+    return float(f"{max(RESIDUAL_TOLERANCE, 2.0 * worst):.2g}")
+
+
+def measure(model, files, images, sidecar, latency_runs=1000, threads=THREADS, log=print):
+    """The fidelity report (`fidelity.json`'s layout) of the TFLite `files` {variant: path}.
+
+    Args:
+        model: the Keras model the variants were converted from (the reference).
+        files: {variant: .tflite path}.
+        images: (N, H, W, 3) held-out pixels.
+        sidecar: the model's `ModelSidecar` (for the explanation tolerance).
+        latency_runs: timed rounds of batch-1 calls.
+    """
+    output = sidecar.output_names[0]
+    log(f"Fidelity: {len(images)} held-out images against the Keras model")
+    reference = {k: np.asarray(v) for k, v in model.predict(
+        np.asarray(images, "float32"), batch_size=32, verbose=0).items()}
+    variants = {}
+    for variant, path in files.items():
+        predicted = run_tflite(path, images, threads)
+        variants[variant] = {
+            "size_bytes": Path(path).stat().st_size,
+            **compare(reference, predicted, output),
+            "outputs": {name: compare(reference, predicted, name) for name in sidecar.output_names},
+            "max_abs_error": max_errors(reference, predicted),
+            "explanation_tolerance": explanation_tolerance(sidecar, predicted),
+        }
+    log(f"Latency: {latency_runs} interleaved rounds of batch-1 calls, {threads} threads")
+    times, ratios = latencies(files, images[0], latency_runs, threads)
+    base = variants.get("float32")
+    for variant, entry in variants.items():
+        entry["latency_ms"] = times[variant]
+        entry["size_ratio"] = entry["size_bytes"] / base["size_bytes"] if base else None
+        entry["latency_ratio"] = ratios.get(variant)
+    return {"reference": "keras", "output": output, "num_images": int(len(images)),
+            "batch_size": 1, "threads": threads, "latency_runs": latency_runs,
+            "variants": variants}
+
+
+def format_fidelity(report):
+    """The report as a plain-text table, one row per variant."""
+    def cell(key, value):
+        if value is None:
+            return "-"
+        if key == "size_bytes":
+            return f"{value:,}"
+        if key == "attribute_map_r":
+            return f"{value:.5f}"
+        return f"{value:.4f}" if key in ("output_mae", "contribution_mae") else f"{value:.3f}"
+
+    rows = [("variant", *KEYS)]
+    for variant, entry in report["variants"].items():
+        rows.append((variant, *(cell(key, entry.get(key)) for key in KEYS)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    title = (f"TFLite fidelity on {report['num_images']} held-out images ({report['output']}; "
+             f"latency: batch 1, {report['threads']} threads, medians of {report['latency_runs']} "
+             "rounds; ratios to float32 paired by round)")
+    return title + "\n" + "\n".join("  ".join(c.rjust(w) if i else c.ljust(w)
+                                              for i, (c, w) in enumerate(zip(r, widths)))
+                                    for r in rows)

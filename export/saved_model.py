@@ -1,0 +1,139 @@
+"""A SIAM model as a TensorFlow Serving SavedModel version, written atomically."""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from siam_keras.sidecar import SIDECAR_NAME
+
+PIXELS, BYTES = "serving_default", "serve_image_bytes"
+PIXELS_INPUT, BYTES_INPUT = "image", "image_bytes"
+#: The sidecar, as an asset of the SavedModel: `tf.saved_model.load(dir).siam_model`.
+ASSET_ATTRIBUTE = "siam_model"
+
+
+def signatures(model):
+    """How the two signatures take their inputs and name their outputs (for the sidecar)."""
+    height, width = model.input_shape[1:3]
+    outputs = sorted(model.output)
+    return {
+        PIXELS: {"inputs": {PIXELS_INPUT: f"float32 (batch, {height}, {width}, 3): RGB pixels "
+                                          "0-255, resized as the sidecar's preprocessing says"},
+                 "outputs": outputs},
+        BYTES: {"inputs": {BYTES_INPUT: "string (batch,): encoded JPEG or PNG files, any size; "
+                                        "REST clients send {\"b64\": ...}. Decoded and resized in "
+                                        "the graph (tf.image bilinear, antialiased); no EXIF "
+                                        "orientation, alpha dropped: send upright RGB"},
+                "outputs": outputs},
+    }
+
+
+def next_version(base):
+    """1 + the largest integer version under `base` (1 when there is none)."""
+    versions = [int(p.name) for p in Path(base).glob("*") if p.is_dir() and p.name.isdigit()]
+    return max(versions, default=0) + 1
+
+
+def checked_pixels(image, height, width):
+    """`image`, after an in-graph check that it is (batch, height, width, 3).
+
+    A signature's declared shape is not enforced when it is called (a 30 x 32
+    image runs and returns numbers), and a tensor of the wrong rank aborts the
+    whole process inside oneDNN's convolution: TF Serving would go down. The
+    check turns both into an InvalidArgumentError naming the expected shape.
+    """
+    shape = tf.shape(image)
+    padded = tf.concat([shape, tf.zeros([4], tf.int32)], axis=0)[:4]
+    valid = tf.logical_and(tf.equal(tf.size(shape), 4),
+                           tf.reduce_all(tf.equal(padded[1:], [height, width, 3])))
+    check = tf.debugging.Assert(valid, [
+        f"`{PIXELS_INPUT}` must be (batch, {height}, {width}, 3) float32 RGB pixels 0-255. "
+        "Received shape:", shape])
+    with tf.control_dependencies([check]):
+        return tf.identity(image)
+
+
+def _archive(model, sidecar_file):
+    height, width = model.input_shape[1:3]
+
+    def from_pixels(image):
+        return model(checked_pixels(image, height, width), training=False)
+
+    def from_bytes(image_bytes):
+        def decode(data):
+            image = tf.io.decode_image(data, channels=3, expand_animations=False, dtype=tf.uint8)
+            image = tf.cast(image, tf.float32)
+            return tf.image.resize(image, (height, width), method="bilinear", antialias=True)
+
+        images = tf.map_fn(decode, image_bytes,
+                           fn_output_signature=tf.TensorSpec((height, width, 3), tf.float32))
+        return model(images, training=False)
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(PIXELS, from_pixels, input_signature=[
+        tf.TensorSpec((None, height, width, 3), tf.float32, name=PIXELS_INPUT)])
+    archive.add_endpoint(BYTES, from_bytes, input_signature=[
+        tf.TensorSpec((None,), tf.string, name=BYTES_INPUT)])
+    # ExportArchive has no public way to add an asset; its root object is saved as is.
+    setattr(archive._tf_trackable, ASSET_ATTRIBUTE, tf.saved_model.Asset(str(sidecar_file)))
+    return archive
+
+
+def write_saved_model(model, base, sidecar, version=None, overwrite=False, log=print):
+    """Writes `base/<version>/` (TF Serving's layout) and returns its path.
+
+    The version is written to a hidden temporary folder beside it, loaded back and
+    checked, then renamed into place: a crash never leaves a half-written
+    `<version>/`, and TF Serving ignores the hidden folders.
+
+    Args:
+        model: a SIAM Keras model.
+        base: the model's base folder (`EXPORT_DIR/saved_model`).
+        sidecar: its `ModelSidecar` (saved as the asset `siam_model.json`).
+        version: an integer >= 1 (default: one more than the latest).
+        overwrite: replace an existing version instead of refusing.
+
+    Raises:
+        FileExistsError: the version exists and `overwrite` is False.
+        ValueError: the version is not a positive integer.
+    """
+    base = Path(base)
+    base.mkdir(parents=True, exist_ok=True)
+    if version is None:
+        version = next_version(base)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"The SavedModel version must be an integer >= 1. Received: {version!r}")
+    final = base / str(version)
+    if final.exists() and not overwrite:
+        raise FileExistsError(
+            f"{final} already holds SavedModel version {version}. Pass --overwrite to replace "
+            f"it, or --version {next_version(base)} for a new one."
+        )
+    for stale in base.glob(f".tmp-{version}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=base))
+    try:
+        sidecar_file = staging / SIDECAR_NAME
+        sidecar.save(sidecar_file)
+        written = staging / "model"
+        _archive(model, sidecar_file).write_out(str(written), verbose=False)
+        loaded = tf.saved_model.load(str(written))
+        missing = {PIXELS, BYTES} - set(loaded.signatures)
+        if missing:
+            raise RuntimeError(f"The written SavedModel lacks the signatures {sorted(missing)}")
+        replaced = None
+        if final.exists():
+            replaced = base / f".old-{version}-{os.getpid()}"
+            os.rename(final, replaced)
+        os.rename(written, final)
+        if replaced is not None:
+            shutil.rmtree(replaced, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log(f"SavedModel version {version}: {final}")
+    return final

@@ -1,0 +1,75 @@
+import json
+
+import pytest
+
+from export.cli import main
+from export.tflite import VARIANTS
+from siam_keras.sidecar import ModelSidecar
+
+FAST = ["--calibration-images", "4", "--holdout-images", "4", "--latency-runs", "2"]
+
+
+@pytest.mark.slow
+def test_export_writes_every_part(tiny_export):
+    assert (tiny_export / "saved_model" / "1" / "saved_model.pb").is_file()
+    assert (tiny_export / "saved_model" / "1" / "assets" / "siam_model.json").is_file()
+    for variant in VARIANTS:
+        assert (tiny_export / "tflite" / f"model_{variant}.tflite").is_file()
+    report = json.loads((tiny_export / "fidelity.json").read_text())
+    for variant in VARIANTS:
+        entry = report["variants"][variant]
+        for key in ("size_bytes", "size_ratio", "latency_ms", "latency_ratio", "output_mae",
+                    "output_kendall_tau", "attribute_map_r", "top3_agreement", "contribution_mae"):
+            assert key in entry, (variant, key)
+    assert report["variants"]["float32"]["size_ratio"] == 1.0
+    assert report["variants"]["float32"]["output_mae"] < 1e-5
+    assert report["variants"]["int8"]["size_ratio"] < 0.45
+    sidecar = ModelSidecar.load(tiny_export / "tflite" / "siam_model.json")
+    assert sidecar.variants["int8"]["file"] == "model_int8.tflite"
+    assert sidecar.variants["float32"]["tolerance"] <= 1e-3
+    assert set(sidecar.signatures) == {"serving_default", "serve_image_bytes"}
+    assert list((tiny_export / "edge").glob("siam_keras_edge-*.whl"))
+    # Nothing half-written stays behind.
+    assert not [p for p in tiny_export.rglob(".*") if p.name != ".gitignore"]
+
+
+@pytest.mark.slow
+def test_an_existing_version_is_refused_unless_overwrite(tiny_models, tiny_export, tmp_path, capsys):
+    args = ["--model", str(tiny_models[0]), "--out", str(tiny_export), "--version", "1",
+            "--tflite", "float32", *FAST]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "already holds SavedModel version 1" in err and "--version 2" in err
+    out = tmp_path / "again"
+    assert main(["--model", str(tiny_models[0]), "--out", str(out), "--tflite", "float32", *FAST]) == 0
+    before = (out / "saved_model" / "1" / "saved_model.pb").stat().st_mtime_ns
+    assert main(["--model", str(tiny_models[0]), "--out", str(out), "--version", "1", "--overwrite",
+                 "--tflite", "float32", *FAST]) == 0
+    assert (out / "saved_model" / "1" / "saved_model.pb").stat().st_mtime_ns != before
+    assert main(["--model", str(tiny_models[0]), "--out", str(out), "--tflite", "float32", *FAST]) == 0
+    assert sorted(p.name for p in (out / "saved_model").iterdir()) == ["1", "2"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--tflite", "float32,int4"], "Unknown TFLite variant(s) ['int4']"),
+    (["--model", "/no/such/model.keras"], "Model file not found"),
+    (["--calibration-images", "0"], "--calibration-images must be at least 1"),
+])
+def test_bad_input_gets_one_clear_message(tiny_models, tmp_path, capsys, args, message):
+    base = ["--model", str(tiny_models[0]), "--out", str(tmp_path / "x")]
+    assert main(base + args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_empty_calibration_folder_and_non_siam_model(tiny_models, tmp_path, capsys):
+    empty = tmp_path / "calibration"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no images here")
+    assert main(["--model", str(tiny_models[0]), "--out", str(tmp_path / "x"),
+                 "--calibration", str(empty)]) == 2
+    assert f"No readable images in {empty}" in capsys.readouterr().err
+    assert main(["--model", str(tiny_models[1]), "--out", str(tmp_path / "y")]) == 2
+    assert "needs a SIAM model" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
