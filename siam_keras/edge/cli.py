@@ -1,0 +1,69 @@
+"""`siam-edge explain`: explain a `.tflite` SIAM model's predictions, no TensorFlow needed."""
+
+import argparse
+import sys
+
+from siam_keras.images import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="siam-edge",
+        description="Explain a SIAM model exported to TFLite (python -m export) with LiteRT: "
+                    "NumPy, Pillow and ai-edge-litert are all it needs.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    explain = commands.add_parser(
+        "explain",
+        help="a JSON file and a PNG overlay per image",
+        description=(
+            "Explain the model's prediction on each image: the same JSON files as `siam "
+            "explain` (values, bias, contributions, top-k, attribute maps and spatial "
+            "contributions on the feature grid) and a PNG overlay drawn with Pillow, plus "
+            f"summary.json. Folders are searched recursively for {', '.join(IMAGE_SUFFIXES)}. "
+            "An image that cannot be read is reported by name and skipped; the exit status "
+            "is then 1."
+        ),
+    )
+    explain.add_argument("images", nargs="+", metavar="IMAGE_OR_FOLDER",
+                         help="image files (JPEG, PNG, WebP, any size and mode) or folders")
+    explain.add_argument("--model", required=True,
+                         help="a .tflite file written by python -m export (e.g. model_int8.tflite)")
+    explain.add_argument("--sidecar", default=None,
+                         help="its siam_model.json (default: beside the model)")
+    explain.add_argument("--out", required=True, help="folder for the JSON files and overlays")
+    explain.add_argument("--top-k", type=int, default=8, help="attributes ranked (default: 8)")
+    explain.add_argument("--output", default=None,
+                         help="the output the overlays explain (default: the first)")
+    explain.add_argument("--threads", type=int, default=2, help="LiteRT CPU threads (default: 2)")
+    explain.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                         help="refuse images larger than this, unread (default: 50000000)")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return _explain(args)
+    except (ValueError, TypeError, FileNotFoundError, ImportError) as error:
+        print(f"siam-edge {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _explain(args):
+    from siam_keras.edge.overlay import draw_overlay
+    from siam_keras.edge.runtime import EdgeExplainer
+    from siam_keras.explanations import files as explained_files
+
+    files = explained_files.checked_arguments(args.images, top_k=args.top_k, threads=args.threads,
+                                              max_pixels=args.max_pixels)
+    explainer = EdgeExplainer(args.model, args.sidecar, num_threads=args.threads)
+    explained_files.checked_output(args.output, explainer.output_names)
+    summary = explained_files.explain_files(
+        files, explainer, args.out, args.model, draw=draw_overlay, output=args.output,
+        top_k=args.top_k, batch_size=16, max_pixels=args.max_pixels, label="siam-edge explain")
+    return explained_files.report(summary, args.out)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,85 @@
+"""`EdgeExplainer`: a `.tflite` SIAM model run by LiteRT, explained in NumPy."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from siam_keras.explanations.explanation import (
+    DEFAULT_TOP_K,
+    RESIDUAL_TOLERANCE,
+    SIAMExplanation,
+)
+from siam_keras.images import pixel_batch
+from siam_keras.sidecar import SIDECAR_NAME, ModelSidecar
+
+SIGNATURE = "serving_default"
+DEFAULT_THREADS = 2
+
+
+class EdgeExplainer:
+    """Explains a `.tflite` SIAM model's predictions, with the interface of `SIAMExplainer`.
+
+    The model file is one written by `python -m export` (`tflite/model_<variant>.tflite`);
+    its sidecar (`siam_model.json`, beside it by default) gives the names, the input
+    size and the head's weights. Each image is one LiteRT call (the models take batch
+    1); the explanation is assembled and checked by `SIAMExplanation.from_predictions`
+    with the variant's tolerance from the sidecar (quantised maps and contributions
+    add up less exactly than float32 ones).
+
+    Args:
+        model_path: a `.tflite` file.
+        sidecar: a `ModelSidecar` or its path (default: `siam_model.json` beside
+            the model).
+        num_threads: LiteRT's CPU threads.
+
+    Call arguments:
+        images: (B, H, W, 3) raw RGB pixels at the model's input size, or one image.
+        top_k: attributes ranked per output.
+
+    Returns:
+        A `SIAMExplanation`.
+    """
+
+    def __init__(self, model_path, sidecar=None, num_threads=DEFAULT_THREADS):
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError as error:
+            raise ImportError(
+                "The edge runtime needs ai-edge-litert: pip install ai-edge-litert"
+            ) from error
+        model_path = os.fspath(model_path)
+        if not os.path.isfile(model_path):
+            raise FileNotFoundError(f"Model file not found: {model_path}")
+        if not isinstance(sidecar, ModelSidecar):
+            sidecar = ModelSidecar.load(sidecar or Path(model_path).with_name(SIDECAR_NAME))
+        self.sidecar = sidecar
+        self.model_path = model_path
+        try:
+            interpreter = Interpreter(model_path=model_path, num_threads=num_threads)
+            self._runner = interpreter.get_signature_runner(SIGNATURE)
+        except (ValueError, RuntimeError) as error:
+            raise ValueError(f"{model_path} cannot be run by LiteRT: {error}") from None
+        self.attribute_names = sidecar.attribute_names
+        self.output_names = sidecar.output_names
+        self.image_size = tuple(sidecar.image_size)
+        self.tolerance = self._tolerance(Path(model_path).name)
+
+    def _tolerance(self, file_name):
+        for variant in self.sidecar.variants.values():
+            if variant.get("file") == file_name:
+                return float(variant.get("tolerance", RESIDUAL_TOLERANCE))
+        return RESIDUAL_TOLERANCE
+
+    def predict(self, images):
+        """LiteRT's outputs for each image, joined into a dict of (B, ...) arrays."""
+        images = pixel_batch(images, self.image_size)
+        results = [self._runner(image=images[i : i + 1]) for i in range(len(images))]
+        return {key: np.concatenate([r[key] for r in results]) for key in results[0]}
+
+    def __call__(self, images, top_k=DEFAULT_TOP_K):
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+            raise ValueError(f"`top_k` must be a positive integer. Received: top_k={top_k!r}")
+        return SIAMExplanation.from_predictions(
+            self.sidecar.head, self.predict(images), self.image_size, top_k,
+            tolerance=self.tolerance)
