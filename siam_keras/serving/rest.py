@@ -1,0 +1,136 @@
+"""`ServingClient`: TensorFlow Serving REST requests and responses for an exported SIAM model.
+
+Builds `:predict` request bodies in both of TF Serving's layouts (row: `instances`,
+columnar: `inputs`) for either signature (`serving_default` with pixels,
+`serve_image_bytes` with `{"b64": ...}` PNG bytes), and turns either response form
+(`predictions` or `outputs`) into the same explanation JSON as `siam explain`.
+Images are read and resized on the client (`siam_keras.images`), so the server sees
+exactly the pixels every other runtime feeds the model.
+"""
+
+import base64
+import io
+import json
+import urllib.error
+import urllib.request
+
+import numpy as np
+
+from siam_keras.explanations.explanation import DEFAULT_TOP_K, SIAMExplanation
+from siam_keras.explanations.files import explanation_record
+from siam_keras.images import Photo, read_photo, resize_for_model
+from siam_keras.sidecar import ModelSidecar
+
+SIGNATURES = {"serving_default": "image", "serve_image_bytes": "image_bytes"}
+LAYOUTS = ("row", "columnar")
+
+
+class ServingError(RuntimeError):
+    """The server answered with an error (its message included) or could not be reached."""
+
+
+def _png(pixels):
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+class ServingClient:
+    """Talks to `tensorflow_model_server --rest_api_port` serving `EXPORT_DIR/saved_model`.
+
+    Args:
+        sidecar: the export's `ModelSidecar` or its path (`EXPORT_DIR/tflite/siam_model.json`,
+            or `saved_model/<N>/assets/siam_model.json`).
+        url: the server, e.g. `http://localhost:8501` (needed only by `explain`).
+        model_name: the name the server serves the model under (`MODEL_NAME`).
+        timeout: seconds per request.
+
+    Example:
+    >>> client = ServingClient("export/tflite/siam_model.json", "http://localhost:8501")
+    >>> records = client.explain(["photo.jpg"], signature="serve_image_bytes")
+    >>> records[0]["outputs"]["scenicness"]["value"]
+    """
+
+    def __init__(self, sidecar, url=None, model_name="siam", timeout=60):
+        self.sidecar = sidecar if isinstance(sidecar, ModelSidecar) else ModelSidecar.load(sidecar)
+        self.url = url.rstrip("/") if url else None
+        self.model_name = model_name
+        self.timeout = timeout
+
+    @property
+    def endpoint(self):
+        return f"{self.url}/v1/models/{self.model_name}:predict"
+
+    def photos(self, images):
+        """`Photo`s of image paths (read as every runtime reads them) or of `Photo`s."""
+        return [image if isinstance(image, Photo) else read_photo(image) for image in images]
+
+    def request(self, photos, signature="serving_default", layout="row"):
+        """The JSON body (a dict) of a `:predict` request for these photos."""
+        if signature not in SIGNATURES:
+            raise ValueError(f"Unknown signature {signature!r}. Choose one of: {', '.join(SIGNATURES)}")
+        if layout not in LAYOUTS:
+            raise ValueError(f"Unknown layout {layout!r}. Choose one of: {', '.join(LAYOUTS)}")
+        if not photos:
+            raise ValueError("A request needs at least one image")
+        height, width = self.sidecar.image_size
+        pixels = [resize_for_model(photo.pixels, height, width) for photo in self.photos(photos)]
+        if signature == "serving_default":
+            values = [p.astype("float32").tolist() for p in pixels]
+        else:
+            values = [{"b64": _png(p)} for p in pixels]
+        name = SIGNATURES[signature]
+        if layout == "row":
+            return {"signature_name": signature, "instances": [{name: v} for v in values]}
+        return {"signature_name": signature, "inputs": {name: values}}
+
+    def predictions(self, response):
+        """{output: (B, ...) array} from a response body in either layout."""
+        if isinstance(response, (str, bytes)):
+            response = json.loads(response)
+        if not isinstance(response, dict):
+            raise ServingError(f"Not a TF Serving response: {str(response)[:200]}")
+        if "error" in response:
+            raise ServingError(f"The server answered: {response['error']}")
+        if "outputs" in response and isinstance(response["outputs"], dict):
+            return {key: np.asarray(value, dtype="float32") for key, value in response["outputs"].items()}
+        rows = response.get("predictions")
+        if isinstance(rows, list) and rows and all(isinstance(row, dict) for row in rows):
+            return {key: np.asarray([row[key] for row in rows], dtype="float32") for key in rows[0]}
+        raise ServingError("The response has neither 'predictions' (a list of named outputs per "
+                           f"image) nor 'outputs'. Keys: {sorted(response)}")
+
+    def explain_response(self, response, photos, top_k=DEFAULT_TOP_K):
+        """The explanation JSON records (as `siam explain` writes) of a response."""
+        predictions = self.predictions(response)
+        explanation = SIAMExplanation.from_predictions(
+            self.sidecar.head, predictions, self.sidecar.image_size, top_k)
+        if len(explanation) != len(photos):
+            raise ServingError(f"The response holds {len(explanation)} images; {len(photos)} were sent")
+        return [explanation_record(photo, explanation, i, self.endpoint)
+                for i, photo in enumerate(photos)]
+
+    def post(self, body):
+        """POSTs a request body; returns the parsed JSON response (errors included)."""
+        if not self.url:
+            raise ValueError("ServingClient needs a url to send requests")
+        data = json.dumps(body).encode("utf-8")
+        request = urllib.request.Request(self.endpoint, data=data,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as reply:
+                return json.loads(reply.read())
+        except urllib.error.HTTPError as error:
+            try:
+                return json.loads(error.read())
+            except ValueError:
+                raise ServingError(f"{self.endpoint}: HTTP {error.code} {error.reason}") from None
+        except (urllib.error.URLError, OSError) as error:
+            raise ServingError(f"{self.endpoint} cannot be reached: {error}") from None
+
+    def explain(self, images, signature="serving_default", layout="row", top_k=DEFAULT_TOP_K):
+        """Sends the images and returns their explanation records."""
+        photos = self.photos(images)
+        return self.explain_response(self.post(self.request(photos, signature, layout)), photos, top_k)

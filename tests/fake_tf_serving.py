@@ -1,0 +1,85 @@
+"""A stand-in for `tensorflow_model_server --rest_api_port` on 127.0.0.1, for tests.
+
+No model server can be installed here (REFERENCE §3), so this serves one SavedModel
+through its real signatures with TF Serving's documented REST semantics
+(tensorflow/serving g3doc api_rest.md): `POST /v1/models/<name>:predict` takes
+`signature_name` and `instances` (row) or `inputs` (columnar); `{"b64": ...}` values
+are binary; the answer is `predictions` (a list of named outputs per instance) or
+`outputs` (named batches), or `{"error": message}` with an HTTP error status.
+"""
+
+import base64
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def _decode(value):
+    if isinstance(value, dict) and set(value) == {"b64"}:
+        return base64.b64decode(value["b64"])
+    if isinstance(value, dict):
+        return {key: _decode(v) for key, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
+
+
+class FakeTFServing:
+    def __init__(self, saved_model_dir, model_name="siam"):
+        import tensorflow as tf
+
+        self.tf = tf
+        self.model = tf.saved_model.load(str(saved_model_dir))
+        self.model_name = model_name
+        self.requests = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                status, answer = server.answer(self.path, body)
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def answer(self, path, body):
+        tf = self.tf
+        if path != f"/v1/models/{self.model_name}:predict":
+            return 404, {"error": f"Servable not found for request: {path}"}
+        try:
+            request = json.loads(body)
+            self.requests.append(request)
+            signature = self.model.signatures[request.get("signature_name", "serving_default")]
+            if "instances" in request:
+                rows = [_decode(row) for row in request["instances"]]
+                inputs = {key: [row[key] for row in rows] for key in rows[0]}
+            else:
+                inputs = {key: _decode(value) for key, value in request["inputs"].items()}
+            specs = signature.structured_input_signature[1]
+            tensors = {key: tf.constant(value, dtype=specs[key].dtype) for key, value in inputs.items()}
+            outputs = {key: value.numpy() for key, value in signature(**tensors).items()}
+        except (KeyError, ValueError, TypeError, tf.errors.OpError) as error:
+            return 400, {"error": " ".join(str(error).split())[:2000]}
+        if "instances" in request:
+            count = len(next(iter(outputs.values())))
+            return 200, {"predictions": [{k: v[i].tolist() for k, v in outputs.items()}
+                                         for i in range(count)]}
+        return 200, {"outputs": {k: v.tolist() for k, v in outputs.items()}}

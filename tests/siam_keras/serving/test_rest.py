@@ -1,0 +1,71 @@
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from siam_keras.serving import ServingClient, ServingError
+from tests.fake_tf_serving import FakeTFServing
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server(tiny_export):
+    with FakeTFServing(tiny_export / "saved_model" / "1") as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory, tiny_scenes):
+    folder = tmp_path_factory.mktemp("served")
+    Image.fromarray(tiny_scenes["image"][0]).resize((90, 60)).save(folder / "wide.jpg", quality=95)
+    Image.fromarray(tiny_scenes["image"][1]).convert("CMYK").save(folder / "cmyk.jpg")
+    Image.fromarray(tiny_scenes["image"][2]).save(folder / "scene.png")
+    return sorted(folder.iterdir())
+
+
+@pytest.mark.parametrize("signature", ["serving_default", "serve_image_bytes"])
+@pytest.mark.parametrize("layout", ["row", "columnar"])
+def test_every_request_form_gives_siam_explains_json(server, tiny_export, tiny_models, photos,
+                                                     tmp_path, signature, layout):
+    client = ServingClient(tiny_export / "tflite" / "siam_model.json", server.url)
+    records = client.explain(photos, signature=signature, layout=layout, top_k=3)
+    sent = server.requests[-1]
+    assert sent["signature_name"] == signature
+    assert ("instances" in sent) == (layout == "row") and ("inputs" in sent) == (layout == "columnar")
+    if signature == "serve_image_bytes":
+        first = sent["instances"][0]["image_bytes"] if layout == "row" else sent["inputs"]["image_bytes"][0]
+        assert set(first) == {"b64"}
+    from siam_keras.cli import main
+
+    assert main(["explain", "--model", str(tiny_models[0]), *map(str, photos), "--out",
+                 str(tmp_path), "--top-k", "3"]) == 0
+    for photo, record in zip(photos, records):
+        expected = json.loads((tmp_path / f"{photo.stem}.json").read_text())
+        assert record.keys() - {"figure"} == expected.keys() - {"figure"}
+        assert record["image"] == expected["image"] and record["source"] == expected["source"]
+        for output, entry in expected["outputs"].items():
+            got = record["outputs"][output]
+            assert abs(got["value"] - entry["value"]) < 1e-5
+            assert [t["attribute"] for t in got["top_k"]] == [t["attribute"] for t in entry["top_k"]]
+            np.testing.assert_allclose(got["spatial_contributions"], entry["spatial_contributions"],
+                                       atol=1e-5)
+
+
+def test_errors_are_named(server, tiny_export, photos):
+    client = ServingClient(tiny_export / "tflite" / "siam_model.json", server.url)
+    body = client.request(client.photos(photos[:1]))
+    body["instances"][0]["image"] = [[0.0] * 3] * 5  # the wrong shape
+    with pytest.raises(ServingError, match=r"The server answered: .*must be \(batch, 32, 32, 3\)"):
+        client.predictions(client.post(body))
+    with pytest.raises(ValueError, match="Unknown signature 'classify'"):
+        client.request(client.photos(photos[:1]), signature="classify")
+    with pytest.raises(ValueError, match="Unknown layout"):
+        client.request(client.photos(photos[:1]), layout="rows")
+    with pytest.raises(ServingError, match="Servable not found"):
+        ServingClient(client.sidecar, server.url, model_name="other").explain(photos[:1])
+    with pytest.raises(ServingError, match="cannot be reached"):
+        ServingClient(client.sidecar, "http://127.0.0.1:9", timeout=5).explain(photos[:1])
+    with pytest.raises(ServingError, match="neither 'predictions'"):
+        client.predictions({"result": []})
