@@ -1,12 +1,12 @@
-"""The `siam` command: `siam explain ...`, `siam evaluate ...` (see `siam --help`)."""
+"""The `siam` command: `siam explain`, `siam evaluate`, `siam download-scenic-or-not` (see `siam --help`)."""
 
 import argparse
 import os
 import sys
 
-from siam_keras.cli import evaluate, explain
+from siam_keras.cli import download, evaluate, explain
 
-COMMANDS = {"explain": explain, "evaluate": evaluate}
+COMMANDS = {"explain": explain, "evaluate": evaluate, "download-scenic-or-not": download}
 
 
 def build_parser():

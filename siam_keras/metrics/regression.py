@@ -1,5 +1,7 @@
 """Regression metrics of this line of work: Kendall's tau (the main one), Spearman, RMSE, R^2."""
 
+import warnings
+
 import numpy as np
 from scipy import stats
 
@@ -20,13 +22,17 @@ def _pair(y_true, y_pred):
 def kendall_tau(y_true, y_pred):
     """Kendall's tau-b (ties handled); NaN when either side is constant."""
     y_true, y_pred = _pair(y_true, y_pred)
-    return float(stats.kendalltau(y_true, y_pred).statistic)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)  # NaN says it
+        return float(stats.kendalltau(y_true, y_pred).statistic)
 
 
 def spearman(y_true, y_pred):
     """Spearman's rank correlation; NaN when either side is constant."""
     y_true, y_pred = _pair(y_true, y_pred)
-    return float(stats.spearmanr(y_true, y_pred).statistic)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        return float(stats.spearmanr(y_true, y_pred).statistic)
 
 
 def rmse(y_true, y_pred):

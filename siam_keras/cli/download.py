@@ -1,0 +1,51 @@
+"""`siam download-scenic-or-not`: fetch ScenicOrNot's photos from Geograph, politely."""
+
+import sys
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "download-scenic-or-not",
+        help="fetch ScenicOrNot's photos from their Geograph pages (resumable)",
+        description=(
+            "Fetch the photo of each votes.tsv row from its Geograph page into --out, as "
+            "<ID or photo number>.jpg: one request at a time, at most --rate per second, with "
+            "retries and backoff on 429, 5xx and network errors. Photos already there are "
+            "skipped, so an interrupted run restarted with the same arguments goes on where it "
+            "stopped. Each photo's CC BY-SA 2.0 attribution is recorded in attribution.tsv; "
+            "the URLs that failed, with the reason, in failures.tsv (exit status 1)."
+        ),
+    )
+    parser.add_argument("--votes", required=True, help="ScenicOrNot's votes.tsv")
+    parser.add_argument("--out", required=True, help="the images/ folder of the manual folder")
+    parser.add_argument("--rate", type=float, default=1.0, help="requests per second (default: 1)")
+    parser.add_argument("--retries", type=int, default=3, help="retries per request (default: 3)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    parser.add_argument("--limit", type=int, default=None, help="stop after this many downloads")
+    return parser
+
+
+def run(args):
+    from pathlib import Path
+
+    from siam_keras.data.geograph import FAILURES, GeographDownloader
+    from siam_keras.data.scenic_or_not import read_votes
+
+    if not Path(args.votes).is_file():
+        raise FileNotFoundError(f"votes file not found: {args.votes}")
+    records, malformed = read_votes(args.votes)
+    for line in malformed:
+        print(f"skipped {line}", file=sys.stderr)
+    downloader = GeographDownloader(args.out, rate=args.rate, retries=args.retries,
+                                    timeout=args.timeout)
+    print(f"{len(records)} photos in {args.votes}; downloading into {args.out} "
+          f"(at most {args.rate:g} request(s) per second)")
+    result = downloader.download(records, limit=args.limit)
+    print(f"Downloaded {result['downloaded']}, {result['present']} already there, "
+          f"{len(result['failed'])} failed")
+    if result["failed"]:
+        print(f"Failed (also in {Path(args.out) / FAILURES}):", file=sys.stderr)
+        for failure in result["failed"]:
+            print(f"  {failure['url']}: {failure['reason']}", file=sys.stderr)
+        return 1
+    return 0

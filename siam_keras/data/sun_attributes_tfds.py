@@ -1,0 +1,86 @@
+"""`sun_attributes`: the SUN Attribute Database as a TensorFlow Datasets builder (manual).
+
+Configs: `paper33` (the SIAM paper's 33 attributes, `sun_attribute_mapping`) and
+`all102`; any other mapping through `SunAttributesConfig(name=..., mapping=...)`.
+Splits: 80/10/10 by `sun_attributes.split_of`, saved in the dataset's metadata
+(`split_files`), with the images left out (`skipped`).
+"""
+
+import numpy as np
+import tensorflow_datasets as tfds
+
+from siam_keras.data import sun_attributes as sun
+from siam_keras.data.sun_attribute_mapping import (
+    PAPER_MAPPING,
+    SUN_ATTRIBUTES,
+    map_labels,
+    validate_mapping,
+)
+from siam_keras.data.tfds_common import SkippedFiles, manual_folder, present_splits
+
+
+class SunAttributesConfig(tfds.core.BuilderConfig):
+    """`mapping`: {attribute: [SUN attributes]} (max over them), or None for all 102."""
+
+    def __init__(self, *, mapping=None, **kwargs):
+        super().__init__(**kwargs)
+        self.mapping = None if mapping is None else validate_mapping(mapping)
+
+
+class SunAttributesBuilder(tfds.core.GeneratorBasedBuilder):
+    """SUN Attributes: scene images with 102 crowd-sourced attribute labels."""
+
+    name = "sun_attributes"
+    VERSION = tfds.core.Version("1.0.0")
+    RELEASE_NOTES = {"1.0.0": "First release."}
+    MANUAL_DOWNLOAD_INSTRUCTIONS = sun.INSTRUCTIONS
+    BUILDER_CONFIGS = [
+        SunAttributesConfig(name="paper33", mapping=PAPER_MAPPING,
+                            description="The SIAM paper's 33 attributes (explicit mapping)."),
+        SunAttributesConfig(name="all102", mapping=None, description="All 102 SUN attributes."),
+    ]
+
+    @property
+    def attribute_names(self):
+        mapping = self.builder_config.mapping
+        return tuple(mapping) if mapping is not None else SUN_ATTRIBUTES
+
+    def _info(self):
+        names = self.attribute_names
+        return tfds.core.DatasetInfo(
+            builder=self,
+            description="SUN Attributes (Patterson and Hays, IJCV 2014); labels are the share "
+                        "of 3 annotators who saw each attribute. Attributes: " + ", ".join(names),
+            features=tfds.features.FeaturesDict({
+                "image": tfds.features.Image(shape=(None, None, 3), encoding_format="jpeg"),
+                "image/filename": tfds.features.Text(),
+                "scene": tfds.features.Text(),
+                "attributes": tfds.features.Tensor(shape=(len(names),), dtype=np.float32),
+            }),
+            homepage="https://cs.brown.edu/~gmpatter/sunattributes.html",
+            metadata=tfds.core.MetadataDict(attribute_names=list(names)),
+        )
+
+    def _split_generators(self, dl_manager):
+        folder = manual_folder(dl_manager, sun.SunAttributesFolder)
+        labels = folder.labels
+        if self.builder_config.mapping is not None:
+            labels = map_labels(labels, folder.attribute_names, self.builder_config.mapping)
+        self.info.metadata["split_files"] = {
+            split: [relative for _, relative, _ in folder.examples(split)] for split in sun.SPLITS}
+        skipped = SkippedFiles()
+        self.info.metadata["skipped"] = skipped.report
+        splits = present_splits({split: [path for _, _, path in folder.examples(split)]
+                                 for split in sun.SPLITS})
+        return {split: self._generate_examples(folder, split, labels, skipped) for split in splits}
+
+    def _generate_examples(self, folder, split, labels, skipped):
+        for index, relative, path in folder.examples(split):
+            pixels = skipped.photo(path, split)
+            if pixels is None:
+                continue
+            parts = relative.split("/")
+            yield relative, {"image": pixels, "image/filename": relative,
+                             "scene": parts[-2] if len(parts) > 1 else "",
+                             "attributes": labels[index]}
+
