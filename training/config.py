@@ -16,10 +16,16 @@ class ConfigError(ValueError):
     """A config file or override that cannot be used; the message says why."""
 
 
+#: `data.dataset` choices: the built-in data, or the paper's two datasets mixed.
+DATASETS = ("synthetic_scenes", "sun_scenic_or_not")
+LOSS_WEIGHTINGS = ("fixed", "paper")
+
+
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
     dataset: str = "synthetic_scenes"
     image_size: int = 64
+    # synthetic_scenes
     num_train: int = 4000
     num_validation: int = 500
     num_test: int = 1000
@@ -27,6 +33,14 @@ class DataConfig:
     noise: float = 0.1
     #: Side of the true templates of `synthetic_scenes`.
     truth_template_size: int = 8
+    # sun_scenic_or_not: the manual folders (see the README) and where TFDS prepares them.
+    sun_manual_dir: str = ""
+    son_manual_dir: str = ""
+    tfds_data_dir: str = ""
+    sun_config: str = "paper33"
+    son_config: str = "default"
+    #: At most this many examples of each split (0: all; for trials and tests).
+    max_examples: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +70,16 @@ class TrainConfig:
     #: L1 on each image's contributions: attributes that do not matter contribute
     #: nothing instead of carrying part of the bias (see the README).
     contribution_l1: float = 0.0
+    #: "fixed": the weights above; "paper": the authors' rescaling of each term to
+    #: the attribute loss, L_sun + 0.1 L_son (L_sun/L_son) + 0.001 L_T (L_sun/L_T).
+    loss_weighting: str = "fixed"
+    #: Epochs of a first stage on the attributes alone (0: none), then `epochs` joint.
+    attribute_epochs: int = 0
+    freeze_backbone_attribute_stage: bool = False
+    freeze_backbone: bool = False
+    #: Steps per epoch when two datasets are mixed (each step: `batch_size` images of
+    #: each); 0: one pass over the larger training split.
+    steps_per_epoch: int = 0
     mixed_precision: bool = False
     #: Augmentation: horizontal flips, random resized crops of at least this
     #: share of the side, rotations up to this many degrees.
@@ -144,10 +168,22 @@ def _validate(config, source):
         raise ConfigError(
             f"{source}: train.crop_min_scale must be in (0, 1]. Received: {config.train.crop_min_scale}"
         )
-    if config.data.dataset != "synthetic_scenes":
+    if config.data.dataset not in DATASETS:
         raise ConfigError(
-            f"{source}: data.dataset must be one of: synthetic_scenes. Received: {config.data.dataset!r}"
+            f"{source}: data.dataset must be one of: {', '.join(DATASETS)}. "
+            f"Received: {config.data.dataset!r}"
         )
+    if config.data.dataset == "sun_scenic_or_not":
+        for key in ("sun_manual_dir", "son_manual_dir"):
+            if not getattr(config.data, key):
+                raise ConfigError(f"{source}: data.{key} is needed for sun_scenic_or_not (the "
+                                  "folder of the manual download; see the README)")
+    if config.train.loss_weighting not in LOSS_WEIGHTINGS:
+        raise ConfigError(f"{source}: train.loss_weighting must be one of: "
+                          f"{', '.join(LOSS_WEIGHTINGS)}. Received: {config.train.loss_weighting!r}")
+    for key in ("attribute_epochs", "steps_per_epoch"):
+        if getattr(config.train, key) < 0:
+            raise ConfigError(f"{source}: train.{key} must be >= 0. Received: {getattr(config.train, key)}")
     return config
 
 

@@ -47,6 +47,12 @@ def make_dataset(images, targets, weights, batch_size, training, train_config=No
     if training:
         dataset = dataset.shuffle(len(images), seed=train_config.seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size, drop_remainder=training)
+    return finish_batches(dataset, training, train_config)
+
+
+def finish_batches(dataset, training, train_config=None):
+    """Batches of (uint8 images, targets, weights) -> float32 images, augmented when
+    training (one warp per batch, `augmentation.random_affine`), prefetched."""
     augment = training and train_config is not None and (
         train_config.flip or train_config.crop_min_scale < 1 or train_config.rotation_degrees > 0
     )

@@ -4,6 +4,7 @@ import shutil
 from pathlib import Path
 
 import keras
+import tensorflow as tf
 
 from siam_keras.saving import load_model
 from training.callbacks import EpochTimer
@@ -26,7 +27,12 @@ def fit_stage(stage_dir, model, losses, loss_weights, train_data, validation_dat
     losses, loadable by `keras.saving.load_model` with nothing else imported),
     `history.csv`, `tensorboard/`, and while training `backup/` (BackupAndRestore:
     a killed run restarted with the same arguments resumes at the last finished
-    epoch) and `checkpoints/best.keras`.
+    epoch) and `checkpoints/best.weights.h5` (weights only, loaded back into
+    `model`, so that a model class that exists only for training, such as
+    `PaperLossWeighting`, never has to be serialised).
+
+    `losses` None means the model computes its own loss (`compute_loss`). Data
+    that repeat forever are fitted for `steps_per_epoch` steps an epoch.
 
     A stage whose `model.keras` already exists is finished: it is loaded, not retrained.
     """
@@ -36,7 +42,8 @@ def fit_stage(stage_dir, model, losses, loss_weights, train_data, validation_dat
         log(f"  {final_path} exists: stage already finished, loading it.")
         return load_model(final_path)
     stage_dir.mkdir(parents=True, exist_ok=True)
-    backup_dir, best_path = stage_dir / "backup", stage_dir / "checkpoints" / "best.keras"
+    backup_dir = stage_dir / "backup"
+    best_path = stage_dir / "checkpoints" / "best.weights.h5"
     resuming = backup_dir.exists()
     if resuming:
         log(f"  Resuming from {backup_dir} (an earlier run of this stage was interrupted).")
@@ -45,24 +52,29 @@ def fit_stage(stage_dir, model, losses, loss_weights, train_data, validation_dat
         loss=losses,
         loss_weights=loss_weights,
     )
+    endless = (isinstance(train_data, tf.data.Dataset)
+               and train_data.cardinality() == tf.data.INFINITE_CARDINALITY)
     model.fit(
         train_data,
         validation_data=validation_data,
         epochs=epochs,
+        steps_per_epoch=steps_per_epoch if endless else None,
         verbose=2,
         shuffle=False,  # tf.data shuffles; Keras cannot shuffle a Dataset
         callbacks=[
             keras.callbacks.BackupAndRestore(str(backup_dir)),
-            keras.callbacks.ModelCheckpoint(str(best_path), monitor="val_loss", save_best_only=True),
+            keras.callbacks.ModelCheckpoint(str(best_path), monitor="val_loss", save_best_only=True,
+                                            save_weights_only=True),
             EpochTimer(),
             keras.callbacks.CSVLogger(str(stage_dir / "history.csv"), append=resuming),
             keras.callbacks.TensorBoard(str(stage_dir / "tensorboard"), profile_batch=0),
             *callbacks,
         ],
     )
-    best = load_model(best_path) if best_path.exists() else model
+    if best_path.exists():
+        model.load_weights(best_path)
     # A fresh functional model over the same layers: no optimizer, no training losses.
-    final = keras.Model(best.input, best.output, name=best.name)
+    final = keras.Model(model.input, model.output, name=model.name)
     final.save(final_path)
     shutil.rmtree(stage_dir / "checkpoints", ignore_errors=True)
     return final

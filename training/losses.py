@@ -1,10 +1,21 @@
 """Losses of the multi-task objective. Each returns one value per sample, so that
-sample weights can mask samples whose label is missing (two-dataset training)."""
+sample weights can mask samples whose label is missing (two-dataset training).
+
+Both reduce with `mean_with_sample_weight`: a task's loss is the mean over the
+samples that have its label, so the samples of the other dataset add exactly
+nothing to it, neither to its value nor to its gradient (with Keras' default
+reduction they would still shrink it, as the divisor would count them).
+"""
 
 import keras
 from keras import ops
 
 from siam_keras import vocabulary
+
+MASKED_MEAN = "mean_with_sample_weight"
+#: The authors' rescaling: L = L_sun + 0.1 L_son (L_sun / L_son) + 0.001 L_T (L_sun / L_T).
+PAPER_OUTPUT_SCALE = 0.1
+PAPER_TEMPLATE_SCALE = 0.001
 
 
 @keras.saving.register_keras_serializable(package="siam_training")
@@ -15,8 +26,8 @@ class AttributeLoss(keras.losses.Loss):
     into [0, 1) (the authors' choice). Returns the mean over attributes, (B,).
     """
 
-    def __init__(self, epsilon=1e-6, name="attribute_loss", **kwargs):
-        super().__init__(name=name, **kwargs)
+    def __init__(self, epsilon=1e-6, name="attribute_loss", reduction=MASKED_MEAN, **kwargs):
+        super().__init__(name=name, reduction=reduction, **kwargs)
         self.epsilon = epsilon
 
     def call(self, y_true, y_pred):
@@ -33,8 +44,8 @@ class AttributeLoss(keras.losses.Loss):
 class SquaredError(keras.losses.Loss):
     """(y_true - y_pred)^2 per sample, for scalar outputs of shape (B,)."""
 
-    def __init__(self, name="squared_error", **kwargs):
-        super().__init__(name=name, **kwargs)
+    def __init__(self, name="squared_error", reduction=MASKED_MEAN, **kwargs):
+        super().__init__(name=name, reduction=reduction, **kwargs)
 
     def call(self, y_true, y_pred):
         return ops.square(ops.cast(y_true, "float32") - ops.cast(y_pred, "float32"))
@@ -46,3 +57,18 @@ def siam_losses(output_names):
     losses = {name: SquaredError() for name in output_names}
     losses[vocabulary.ATTRIBUTE_SCORES] = AttributeLoss()
     return losses
+
+
+def paper_weighted_loss(attribute_loss, output_loss, regularization_loss):
+    """The authors' total loss: each term rescaled to the attribute loss, ratios detached.
+
+    L_sun + 0.1 L_son (L_sun / L_son) + 0.001 L_T (L_sun / L_T): the output and template
+    terms always weigh 0.1 and 0.001 of the attribute term, whatever their scales,
+    while their gradients keep their own directions. A zero term adds nothing.
+    """
+    def rescaled(term, scale):
+        ratio = ops.stop_gradient(ops.divide_no_nan(attribute_loss, term))
+        return scale * term * ratio
+
+    return (attribute_loss + rescaled(output_loss, PAPER_OUTPUT_SCALE)
+            + rescaled(regularization_loss, PAPER_TEMPLATE_SCALE))

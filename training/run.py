@@ -19,6 +19,7 @@ from training.callbacks import AttributeMapImages
 from training.config import config_to_toml
 from training.fit import fit_stage
 from training.losses import SquaredError, siam_losses
+from training.weighting import PaperLossWeighting
 
 NUM_FIGURE_IMAGES = 4
 
@@ -47,6 +48,45 @@ def siam_model_from_config(config, attribute_names, output_names, initial_biases
     )
 
 
+def loss_setup(config, outputs, with_outputs=True):
+    """(losses, loss_weights) for `fit_stage`: the configured weights, or (None, None)
+    when the paper's weighting computes the loss (`PaperLossWeighting`)."""
+    if config.train.loss_weighting == "paper":
+        return None, None
+    weights = dict(config.train.output_loss_weights)
+    unknown = sorted(set(weights) - set(outputs))
+    if unknown:
+        raise ValueError(f"train.output_loss_weights names unknown outputs {unknown}. Outputs: {outputs}")
+    loss_weights = {name: weights.get(name, 1.0) if with_outputs else 0.0 for name in outputs}
+    loss_weights[vocabulary.ATTRIBUTE_SCORES] = config.train.attribute_loss_weight
+    return siam_losses(outputs), loss_weights
+
+
+def trainable_model(config, model, freeze_backbone=False):
+    """`model` to fit: its backbone frozen if asked, wrapped for the paper's weighting."""
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):  # the backbone
+            layer.trainable = not freeze_backbone
+    if config.train.loss_weighting == "paper":
+        return PaperLossWeighting(model.input, model.output, name=model.name)
+    return model
+
+
+def baseline_from_config(config, outputs, initial_biases):
+    return build_baseline_model(
+        outputs, backbone=config.model.backbone, image_size=config.data.image_size,
+        backbone_weights=config.model.backbone_weights or None,
+        initial_biases=initial_biases, dtype_policy=dtype_policy(config),
+    )
+
+
+def output_losses(config, outputs):
+    """The baseline's losses and weights (it has outputs only)."""
+    weights = config.train.output_loss_weights
+    return ({name: SquaredError() for name in outputs},
+            {name: weights.get(name, 1.0) for name in outputs})
+
+
 def run(config, out_dir, overwrite=False, log=print):
     """Runs the whole job described by `config`; returns the metrics dict.
 
@@ -64,11 +104,23 @@ def run(config, out_dir, overwrite=False, log=print):
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.toml").write_text(config_to_toml(config), encoding="utf-8")
     keras.utils.set_random_seed(config.train.seed)
-    policy = dtype_policy(config)
-    if policy and not tf.config.list_physical_devices("GPU"):
+    if dtype_policy(config) and not tf.config.list_physical_devices("GPU"):
         log("warning: mixed precision without a GPU trains about 5x slower than float32 on CPU")
-    data, train_cfg = config.data, config.train
+    if config.data.dataset == "sun_scenic_or_not":
+        from training.two_datasets import run_two_datasets
 
+        metrics = run_two_datasets(config, out, log)
+    else:
+        metrics = run_synthetic(config, out, log)
+    write_json(out / "metrics.json", metrics)
+    log("\n" + format_report(metrics))
+    log(f"\nWrote {out / 'model.keras'}, {out / 'metrics.json'}, {out / 'attribute_maps.png'}")
+    return metrics
+
+
+def run_synthetic(config, out, log=print):
+    """SIAM and the baseline on `synthetic_scenes`; returns the metrics dict."""
+    data, train_cfg = config.data, config.train
     scenes = datasets.synthetic_scenes(data)
     outputs, attributes = list(scenes.output_names), list(scenes.attribute_names)
     start = time.perf_counter()
@@ -86,10 +138,7 @@ def run(config, out_dir, overwrite=False, log=print):
             f"train.batch_size={train_cfg.batch_size} is larger than data.num_train={data.num_train}"
         )
     initial_biases = {name: float(np.nanmean(splits["train"][name])) for name in outputs}
-    weights = dict(train_cfg.output_loss_weights)
-    unknown = sorted(set(weights) - set(outputs))
-    if unknown:
-        raise ValueError(f"train.output_loss_weights names unknown outputs {unknown}. Outputs: {outputs}")
+    losses, loss_weights = loss_setup(config, outputs)
 
     def pipeline(split, with_attributes, training):
         targets, sample_weights = datasets.targets_and_weights(splits[split], outputs, with_attributes)
@@ -100,13 +149,11 @@ def run(config, out_dir, overwrite=False, log=print):
     log(f"[2/4] Training SIAM ({config.model.backbone}, {train_cfg.epochs} epochs of {steps} steps)")
     start = time.perf_counter()
     siam = siam_model_from_config(config, attributes, outputs, initial_biases)
-    losses = siam_losses(outputs)
-    loss_weights = {name: weights.get(name, 1.0) for name in outputs}
-    loss_weights[vocabulary.ATTRIBUTE_SCORES] = train_cfg.attribute_loss_weight
     preview = splits["validation"]["image"][:NUM_FIGURE_IMAGES]
     siam = fit_stage(
-        out, siam, losses, loss_weights, pipeline("train", True, True),
-        pipeline("validation", True, False), train_cfg.epochs, train_cfg, steps,
+        out, trainable_model(config, siam, train_cfg.freeze_backbone), losses, loss_weights,
+        pipeline("train", True, True), pipeline("validation", True, False), train_cfg.epochs,
+        train_cfg, steps,
         callbacks=[AttributeMapImages(out / "tensorboard" / "attribute_maps", preview, attributes)],
         log=log,
     )
@@ -130,14 +177,9 @@ def run(config, out_dir, overwrite=False, log=print):
     if config.baseline.enabled:
         log(f"[4/4] Training the unconstrained baseline ({config.baseline.epochs} epochs)")
         start = time.perf_counter()
-        baseline = build_baseline_model(
-            outputs, backbone=config.model.backbone, image_size=data.image_size,
-            backbone_weights=config.model.backbone_weights or None,
-            initial_biases=initial_biases, dtype_policy=policy,
-        )
         baseline = fit_stage(
-            out / "baseline", baseline, {name: SquaredError() for name in outputs},
-            {name: weights.get(name, 1.0) for name in outputs}, pipeline("train", False, True),
+            out / "baseline", baseline_from_config(config, outputs, initial_biases),
+            *output_losses(config, outputs), pipeline("train", False, True),
             pipeline("validation", False, False), config.baseline.epochs, train_cfg, steps, log=log,
         )
         baseline_metrics, _ = evaluate_model(baseline, test["image"], test_targets, outputs)
@@ -145,7 +187,4 @@ def run(config, out_dir, overwrite=False, log=print):
         metrics["training"]["baseline_seconds"] = round(time.perf_counter() - start, 1)
     else:
         log("[4/4] Baseline disabled (baseline.enabled = false)")
-    write_json(out / "metrics.json", metrics)
-    log("\n" + format_report(metrics))
-    log(f"\nWrote {out / 'model.keras'}, {out / 'metrics.json'}, {out / 'attribute_maps.png'}")
     return metrics

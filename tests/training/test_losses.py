@@ -44,3 +44,58 @@ def test_siam_losses_cover_each_output_and_the_attribute_scores():
     assert set(losses) == {"scenicness", "scenicness_variance", "attribute_scores"}
     assert isinstance(losses["attribute_scores"], AttributeLoss)
     assert isinstance(losses["scenicness"], SquaredError)
+
+
+def test_masked_samples_add_exactly_nothing_to_the_other_tasks_loss_and_gradient(rng):
+    """Two SUN samples (attributes only) and two ScenicOrNot ones (scores only) in one
+    batch: each task's loss and its gradient are those of its own samples alone.
+    (Inference mode: in training mode batch normalisation couples a batch's samples
+    through its statistics, whatever the losses.)"""
+    from siam_keras.models import build_siam_model
+
+    model = build_siam_model(["a", "b", "c"], ["scenicness"], image_size=32, template_size=4,
+                             border_size=0)
+    images = (rng.random((4, 32, 32, 3)) * 255).astype("float32")
+    targets = {"attribute_scores": np.array([[1, 0, 2 / 3], [1 / 3, 1, 0], [0, 0, 0], [0, 0, 0]],
+                                            "float32"),
+               "scenicness": np.array([0, 0, 6.5, 4.0], "float32")}
+    weights = {"attribute_scores": np.array([1, 1, 0, 0], "float32"),
+               "scenicness": np.array([0, 0, 1, 1], "float32")}
+    losses = siam_losses(["scenicness"])
+
+    def loss_and_gradients(key, rows):
+        with tf.GradientTape() as tape:
+            predictions = model(images[rows], training=False)
+            loss = losses[key](targets[key][rows], predictions[key], weights[key][rows])
+        return float(loss), tape.gradient(loss, model.trainable_weights)
+
+    for key, own in (("scenicness", slice(2, 4)), ("attribute_scores", slice(0, 2))):
+        mixed_loss, mixed_gradients = loss_and_gradients(key, slice(0, 4))
+        own_loss, own_gradients = loss_and_gradients(key, own)
+        assert mixed_loss == pytest.approx(own_loss, rel=1e-6) and own_loss > 0
+        for mixed, alone in zip(mixed_gradients, own_gradients):
+            if alone is None:
+                assert mixed is None
+            else:
+                np.testing.assert_allclose(np.asarray(mixed), np.asarray(alone), rtol=1e-5, atol=1e-8)
+    predictions = {k: tf.constant(v) for k, v in model(images, training=False).items()}
+    with tf.GradientTape() as tape:
+        tape.watch(predictions["scenicness"])
+        loss = losses["scenicness"](targets["scenicness"], predictions["scenicness"],
+                                    weights["scenicness"])
+    gradient = tape.gradient(loss, predictions["scenicness"]).numpy()
+    assert (gradient[:2] == 0).all() and (gradient[2:] != 0).all()
+
+
+def test_paper_weighting_rescales_each_term_to_the_attribute_loss():
+    from training.losses import paper_weighted_loss
+
+    sun, son, templates = tf.Variable(0.5), tf.Variable(4.0), tf.Variable(200.0)
+    with tf.GradientTape() as tape:
+        total = paper_weighted_loss(sun, son, templates)
+    assert float(total) == pytest.approx(0.5 * (1 + 0.1 + 0.001))
+    d_sun, d_son, d_templates = tape.gradient(total, [sun, son, templates])
+    assert float(d_sun) == pytest.approx(1.0)  # the ratios are detached
+    assert float(d_son) == pytest.approx(0.1 * 0.5 / 4.0)
+    assert float(d_templates) == pytest.approx(0.001 * 0.5 / 200.0)
+    assert float(paper_weighted_loss(sun, tf.constant(0.0), tf.constant(0.0))) == pytest.approx(0.5)

@@ -1,0 +1,42 @@
+"""Training with the authors' loss rescaling (`paper_weighted_loss`), inside `model.fit`."""
+
+import keras
+from keras import ops
+
+from siam_keras import vocabulary
+from training.losses import AttributeLoss, SquaredError, paper_weighted_loss
+
+
+class PaperLossWeighting(keras.Model):
+    """A SIAM model's graph, trained with L_sun + 0.1 L_son (L_sun/L_son) + 0.001 L_T (L_sun/L_T).
+
+    Built as `PaperLossWeighting(model.input, model.output, name=model.name)` (the
+    layers and weights are the model's), compiled without losses: `compute_loss`
+    takes the attribute loss (L_sun), the sum of the output losses (L_son) and the
+    regularisers (L_T: template and contribution L1), each a mean over the samples
+    that have its label, and logs `attribute_loss` and `output_loss`. Training
+    saves a plain functional model; this class only exists while fitting.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.attribute_loss = AttributeLoss()
+        self.output_loss = SquaredError()
+        self.attribute_loss_tracker = keras.metrics.Mean(name="attribute_loss")
+        self.output_loss_tracker = keras.metrics.Mean(name="output_loss")
+
+    @property
+    def metrics(self):
+        return [*super().metrics, self.attribute_loss_tracker, self.output_loss_tracker]
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        weights = sample_weight or {}
+        key = vocabulary.ATTRIBUTE_SCORES
+        attribute = self.attribute_loss(y[key], y_pred[key], weights.get(key))
+        outputs = [name for name in y if name != key]
+        output = ops.sum([self.output_loss(y[name], y_pred[name], weights.get(name))
+                          for name in outputs]) if outputs else ops.zeros(())
+        regularization = ops.sum(self.losses) if self.losses else ops.zeros(())
+        self.attribute_loss_tracker.update_state(attribute)
+        self.output_loss_tracker.update_state(output)
+        return paper_weighted_loss(attribute, output, regularization)
