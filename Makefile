@@ -38,6 +38,7 @@ benchmark: $(STAMP)
 	$(PY) -m benchmarks.core
 	$(PY) -m benchmarks.explanations --paper --library
 	$(PY) -m benchmarks.export --export $(DEMO)/export
+	$(PY) -m benchmarks.paper_step
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info
