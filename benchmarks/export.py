@@ -25,7 +25,7 @@ def main(argv=None):
     import numpy as np
 
     from export.fidelity import latencies
-    from export.tflite import VARIANTS
+    from export.variants import VARIANTS
     from siam_keras.sidecar import SIDECAR_NAME, ModelSidecar
 
     folder = Path(args.export) / "tflite"

@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-from export.tflite import VARIANTS
+from export.variants import VARIANTS
 
 DEFAULT_CALIBRATION_IMAGES = 256
 DEFAULT_HOLDOUT_IMAGES = 200
@@ -51,7 +51,7 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from export.tflite import parse_variants
+    from export.variants import parse_variants
 
     try:
         variants = parse_variants(args.tflite)

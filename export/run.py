@@ -7,6 +7,7 @@ from pathlib import Path
 from export import fidelity, saved_model, tflite
 from export.edge_wheel import write_edge_wheel
 from export.images import load_images
+from export.variants import DESCRIPTIONS
 from siam_keras.explanations.decomposition import HeadWeights
 from siam_keras.jsonio import write_json
 from siam_keras.models import get_siam_layer
@@ -74,7 +75,7 @@ def run(args, variants, log=print):
     report["holdout"] = str(args.holdout)
     write_json(out / "fidelity.json", report)
     sidecar = dataclasses.replace(sidecar, variants={
-        variant: {"file": path.name, "description": tflite.DESCRIPTIONS[variant],
+        variant: {"file": path.name, "description": DESCRIPTIONS[variant],
                   "tolerance": report["variants"][variant]["explanation_tolerance"],
                   "max_abs_error": report["variants"][variant]["max_abs_error"]}
         for variant, path in files.items()})

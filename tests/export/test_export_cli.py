@@ -3,7 +3,7 @@ import json
 import pytest
 
 from export.cli import main
-from export.tflite import VARIANTS
+from export.variants import VARIANTS
 from siam_keras.sidecar import ModelSidecar
 
 FAST = ["--calibration-images", "4", "--holdout-images", "4", "--latency-runs", "2"]

@@ -2,15 +2,16 @@ import numpy as np
 import pytest
 
 from export import tflite
+from export.variants import parse_variants
 from siam_keras.models import build_siam_model
 
 
 def test_parse_variants_keeps_the_report_order_and_names_the_choices():
-    assert tflite.parse_variants("int8, float32") == ("float32", "int8")
+    assert parse_variants("int8, float32") == ("float32", "int8")
     with pytest.raises(ValueError, match=r"\['int4'\].*float32, float16, dynamic, int8"):
-        tflite.parse_variants("float32,int4")
+        parse_variants("float32,int4")
     with pytest.raises(ValueError, match="Choose from"):
-        tflite.parse_variants(" , ")
+        parse_variants(" , ")
 
 
 @pytest.mark.slow
