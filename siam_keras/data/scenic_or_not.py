@@ -8,17 +8,17 @@ without the `ID` column). A photo's file is `images/<ID>.<ext>` or
 """
 
 import csv
-import hashlib
 import math
 import re
 from pathlib import Path
+
+from siam_keras.data.manual_download import check_manual_folder, hashed_split
 
 VOTES = "votes.tsv"
 IMAGES = "images"
 SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 #: votes.tsv's columns, by lower-cased header name; `id` is absent in the re-export.
 REQUIRED = ("lat", "lon", "average", "variance", "votes", "geograph uri")
-SPLIT_DIGITS = {"train": range(0, 8), "validation": range(8, 9), "test": range(9, 10)}
 KM_PER_DEGREE = 111.32
 INSTRUCTIONS = f"""\
 ScenicOrNot cannot be downloaded automatically. Put into the manual folder:
@@ -51,8 +51,7 @@ def split_of(key, lat=None, lon=None, block_km=0.0):
         y = lat * KM_PER_DEGREE
         x = lon * KM_PER_DEGREE * math.cos(math.radians(lat))
         key = f"block:{math.floor(y / block_km)}:{math.floor(x / block_km)}"
-    digit = int(hashlib.sha1(str(key).encode("utf-8")).hexdigest(), 16) % 10
-    return next(split for split, digits in SPLIT_DIGITS.items() if digit in digits)
+    return hashed_split(key)
 
 
 def read_votes(path):
@@ -105,14 +104,8 @@ class ScenicOrNotFolder:
 
     def __init__(self, folder):
         self.folder = Path(folder)
-        if not self.folder.is_dir() or not any(self.folder.iterdir()):
-            state = "does not exist" if not self.folder.exists() else "is empty"
-            raise FileNotFoundError(f"The ScenicOrNot folder {self.folder} {state}.\n" + INSTRUCTIONS)
-        missing = [name for name in (VOTES, f"{IMAGES}/")
-                   if not (self.folder / name.rstrip("/")).exists()]
-        if missing:
-            raise FileNotFoundError(
-                f"The ScenicOrNot folder {self.folder} lacks {', '.join(missing)}.\n" + INSTRUCTIONS)
+        check_manual_folder(self.folder, "ScenicOrNot", INSTRUCTIONS, [
+            (VOTES, self.folder / VOTES), (f"{IMAGES}/", self.folder / IMAGES)])
         self.records, self.malformed = read_votes(self.folder / VOTES)
         files = {p.stem: p for p in (self.folder / IMAGES).iterdir()
                  if p.is_file() and p.suffix.lower() in SUFFIXES}

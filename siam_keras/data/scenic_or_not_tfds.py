@@ -9,9 +9,8 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from siam_keras.data import scenic_or_not as son
+from siam_keras.data.manual_download import SPLITS
 from siam_keras.data.tfds_common import SkippedFiles, manual_folder, present_splits
-
-SPLITS = tuple(son.SPLIT_DIGITS)
 
 
 class ScenicOrNotConfig(tfds.core.BuilderConfig):

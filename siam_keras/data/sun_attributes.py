@@ -6,16 +6,14 @@ It has no official split: `split_of` gives a deterministic 80/10/10 one from eac
 image's path, stable when images are added or missing.
 """
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 
+from siam_keras.data.manual_download import check_manual_folder, hashed_split
+
 MAT_FILES = ("attributes.mat", "images.mat", "attributeLabels_continuous.mat")
 IMAGES = "images"
-SPLITS = ("train", "validation", "test")
-#: Shares of the split, by the last digit of a stable hash of the image's path.
-SPLIT_DIGITS = {"train": range(0, 8), "validation": range(8, 9), "test": range(9, 10)}
 INSTRUCTIONS = f"""\
 SUN Attributes cannot be downloaded automatically. From
 https://cs.brown.edu/~gmpatter/sunattributes.html download SUNAttributeDB.tar.gz
@@ -31,8 +29,7 @@ it holds (the first three may also sit in a SUNAttributeDB/ subfolder):
 
 def split_of(relative_path):
     """"train", "validation" or "test" for an image path (80/10/10, deterministic)."""
-    digit = int(hashlib.sha1(str(relative_path).encode("utf-8")).hexdigest(), 16) % 10
-    return next(split for split, digits in SPLIT_DIGITS.items() if digit in digits)
+    return hashed_split(relative_path)
 
 
 def _strings(cell, file):
@@ -71,19 +68,11 @@ class SunAttributesFolder:
 
     def __init__(self, folder):
         self.folder = Path(folder)
-        if not self.folder.is_dir() or not any(self.folder.iterdir()):
-            state = "does not exist" if not self.folder.exists() else "is empty"
-            raise FileNotFoundError(f"The SUN Attributes folder {self.folder} {state}.\n"
-                                    + INSTRUCTIONS)
         base = self.folder
         if not (base / MAT_FILES[0]).is_file() and (base / "SUNAttributeDB" / MAT_FILES[0]).is_file():
             base = base / "SUNAttributeDB"
-        missing = [name for name in MAT_FILES if not (base / name).is_file()]
-        if not (self.folder / IMAGES).is_dir():
-            missing.append(f"{IMAGES}/")
-        if missing:
-            raise FileNotFoundError(
-                f"The SUN Attributes folder {self.folder} lacks {', '.join(missing)}.\n" + INSTRUCTIONS)
+        check_manual_folder(self.folder, "SUN Attributes", INSTRUCTIONS, [
+            *((name, base / name) for name in MAT_FILES), (f"{IMAGES}/", self.folder / IMAGES)])
         self.images_folder = self.folder / IMAGES
         self.attribute_names = tuple(_strings(_load(base / MAT_FILES[0], "attributes"), MAT_FILES[0]))
         self.image_paths = tuple(_strings(_load(base / MAT_FILES[1], "images"), MAT_FILES[1]))

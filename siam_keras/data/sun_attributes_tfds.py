@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from siam_keras.data import sun_attributes as sun
+from siam_keras.data.manual_download import SPLITS
 from siam_keras.data.sun_attribute_mapping import (
     PAPER_MAPPING,
     SUN_ATTRIBUTES,
@@ -67,11 +68,11 @@ class SunAttributesBuilder(tfds.core.GeneratorBasedBuilder):
         if self.builder_config.mapping is not None:
             labels = map_labels(labels, folder.attribute_names, self.builder_config.mapping)
         self.info.metadata["split_files"] = {
-            split: [relative for _, relative, _ in folder.examples(split)] for split in sun.SPLITS}
+            split: [relative for _, relative, _ in folder.examples(split)] for split in SPLITS}
         skipped = SkippedFiles()
         self.info.metadata["skipped"] = skipped.report
         splits = present_splits({split: [path for _, _, path in folder.examples(split)]
-                                 for split in sun.SPLITS})
+                                 for split in SPLITS})
         return {split: self._generate_examples(folder, split, labels, skipped) for split in splits}
 
     def _generate_examples(self, folder, split, labels, skipped):

@@ -4,6 +4,7 @@ from scipy import io
 
 from siam_keras.attributes import PAPER_ATTRIBUTES
 from siam_keras.data import sun_attributes as sun
+from siam_keras.data.manual_download import SPLITS
 from siam_keras.data.sun_attribute_mapping import (
     PAPER_MAPPING,
     SUN_ATTRIBUTES,
@@ -50,7 +51,7 @@ def test_split_is_deterministic_and_80_10_10():
     paths = [f"a/abbey/sun_{i:05d}.jpg" for i in range(20000)]
     splits = [sun.split_of(p) for p in paths]
     assert splits == [sun.split_of(p) for p in paths]
-    shares = {s: splits.count(s) / len(splits) for s in sun.SPLITS}
+    shares = {s: splits.count(s) / len(splits) for s in SPLITS}
     assert shares["train"] == pytest.approx(0.8, abs=0.01)
     assert shares["validation"] == pytest.approx(0.1, abs=0.01)
 
@@ -62,7 +63,7 @@ def test_reads_the_official_files(tmp_path):
     assert folder.image_paths == tuple(paths)
     assert folder.labels.shape == (12, 102)
     assert np.isclose(folder.labels[..., None], [0, 1 / 3, 2 / 3, 1], atol=1e-6).any(-1).all()
-    listed = [relative for split in sun.SPLITS for _, relative, _ in folder.examples(split)]
+    listed = [relative for split in SPLITS for _, relative, _ in folder.examples(split)]
     assert sorted(listed) == sorted(paths)
 
 
