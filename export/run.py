@@ -42,11 +42,7 @@ def run(args, variants, log=print):
     model = load_model(args.model)
     sidecar = model_sidecar(model, args.model)
     base = out / "saved_model"
-    version = args.version if args.version is not None else saved_model.next_version(base)
-    if (base / str(version)).exists() and not args.overwrite:
-        raise FileExistsError(
-            f"{base / str(version)} already holds SavedModel version {version}. Pass --overwrite "
-            f"to replace it, or --version {saved_model.next_version(base)} for a new one.")
+    version = saved_model.check_version(base, args.version, args.overwrite)  # before long work
     calibration = None
     if "int8" in variants:
         calibration = load_images(args.calibration, sidecar.image_size, args.calibration_images,

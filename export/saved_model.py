@@ -57,6 +57,27 @@ def checked_pixels(image, height, width):
         return tf.identity(image)
 
 
+def check_version(base, version=None, overwrite=False):
+    """The version to write under `base` (default: one more than the latest).
+
+    Raises:
+        ValueError: the version is not a positive integer.
+        FileExistsError: it exists and `overwrite` is False (the message names the
+            next free version).
+    """
+    if version is None:
+        version = next_version(base)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"The SavedModel version must be an integer >= 1. Received: {version!r}")
+    final = Path(base) / str(version)
+    if final.exists() and not overwrite:
+        raise FileExistsError(
+            f"{final} already holds SavedModel version {version}. Pass --overwrite to replace "
+            f"it, or --version {next_version(base)} for a new one."
+        )
+    return version
+
+
 def _archive(model, sidecar_file):
     height, width = model.input_shape[1:3]
 
@@ -104,16 +125,8 @@ def write_saved_model(model, base, sidecar, version=None, overwrite=False, log=p
     """
     base = Path(base)
     base.mkdir(parents=True, exist_ok=True)
-    if version is None:
-        version = next_version(base)
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ValueError(f"The SavedModel version must be an integer >= 1. Received: {version!r}")
+    version = check_version(base, version, overwrite)
     final = base / str(version)
-    if final.exists() and not overwrite:
-        raise FileExistsError(
-            f"{final} already holds SavedModel version {version}. Pass --overwrite to replace "
-            f"it, or --version {next_version(base)} for a new one."
-        )
     for stale in base.glob(f".tmp-{version}-*"):
         shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=base))
