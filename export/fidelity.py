@@ -64,8 +64,7 @@ def max_errors(reference, predicted):
     def worst(keys):
         return float(max(np.abs(predicted[k] - reference[k]).max() for k in keys))
 
-    outputs = [k for k in reference if k not in vocabulary.RESERVED_NAMES
-               and not k.endswith(vocabulary.CONTRIBUTIONS_SUFFIX)]
+    outputs = vocabulary.named_outputs(reference)
     return {"output": worst(outputs),
             "contribution": worst([vocabulary.contributions_key(k) for k in outputs]),
             "attribute_map": worst([vocabulary.ATTRIBUTE_MAPS])}

@@ -33,6 +33,12 @@ def contributions_key(output_name):
     return f"{output_name}{CONTRIBUTIONS_SUFFIX}"
 
 
+def named_outputs(keys):
+    """The named outputs among a model's output keys (neither maps, scores nor contributions)."""
+    return tuple(key for key in keys
+                 if key not in RESERVED_NAMES and not key.endswith(CONTRIBUTIONS_SUFFIX))
+
+
 def validate_output_names(output_names):
     """Checks output names and returns them as a tuple of strings.
 

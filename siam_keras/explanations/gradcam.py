@@ -41,7 +41,7 @@ class GradCAM:
         self.shared_forward = shared_forward
         self._grad_model = keras.Model(model.input, [feature_tensor(model), model.output])
         outputs = model.output
-        self.output_names = tuple(k for k in outputs if not _is_explanation_key(k))
+        self.output_names = vocabulary.named_outputs(outputs)
         self.attribute_names = ()
         if vocabulary.ATTRIBUTE_SCORES in outputs:
             from siam_keras.models.siam_model import get_siam_layer
@@ -111,7 +111,3 @@ class GradCAM:
             ]
         )
         return {name: stacked[..., j] for j, name in enumerate(names)}
-
-
-def _is_explanation_key(key):
-    return key in vocabulary.RESERVED_NAMES or key.endswith(vocabulary.CONTRIBUTIONS_SUFFIX)
