@@ -1,14 +1,13 @@
 """How faithful, small and fast each TFLite variant is, against the Keras model."""
 
 import math
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
 from scipy import stats
 
 from siam_keras import vocabulary
+from siam_keras.benchmarking import interleaved_rounds, paired_ratio
 from siam_keras.explanations.explanation import RESIDUAL_TOLERANCE, SIAMExplanation
 
 #: The keys of `variants.<variant>` in fidelity.json, in table order.
@@ -34,24 +33,16 @@ def run_tflite(path, images, threads=THREADS):
 
 def latencies(paths, image, runs, threads=THREADS, seed=0):
     """Per variant, the median ms of one batch-1 call, and the median of each round's
-    ratio to float32 (rounds interleaved in random order, so drift cancels)."""
+    ratio to float32 (interleaved rounds, `siam_keras.benchmarking`)."""
     runners = {variant: _runner(path, threads) for variant, path in paths.items()}
     image = np.asarray(image, dtype="float32")[None]
-    for runner in runners.values():
-        runner(image=image)
-    seconds = {variant: [] for variant in runners}
-    order = np.random.default_rng(seed)
-    for _ in range(runs):
-        for variant in order.permutation(list(runners)):
-            start = time.perf_counter()
-            runners[variant](image=image)
-            seconds[variant].append(time.perf_counter() - start)
-    medians = {variant: 1000 * statistics.median(values) for variant, values in seconds.items()}
+    seconds = interleaved_rounds(
+        {variant: (lambda runner=runner: runner(image=image)) for variant, runner in runners.items()},
+        runs, seed)
+    medians = {variant: 1000 * float(np.median(values)) for variant, values in seconds.items()}
     ratios = {}
     if "float32" in seconds:
-        reference = np.asarray(seconds["float32"])
-        ratios = {variant: float(np.median(np.asarray(values) / reference))
-                  for variant, values in seconds.items()}
+        ratios = {variant: paired_ratio(seconds, variant, "float32") for variant in seconds}
     return medians, ratios
 
 

@@ -1,10 +1,8 @@
 """How much an explanation costs: SIAM's vs. a plain prediction vs. Grad-CAM, side by side."""
 
-import statistics
-import time
-
 import numpy as np
 
+from siam_keras.benchmarking import interleaved_rounds, paired_ratio
 from siam_keras.explanations.explainer import SIAMExplainer
 from siam_keras.explanations.gradcam import GradCAM
 
@@ -30,9 +28,8 @@ def time_explanations(model, images, repeats=100, library_method=False, seed=0):
     """Median seconds of each call in `CALLS` on one batch, interleaved round by round.
 
     Every call gets the same model and batch; each is run once untimed first
-    (tracing). Each round runs every call once, in a fresh random order (on two
-    shared cores a call can slow the next one), and each ratio is the median of
-    the rounds' own ratios, so that drift and interference cancel.
+    (tracing); rounds interleave the calls in random order and each ratio is the
+    median of the rounds' own ratios (`siam_keras.benchmarking`).
 
     Args:
         model: a SIAM model.
@@ -64,25 +61,16 @@ def time_explanations(model, images, repeats=100, library_method=False, seed=0):
 
         library = GradCAMPlusPlus(model, batch_size=len(images))
         calls["gradcam_plus_plus"] = lambda: library(images, attributes)
-    for call in calls.values():
-        call()
-    seconds = {name: [] for name in calls}
-    order = np.random.default_rng(seed)
-    for _ in range(repeats):
-        for name in order.permutation(list(calls)):
-            start = time.perf_counter()
-            calls[name]()
-            seconds[name].append(time.perf_counter() - start)
-    rounds = {name: np.asarray(values) for name, values in seconds.items()}
+    rounds = interleaved_rounds(calls, repeats, seed)
 
     def ratio(numerator, denominator):
-        return float(np.median(rounds[numerator] / rounds[denominator]))
+        return paired_ratio(rounds, numerator, denominator)
 
     result = {
         "batch_size": len(images),
         "repeats": repeats,
         "num_attributes": len(attributes),
-        "seconds": {name: statistics.median(values) for name, values in seconds.items()},
+        "seconds": {name: float(np.median(values)) for name, values in rounds.items()},
         "explain_over_predict": ratio("explain", "predict"),
         "explain_upsampled_over_predict": ratio("explain_upsampled", "predict"),
         "gradcam_over_explain": ratio("gradcam", "explain"),
