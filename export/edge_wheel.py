@@ -8,10 +8,12 @@ paths), meant for devices without the full package.
 
 import base64
 import hashlib
+import io
 import zipfile
 from pathlib import Path
 
 import siam_keras
+from siam_keras.jsonio import write_bytes
 
 DISTRIBUTION = "siam_keras_edge"
 #: The library modules the edge runtime imports, and nothing that imports TensorFlow.
@@ -45,15 +47,13 @@ def write_edge_wheel(folder):
     files[f"{info}/entry_points.txt"] = b"[console_scripts]\nsiam-edge = siam_keras.edge.cli:main\n"
     record = [_record_line(name, data) for name, data in files.items()] + [f"{info}/RECORD,,"]
     files[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{DISTRIBUTION}-{version}-py3-none-any.whl"
-    tmp = path.with_name(f".{path.name}.tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as wheel:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as wheel:
         for name, data in files.items():
             entry = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))  # reproducible
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o644 << 16
             wheel.writestr(entry, data)
-    tmp.replace(path)
+    path = Path(folder) / f"{DISTRIBUTION}-{version}-py3-none-any.whl"
+    write_bytes(path, buffer.getvalue())
     return path

@@ -1,7 +1,6 @@
 """The export job: SavedModel, TFLite variants, fidelity report, sidecar, edge wheel."""
 
 import dataclasses
-import os
 from pathlib import Path
 
 from export import fidelity, saved_model, tflite
@@ -9,7 +8,7 @@ from export.edge_wheel import write_edge_wheel
 from export.images import load_images
 from export.variants import DESCRIPTIONS
 from siam_keras.explanations.decomposition import HeadWeights
-from siam_keras.jsonio import write_json
+from siam_keras.jsonio import write_bytes, write_json
 from siam_keras.models import get_siam_layer
 from siam_keras.sidecar import SIDECAR_NAME, ModelSidecar
 
@@ -26,12 +25,6 @@ def model_sidecar(model, model_path="the model"):
                         image_size=tuple(int(d) for d in model.input_shape[1:3]),
                         head=HeadWeights.from_layer(layer),
                         signatures=saved_model.signatures(model))
-
-
-def _write_atomically(path, data):
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def run(args, variants, log=print):
@@ -60,7 +53,7 @@ def run(args, variants, log=print):
     files = {}
     for variant, data in tflite.convert(model, variants, calibration).items():
         path = folder / f"model_{variant}.tflite"
-        _write_atomically(path, data)
+        write_bytes(path, data)
         tflite.check_builtin_ops(path)
         files[variant] = path
         log(f"      {path} ({len(data):,} bytes, builtin ops only: "
