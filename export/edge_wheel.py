@@ -19,6 +19,7 @@ DISTRIBUTION = "siam_keras_edge"
 #: The library modules the edge runtime imports, and nothing that imports TensorFlow.
 MODULES = (
     "__init__.py", "vocabulary.py", "images.py", "upsampling.py", "jsonio.py", "sidecar.py",
+    "colours.py",
     "explanations/__init__.py", "explanations/decomposition.py", "explanations/explanation.py",
     "explanations/intervention.py", "explanations/files.py",
     "edge/__init__.py", "edge/runtime.py", "edge/overlay.py", "edge/cli.py",

@@ -3,11 +3,13 @@
 Left: the photo under its signed spatial contributions (red raises the output, blue
 lowers it; opaque where they are large, clear where they are near 0) and a colour
 legend. Right: the prediction as bias plus contributions, and the top-k attributes
-as bars. The same colours as `siam_keras.plotting`, without matplotlib.
+as bars, in the colours of `siam_keras.colours` (those of `siam_keras.plotting`),
+without matplotlib.
 """
 
 import numpy as np
 
+from siam_keras.colours import sign_colour
 from siam_keras.upsampling import upsample
 
 #: RdBu reversed: blue (lowers) through near-white (0) to red (raises).
@@ -15,7 +17,6 @@ DIVERGING_ANCHORS = np.array([
     (33, 102, 172), (103, 169, 207), (209, 229, 240), (247, 247, 247),
     (253, 219, 199), (239, 138, 98), (178, 24, 43),
 ], dtype="float32")
-POSITIVE, NEGATIVE, NONE = (178, 24, 43), (33, 102, 172), (136, 136, 136)
 DISPLAY_SIDE = 384
 PANEL_WIDTH = 340
 MARGIN = 12
@@ -93,7 +94,7 @@ def draw_overlay(path, photo, explanation, index, output, top_k, title):
     for row, j in enumerate(order):
         top = header + 28 + 26 * row
         c = float(contributions[j])
-        colour = NONE if abs(c) <= 1e-3 * largest else (POSITIVE if c > 0 else NEGATIVE)
+        colour = sign_colour(c, largest)
         length = half * abs(c) / largest
         x0, x1 = (centre, centre + length) if c >= 0 else (centre - length, centre)
         draw.rectangle([x0, top + 3, max(x1, x0 + 1), top + 19], fill=colour)

@@ -8,11 +8,9 @@ contribution's sign, thicker for larger effects.
 
 import numpy as np
 
+from siam_keras import colours
 from siam_keras.upsampling import upsample
 
-#: The colours of a positive and a negative contribution: the two ends of `DIVERGING`;
-#: a contribution under a thousandth of the largest is drawn as none.
-POSITIVE, NEGATIVE, NONE = "#b2182b", "#2166ac", "#888888"
 DIVERGING = "RdBu_r"
 #: The photo is drawn with its longest side at most this many pixels.
 DISPLAY_SIDE = 384
@@ -33,10 +31,8 @@ def display_photo(photo, max_side=DISPLAY_SIDE):
 
 
 def sign_colour(value, largest=None):
-    """The colour of a contribution's sign (grey when it is negligible next to `largest`)."""
-    if largest is not None and abs(value) <= 1e-3 * largest:
-        return NONE
-    return POSITIVE if value >= 0 else NEGATIVE
+    """The matplotlib colour of a contribution (`siam_keras.colours`)."""
+    return colours.hex_colour(colours.sign_colour(value, largest))
 
 
 def symmetric_limit(values):
@@ -53,9 +49,9 @@ def draw_contribution_overlay(ax, photo, spatial, limit):
     ax.imshow(photo)
     shown = upsample(spatial, height, width)
     norm = matplotlib.colors.Normalize(vmin=-limit, vmax=limit)
-    colours = matplotlib.colormaps[DIVERGING](norm(shown))
-    colours[..., 3] = 0.9 * np.sqrt(np.clip(np.abs(shown) / limit, 0.0, 1.0))
-    ax.imshow(colours)
+    rgba = matplotlib.colormaps[DIVERGING](norm(shown))
+    rgba[..., 3] = 0.9 * np.sqrt(np.clip(np.abs(shown) / limit, 0.0, 1.0))
+    ax.imshow(rgba)
     ax.set_xticks([]), ax.set_yticks([])
     return matplotlib.cm.ScalarMappable(norm=norm, cmap=DIVERGING)
 
