@@ -1,19 +1,60 @@
-"""Writing results atomically, so a reader never sees a half-written file."""
+"""Writing results atomically, so a reader never sees a half-written file.
 
+Every file siam-keras writes (JSON, figures, models, TFLite files, wheels) goes
+through `atomic_output`: it is written to a hidden temporary file beside its
+destination and renamed over it only once complete. A kill at any moment leaves
+either the old file or the new one, never a truncated one; the temporary file of
+an interrupted write is removed (or, after a hard kill, left hidden as
+`.<name>.<pid>.tmp<suffix>`).
+
+JSON files never hold NaN or infinities, which are not JSON: an undefined number
+(a Kendall's tau of constant predictions, say) is written as `null`.
+"""
+
+import contextlib
 import json
+import math
 import os
 from pathlib import Path
 
 
-def write_bytes(path, data):
-    """Writes `data` to `path` (creating its folder) via a temporary file beside it."""
+@contextlib.contextmanager
+def atomic_output(path):
+    """Yields a temporary path beside `path` (same suffix) and renames it over `path`
+    when the block ends without an exception; creates the folder if needed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.is_dir():
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+
+
+def write_bytes(path, data):
+    """Writes `data` to `path` atomically (creating its folder)."""
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def finite_json(value):
+    """`value` with every non-finite float replaced by None (JSON's null)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_json(item) for item in value]
+    return value
 
 
 def write_json(path, data, indent=2):
-    """Writes `data` as JSON to `path`, atomically."""
-    write_bytes(path, (json.dumps(data, indent=indent, allow_nan=True) + "\n").encode("utf-8"))
+    """Writes `data` as JSON to `path`, atomically; NaN and infinities become null."""
+    text = json.dumps(finite_json(data), indent=indent, allow_nan=False)
+    write_bytes(path, (text + "\n").encode("utf-8"))

@@ -7,6 +7,8 @@ Overrides use the same dotted names: `--set train.epochs=3 data.num_train=500`.
 """
 
 import dataclasses
+import math
+import os
 import tomllib
 import typing
 from pathlib import Path
@@ -19,20 +21,39 @@ class ConfigError(ValueError):
 #: `data.dataset` choices: the built-in data, or the paper's two datasets mixed.
 DATASETS = ("synthetic_scenes", "sun_scenic_or_not")
 LOSS_WEIGHTINGS = ("fixed", "paper")
+#: Largest input side a config may ask for: the paper uses 450 px, and a batch of
+#: 2048 px images already needs about 20 times its memory.
+MAX_IMAGE_SIZE = 2048
+#: Seeds are 32-bit unsigned integers (NumPy, TensorFlow and Keras all take them).
+MAX_SEED = 2**32 - 1
+#: Share of the machine's memory that generated `synthetic_scenes` splits may take.
+MAX_MEMORY_SHARE = 0.5
+
+
+def field(default=dataclasses.MISSING, *, low=None, high=None, above=None, factory=None):
+    """A config field with its allowed range: `low <= value <= high`, or `value > above`.
+
+    For lists and tables the range applies to every item. Every float must also be
+    finite (NaN and infinities are refused).
+    """
+    metadata = {"low": low, "high": high, "above": above}
+    if factory is not None:
+        return dataclasses.field(default_factory=factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
     dataset: str = "synthetic_scenes"
-    image_size: int = 64
+    image_size: int = field(64, low=32, high=MAX_IMAGE_SIZE)
     # synthetic_scenes
-    num_train: int = 4000
-    num_validation: int = 500
-    num_test: int = 1000
-    seed: int = 0
-    noise: float = 0.1
+    num_train: int = field(4000, low=1)
+    num_validation: int = field(500, low=1)
+    num_test: int = field(1000, low=1)
+    seed: int = field(0, low=0, high=MAX_SEED)
+    noise: float = field(0.1, low=0.0)
     #: Side of the true templates of `synthetic_scenes`.
-    truth_template_size: int = 8
+    truth_template_size: int = field(8, low=1)
     # sun_scenic_or_not: the manual folders (see the README) and where TFDS prepares them.
     sun_manual_dir: str = ""
     son_manual_dir: str = ""
@@ -40,7 +61,7 @@ class DataConfig:
     sun_config: str = "paper33"
     son_config: str = "default"
     #: At most this many examples of each split (0: all; for trials and tests).
-    max_examples: int = 0
+    max_examples: int = field(0, low=0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,50 +70,53 @@ class ModelConfig:
     #: "" for random initialisation, "imagenet" (needs network), or a weights file.
     backbone_weights: str = ""
     head: str = "templates"
-    num_templates: int = 2
-    template_size: int = 8
-    border_size: int = 0
+    num_templates: int = field(2, low=1, high=64)
+    #: At most the side of the backbone's feature grid (checked with the backbone).
+    template_size: int = field(8, low=1)
+    border_size: int = field(0, low=0)
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 12
-    batch_size: int = 32
-    learning_rate: float = 1e-3
+    epochs: int = field(12, low=1)
+    batch_size: int = field(32, low=1, high=65536)
+    learning_rate: float = field(1e-3, above=0.0)
     #: Epochs after which the learning rate is divided by `lr_decay_factor`.
-    lr_decay_epochs: tuple[int, ...] = (8, 11)
-    lr_decay_factor: float = 10.0
-    attribute_loss_weight: float = 1.0
-    output_loss_weights: dict[str, float] = dataclasses.field(
-        default_factory=lambda: {"scenicness": 1.0, "scenicness_variance": 1.0}
+    lr_decay_epochs: tuple[int, ...] = field(low=0, factory=lambda: (8, 11))
+    lr_decay_factor: float = field(10.0, above=0.0)
+    #: The loss weights of `"fixed"` weighting, and the weights of the validation
+    #: loss the best model is selected on (under either weighting; see the README).
+    attribute_loss_weight: float = field(1.0, low=0.0)
+    output_loss_weights: dict[str, float] = field(
+        low=0.0, factory=lambda: {"scenicness": 1.0, "scenicness_variance": 1.0}
     )
-    template_l1: float = 1e-4
+    template_l1: float = field(1e-4, low=0.0)
     #: L1 on each image's contributions: attributes that do not matter contribute
     #: nothing instead of carrying part of the bias (see the README).
-    contribution_l1: float = 0.0
+    contribution_l1: float = field(0.0, low=0.0)
     #: "fixed": the weights above; "paper": the authors' rescaling of each term to
     #: the attribute loss, L_sun + 0.1 L_son (L_sun/L_son) + 0.001 L_T (L_sun/L_T).
     loss_weighting: str = "fixed"
     #: Epochs of a first stage on the attributes alone (0: none), then `epochs` joint.
-    attribute_epochs: int = 0
+    attribute_epochs: int = field(0, low=0)
     freeze_backbone_attribute_stage: bool = False
     freeze_backbone: bool = False
     #: Steps per epoch when two datasets are mixed (each step: `batch_size` images of
     #: each); 0: one pass over the larger training split.
-    steps_per_epoch: int = 0
+    steps_per_epoch: int = field(0, low=0)
     mixed_precision: bool = False
     #: Augmentation: horizontal flips, random resized crops of at least this
     #: share of the side, rotations up to this many degrees.
     flip: bool = True
-    crop_min_scale: float = 0.9
-    rotation_degrees: float = 5.0
-    seed: int = 0
+    crop_min_scale: float = field(0.9, above=0.0, high=1.0)
+    rotation_degrees: float = field(5.0, low=0.0, high=180.0)
+    seed: int = field(0, low=0, high=MAX_SEED)
 
 
 @dataclasses.dataclass(frozen=True)
 class BaselineConfig:
     enabled: bool = True
-    epochs: int = 12
+    epochs: int = field(12, low=1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,27 +171,86 @@ def _section(name, cls, values, source):
     return cls(**{k: _coerce(f"{source}: {name}.{k}", v, hints[k]) for k, v in values.items()})
 
 
+def _range_text(low, high, above):
+    number = lambda v: f"{v}" if isinstance(v, int) else f"{v:g}"  # noqa: E731
+    if above is not None:
+        return f"> {number(above)}" if high is None else f"in ({number(above)}, {number(high)}]"
+    return f">= {number(low)}" if high is None else f"between {number(low)} and {number(high)}"
+
+
+def _check_range(key, value, meta, source):
+    """Raises naming `key`, the value and the allowed range, if `value` is outside it."""
+    low, high, above = meta.get("low"), meta.get("high"), meta.get("above")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{source}: {key} must be a finite number ({_range_text(low, high, above)})."
+                          f" Received: {value}")
+    if low is None and high is None and above is None:
+        return
+    inside = ((low is None or value >= low) and (high is None or value <= high)
+              and (above is None or value > above))
+    if not inside:
+        raise ConfigError(f"{source}: {key} must be {_range_text(low, high, above)}. "
+                          f"Received: {value}")
+
+
+def _check_ranges(config, source):
+    for section in SECTIONS:
+        values = getattr(config, section)
+        for spec in dataclasses.fields(values):
+            key, value = f"{section}.{spec.name}", getattr(values, spec.name)
+            if isinstance(value, tuple):
+                items = {f"{key}[{i}]": v for i, v in enumerate(value)}
+            elif isinstance(value, dict):
+                items = {f"{key}.{k}": v for k, v in value.items()}
+            else:
+                items = {key: value}
+            for name, item in items.items():
+                if isinstance(item, (int, float)) and not isinstance(item, bool):
+                    _check_range(name, item, spec.metadata, source)
+
+
+def _check_geometry(config, source):
+    """The model's feature grid fits the templates and the border, and the data fit in memory."""
+    from siam_keras.models.backbones import BACKBONES, feature_grid_size
+
+    data, model = config.data, config.model
+    if model.backbone in BACKBONES:  # an unknown one is refused, with the choices, when built
+        grid = feature_grid_size(model.backbone, data.image_size)
+        where = f"the {grid} x {grid} feature grid of {model.backbone} at {data.image_size} px"
+        if model.template_size > grid:
+            raise ConfigError(f"{source}: model.template_size must be between 1 and {grid}, the "
+                              f"side of {where} (a finer template only repeats cells). Received: "
+                              f"{model.template_size}")
+        if 2 * model.border_size >= grid:
+            raise ConfigError(f"{source}: model.border_size must be between 0 and {(grid - 1) // 2} "
+                              f"for {where} (it zeroes that many cells on each side). Received: "
+                              f"{model.border_size}")
+    if data.truth_template_size > data.image_size:
+        raise ConfigError(f"{source}: data.truth_template_size must be between 1 and "
+                          f"data.image_size={data.image_size}. Received: {data.truth_template_size}")
+    if data.dataset == "synthetic_scenes":
+        images = data.num_train + data.num_validation + data.num_test
+        # Each image, its label map, and the copy tf.data makes: 8 bytes per pixel.
+        needed = images * data.image_size**2 * 8
+        available = _memory_bytes()
+        if available and needed > MAX_MEMORY_SHARE * available:
+            raise ConfigError(
+                f"{source}: {images} synthetic_scenes images of {data.image_size} px "
+                f"(data.num_train + data.num_validation + data.num_test, data.image_size) need "
+                f"about {needed / 2**30:.1f} GiB of memory, more than half of this machine's "
+                f"{available / 2**30:.1f} GiB. Lower data.image_size or the image counts.")
+
+
+def _memory_bytes():
+    """The machine's physical memory in bytes, or None where it cannot be read."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
 def _validate(config, source):
-    positive = {
-        "data.image_size": config.data.image_size, "data.num_train": config.data.num_train,
-        "data.num_validation": config.data.num_validation, "data.num_test": config.data.num_test,
-        "train.epochs": config.train.epochs, "train.batch_size": config.train.batch_size,
-        "model.num_templates": config.model.num_templates,
-        "model.template_size": config.model.template_size,
-        "baseline.epochs": config.baseline.epochs,
-    }
-    for key, value in positive.items():
-        if value < 1:
-            raise ConfigError(f"{source}: {key} must be >= 1. Received: {value}")
-    for key in ("template_l1", "contribution_l1"):
-        if getattr(config.train, key) < 0:
-            raise ConfigError(f"{source}: train.{key} must be >= 0. Received: {getattr(config.train, key)}")
-    if config.train.learning_rate <= 0:
-        raise ConfigError(f"{source}: train.learning_rate must be > 0. Received: {config.train.learning_rate}")
-    if not 0 < config.train.crop_min_scale <= 1:
-        raise ConfigError(
-            f"{source}: train.crop_min_scale must be in (0, 1]. Received: {config.train.crop_min_scale}"
-        )
+    _check_ranges(config, source)
     if config.data.dataset not in DATASETS:
         raise ConfigError(
             f"{source}: data.dataset must be one of: {', '.join(DATASETS)}. "
@@ -181,9 +264,7 @@ def _validate(config, source):
     if config.train.loss_weighting not in LOSS_WEIGHTINGS:
         raise ConfigError(f"{source}: train.loss_weighting must be one of: "
                           f"{', '.join(LOSS_WEIGHTINGS)}. Received: {config.train.loss_weighting!r}")
-    for key in ("attribute_epochs", "steps_per_epoch"):
-        if getattr(config.train, key) < 0:
-            raise ConfigError(f"{source}: train.{key} must be >= 0. Received: {getattr(config.train, key)}")
+    _check_geometry(config, source)
     return config
 
 

@@ -1,13 +1,26 @@
-"""One training stage: compile, fit with checkpoints, resume after a kill, keep the best."""
+"""One training stage: compile, fit, resume after a kill, keep the best, save atomically."""
 
-import shutil
+import csv
+import io
+import math
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
-from siam_keras.saving import load_model
+from siam_keras.jsonio import atomic_output, write_bytes
+from siam_keras.models.dtype_policy import model_policy, rewrapped
 from training.callbacks import EpochTimer
+from training.checkpoints import StageCheckpoint
+from training.validation import MONITOR
+
+MODEL_FILE = "model.keras"
+HISTORY_FILE = "history.csv"
+CHECKPOINTS = "checkpoints"
+
+
+class TrainingDiverged(ValueError):
+    """The training loss became NaN or infinite; the message says when and what to try."""
 
 
 def learning_rate_schedule(train_config, steps_per_epoch):
@@ -19,62 +32,111 @@ def learning_rate_schedule(train_config, steps_per_epoch):
     return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
 
 
-def fit_stage(stage_dir, model, losses, loss_weights, train_data, validation_data, epochs,
+def optimizer_for(model, train_config, steps_per_epoch):
+    """Adam on the schedule, wrapped in a `LossScaleOptimizer` when the model computes in
+    float16: its gradients underflow unscaled. Decided from the layers' policies, so it
+    holds for wrapped and reloaded models too, whose own policy may read float32."""
+    optimizer = keras.optimizers.Adam(learning_rate_schedule(train_config, steps_per_epoch))
+    if model_policy(model) == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def _keep_history(path, epochs):
+    """Keeps the rows of epochs < `epochs` in history.csv (an epoch whose row was written
+    but whose state was not committed is run again, and must not appear twice)."""
+    if not path.is_file():
+        return
+    with open(path, newline="", encoding="utf-8") as file:
+        rows = list(csv.reader(file))
+    if not rows:
+        return
+    kept = [rows[0]] + [row for row in rows[1:] if row and int(row[0]) < epochs]
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(kept)
+    write_bytes(path, buffer.getvalue().encode("utf-8"))
+
+
+def save_model(model, path):
+    """`model.save(path)`, atomically: a kill while it is written leaves no broken file."""
+    with atomic_output(path) as tmp:
+        model.save(tmp)
+
+
+def fit_stage(stage_dir, model, losses, loss_weights, train_data, validation, epochs,
               train_config, steps_per_epoch, callbacks=(), log=print):
-    """Trains `model` and returns the best (lowest `val_loss`) model, uncompiled.
+    """Trains `model` and returns the best model (lowest validation loss), uncompiled.
 
     Writes into `stage_dir`: `model.keras` (the best model, without optimizer or
     losses, loadable by `keras.saving.load_model` with nothing else imported),
-    `history.csv`, `tensorboard/`, and while training `backup/` (BackupAndRestore:
-    a killed run restarted with the same arguments resumes at the last finished
-    epoch) and `checkpoints/best.weights.h5` (weights only, loaded back into
-    `model`, so that a model class that exists only for training, such as
-    `PaperLossWeighting`, never has to be serialised).
+    `history.csv` (training losses and `validation`'s logs per epoch),
+    `tensorboard/`, and while training `checkpoints/` (`StageCheckpoint`: a killed
+    run restarted with the same arguments resumes at its last finished epoch, with
+    the best value so far).
 
-    `losses` None means the model computes its own loss (`compute_loss`). Data
-    that repeat forever are fitted for `steps_per_epoch` steps an epoch.
+    Args:
+        model: the model to train; `losses` None means it computes its own loss
+            (`compute_loss`, as `PaperLossWeighting`).
+        validation: a `training.validation.ValidationLosses`; its `val_loss` selects
+            the best model.
+        callbacks: more callbacks, run after the validation and before the checkpoint
+            (they may read and add to the logs).
 
-    A stage whose `model.keras` already exists is finished: it is loaded, not retrained.
+    A stage whose `model.keras` exists is finished: its weights are loaded into
+    `model`, and the stage is not trained again. Data that repeat forever are fitted
+    for `steps_per_epoch` steps an epoch.
+
+    Raises:
+        TrainingDiverged: the training loss became NaN or infinite.
     """
     stage_dir = Path(stage_dir)
-    final_path = stage_dir / "model.keras"
+    final_path = stage_dir / MODEL_FILE
+    checkpoint = StageCheckpoint(stage_dir / CHECKPOINTS, MONITOR)
     if final_path.exists():
         log(f"  {final_path} exists: stage already finished, loading it.")
-        return load_model(final_path)
+        final = rewrapped(model)
+        final.load_weights(final_path)  # the layers are `model`'s: both now hold them
+        checkpoint.remove()
+        return final
     stage_dir.mkdir(parents=True, exist_ok=True)
-    backup_dir = stage_dir / "backup"
-    best_path = stage_dir / "checkpoints" / "best.weights.h5"
-    resuming = backup_dir.exists()
-    if resuming:
-        log(f"  Resuming from {backup_dir} (an earlier run of this stage was interrupted).")
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate_schedule(train_config, steps_per_epoch)),
-        loss=losses,
-        loss_weights=loss_weights,
-    )
+    model.compile(optimizer=optimizer_for(model, train_config, steps_per_epoch), loss=losses,
+                  loss_weights=loss_weights)
+    log(f"  {model_policy(model)} compute, optimizer {type(model.optimizer).__name__}")
+    initial_epoch = checkpoint.restore(model)
+    if initial_epoch:
+        log(f"  Resuming at epoch {initial_epoch + 1} of {epochs} from {checkpoint.folder} "
+            f"(best {MONITOR} so far: {checkpoint.best:.4g})")
+    _keep_history(stage_dir / HISTORY_FILE, initial_epoch)
     endless = (isinstance(train_data, tf.data.Dataset)
                and train_data.cardinality() == tf.data.INFINITE_CARDINALITY)
-    model.fit(
+    history = model.fit(
         train_data,
-        validation_data=validation_data,
         epochs=epochs,
+        initial_epoch=initial_epoch,
         steps_per_epoch=steps_per_epoch if endless else None,
         verbose=2,
         shuffle=False,  # tf.data shuffles; Keras cannot shuffle a Dataset
         callbacks=[
-            keras.callbacks.BackupAndRestore(str(backup_dir)),
-            keras.callbacks.ModelCheckpoint(str(best_path), monitor="val_loss", save_best_only=True,
-                                            save_weights_only=True),
-            EpochTimer(),
-            keras.callbacks.CSVLogger(str(stage_dir / "history.csv"), append=resuming),
-            keras.callbacks.TensorBoard(str(stage_dir / "tensorboard"), profile_batch=0),
+            keras.callbacks.TerminateOnNaN(),
+            validation,
             *callbacks,
+            EpochTimer(),
+            keras.callbacks.CSVLogger(str(stage_dir / HISTORY_FILE), append=initial_epoch > 0),
+            checkpoint,  # after the CSV row: a row is kept only once its epoch is committed
+            keras.callbacks.TensorBoard(str(stage_dir / "tensorboard"), profile_batch=0),
         ],
     )
-    if best_path.exists():
-        model.load_weights(best_path)
-    # A fresh functional model over the same layers: no optimizer, no training losses.
-    final = keras.Model(model.input, model.output, name=model.name)
-    final.save(final_path)
-    shutil.rmtree(stage_dir / "checkpoints", ignore_errors=True)
+    losses_seen = history.history.get("loss", [])
+    if losses_seen and not math.isfinite(losses_seen[-1]):
+        raise TrainingDiverged(
+            f"Training diverged in {stage_dir}: the loss became {losses_seen[-1]} at epoch "
+            f"{initial_epoch + len(losses_seen)}. Try a lower train.learning_rate (it is "
+            f"{train_config.learning_rate:g}); the last committed epoch is kept in "
+            f"{checkpoint.folder} (pass --overwrite to start over).")
+    best_epoch = checkpoint.load_best(model)
+    if best_epoch is not None:
+        log(f"  Best {MONITOR} {checkpoint.best:.4g} at epoch {best_epoch + 1}: kept as {final_path}")
+    final = rewrapped(model)  # no optimizer, no training losses
+    save_model(final, final_path)
+    checkpoint.remove()
     return final

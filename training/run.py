@@ -1,6 +1,5 @@
 """The training job: data, SIAM, the unconstrained baseline, evaluation, files."""
 
-import shutil
 import time
 from pathlib import Path
 
@@ -13,12 +12,14 @@ from siam_keras.evaluation import evaluate_model, synthetic_scenes_targets
 from siam_keras.jsonio import write_json
 from siam_keras.metrics.report import format_report
 from siam_keras.models import build_baseline_model, build_siam_model
+from siam_keras.models.dtype_policy import rewrapped
 from siam_keras.plotting import plot_attribute_maps
 from training import datasets
 from training.callbacks import AttributeMapImages
-from training.config import config_to_toml
 from training.fit import fit_stage
-from training.losses import SquaredError, siam_losses
+from training.losses import AttributeLoss, SquaredError, siam_losses
+from training.run_folder import METRICS_FILE, prepare_run_folder
+from training.validation import ValidationLosses
 from training.weighting import PaperLossWeighting
 
 NUM_FIGURE_IMAGES = 4
@@ -68,8 +69,20 @@ def trainable_model(config, model, freeze_backbone=False):
         if isinstance(layer, keras.Model):  # the backbone
             layer.trainable = not freeze_backbone
     if config.train.loss_weighting == "paper":
-        return PaperLossWeighting(model.input, model.output, name=model.name)
+        return rewrapped(model, PaperLossWeighting)
     return model
+
+
+def validation(config, batches, outputs, with_attributes=True, with_outputs=True):
+    """The `ValidationLosses` a stage selects its best model with: each target's mean loss
+    over the validation samples that have its label, weighted by `train.attribute_loss_weight`
+    and `train.output_loss_weights` (under either loss weighting)."""
+    losses = {name: SquaredError() for name in outputs} if with_outputs else {}
+    if with_attributes:
+        losses[vocabulary.ATTRIBUTE_SCORES] = AttributeLoss()
+    weights = {name: config.train.output_loss_weights.get(name, 1.0) for name in outputs}
+    weights[vocabulary.ATTRIBUTE_SCORES] = config.train.attribute_loss_weight
+    return ValidationLosses(batches, losses, weights, outputs if with_outputs else ())
 
 
 def baseline_from_config(config, outputs, initial_biases):
@@ -91,18 +104,11 @@ def run(config, out_dir, overwrite=False, log=print):
     """Runs the whole job described by `config`; returns the metrics dict.
 
     Writes `out_dir/model.keras`, `history.csv`, `metrics.json`, `config.toml`,
-    `attribute_maps.png`, `tensorboard/`, and `baseline/` for the baseline.
+    `attribute_maps.png`, `tensorboard/`, and `baseline/` for the baseline
+    (`training.run_folder`: what is resumed, refused and replaced).
     """
     out = Path(out_dir)
-    if (out / "metrics.json").exists():
-        if not overwrite:
-            raise FileExistsError(
-                f"{out} already holds a finished run (metrics.json). Pass --overwrite to replace "
-                "it, or choose another --out."
-            )
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.toml").write_text(config_to_toml(config), encoding="utf-8")
+    prepare_run_folder(out, config, overwrite, log)
     keras.utils.set_random_seed(config.train.seed)
     if dtype_policy(config) and not tf.config.list_physical_devices("GPU"):
         log("warning: mixed precision without a GPU trains about 5x slower than float32 on CPU")
@@ -112,9 +118,9 @@ def run(config, out_dir, overwrite=False, log=print):
         metrics = run_two_datasets(config, out, log)
     else:
         metrics = run_synthetic(config, out, log)
-    write_json(out / "metrics.json", metrics)
+    write_json(out / METRICS_FILE, metrics)
     log("\n" + format_report(metrics))
-    log(f"\nWrote {out / 'model.keras'}, {out / 'metrics.json'}, {out / 'attribute_maps.png'}")
+    log(f"\nWrote {out / 'model.keras'}, {out / METRICS_FILE}, {out / 'attribute_maps.png'}")
     return metrics
 
 
@@ -152,8 +158,8 @@ def run_synthetic(config, out, log=print):
     preview = splits["validation"]["image"][:NUM_FIGURE_IMAGES]
     siam = fit_stage(
         out, trainable_model(config, siam, train_cfg.freeze_backbone), losses, loss_weights,
-        pipeline("train", True, True), pipeline("validation", True, False), train_cfg.epochs,
-        train_cfg, steps,
+        pipeline("train", True, True), validation(config, pipeline("validation", True, False), outputs),
+        train_cfg.epochs, train_cfg, steps,
         callbacks=[AttributeMapImages(out / "tensorboard" / "attribute_maps", preview, attributes)],
         log=log,
     )
@@ -180,7 +186,8 @@ def run_synthetic(config, out, log=print):
         baseline = fit_stage(
             out / "baseline", baseline_from_config(config, outputs, initial_biases),
             *output_losses(config, outputs), pipeline("train", False, True),
-            pipeline("validation", False, False), config.baseline.epochs, train_cfg, steps, log=log,
+            validation(config, pipeline("validation", False, False), outputs, with_attributes=False),
+            config.baseline.epochs, train_cfg, steps, log=log,
         )
         baseline_metrics, _ = evaluate_model(baseline, test["image"], test_targets, outputs)
         metrics["baseline"] = baseline_metrics

@@ -154,6 +154,7 @@ def run_two_datasets(config, out, log=print):
         output_losses,
         siam_model_from_config,
         trainable_model,
+        validation,
     )
 
     data, train_cfg = config.data, config.train
@@ -171,25 +172,27 @@ def run_two_datasets(config, out, log=print):
     steps = train_cfg.steps_per_epoch or math.ceil(max(train_sizes) / batch)
     biases = initial_biases(son, limit)
     siam = siam_model_from_config(config, attributes, list(OUTPUTS), biases)
-    validation = evaluation_batches([split(sun, sun_examples, "validation"),
-                                     split(son, son_examples, "validation")], batch)
+    sun_validation = split(sun, sun_examples, "validation")
     start = time.perf_counter()
     if train_cfg.attribute_epochs:
         log(f"[2/4] Training SIAM: attributes first ({train_cfg.attribute_epochs} epochs of {steps} "
             f"steps, SUN only{', backbone frozen' if train_cfg.freeze_backbone_attribute_stage else ''})")
         losses, weights = loss_setup(config, list(OUTPUTS), with_outputs=False)
-        fit_stage(out / "attribute_stage", trainable_model(
+        siam = fit_stage(out / "attribute_stage", trainable_model(
             config, siam, train_cfg.freeze_backbone_attribute_stage), losses, weights,
             mixed_batches([split(sun, sun_examples, "train")], batch, train_cfg),
-            evaluation_batches([split(sun, sun_examples, "validation")], batch),
+            validation(config, evaluation_batches([sun_validation], batch), OUTPUTS,
+                       with_outputs=False),
             train_cfg.attribute_epochs, train_cfg, steps, log=log)
     log(f"[2/4] Training SIAM: both datasets ({train_cfg.epochs} epochs of {steps} steps of "
-        f"{batch} + {batch} images, {train_cfg.loss_weighting} loss weighting)")
+        f"{batch} + {batch} images, {train_cfg.loss_weighting} loss weighting; the best epoch by "
+        "validation on both)")
     losses, weights = loss_setup(config, list(OUTPUTS))
+    both = evaluation_batches([sun_validation, split(son, son_examples, "validation")], batch)
     siam = fit_stage(out, trainable_model(config, siam, train_cfg.freeze_backbone), losses, weights,
                      mixed_batches([split(sun, sun_examples, "train"),
                                     split(son, son_examples, "train")], batch, train_cfg),
-                     validation, train_cfg.epochs, train_cfg, steps, log=log)
+                     validation(config, both, OUTPUTS), train_cfg.epochs, train_cfg, steps, log=log)
     seconds = time.perf_counter() - start
 
     log("[3/4] Evaluating SIAM: ScenicOrNot test (outputs), SUN test (attributes)")
@@ -212,7 +215,8 @@ def run_two_datasets(config, out, log=print):
             out / "baseline", baseline_from_config(config, list(OUTPUTS), biases),
             *output_losses(config, OUTPUTS),
             mixed_batches([split(son, son_examples, "train", 0)], batch, train_cfg),
-            evaluation_batches([split(son, son_examples, "validation", 0)], batch),
+            validation(config, evaluation_batches([split(son, son_examples, "validation", 0)], batch),
+                       OUTPUTS, with_attributes=False),
             config.baseline.epochs, train_cfg, steps, log=log)
         metrics["baseline"], _ = evaluate(baseline, sun_test, son_test, attributes, batch)
         metrics["training"]["baseline_seconds"] = round(time.perf_counter() - start, 1)

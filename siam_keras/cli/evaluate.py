@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from siam_keras.explanations.report import format_explanation_report
-from siam_keras.jsonio import write_json
+from siam_keras.jsonio import write_bytes, write_json
 
 #: Test images drawn with their explanation by `--figures`.
 DEFAULT_NUM_FIGURES = 4
@@ -84,8 +84,7 @@ def run(args):
     if args.explanations:
         report = _explanations(args, model, baseline, scenes, split)
         table = Path(args.out).with_suffix(".txt")
-        table.parent.mkdir(parents=True, exist_ok=True)
-        table.write_text(format_explanation_report(report) + "\n", encoding="utf-8")
+        write_bytes(table, (format_explanation_report(report) + "\n").encode("utf-8"))
         print(f"Wrote {table}")
     else:
         report = _metrics(args, model, scenes, split, outputs)

@@ -10,6 +10,7 @@ without matplotlib.
 import numpy as np
 
 from siam_keras.colours import sign_colour
+from siam_keras.jsonio import atomic_output
 from siam_keras.upsampling import upsample
 
 #: RdBu reversed: blue (lowers) through near-white (0) to red (raises).
@@ -101,4 +102,5 @@ def draw_overlay(path, photo, explanation, index, output, top_k, title):
         draw.text((left, top + 4), explanation.attribute_names[j][:16], fill="black", font=small)
         draw.text((centre + half + 12, top + 4), f"{c:+.3f}", fill=colour, font=small)
     draw.line([centre, header + 26, centre, header + 30 + 26 * len(order)], fill="black")
-    canvas.save(path)
+    with atomic_output(path) as tmp:
+        canvas.save(tmp, format="PNG")

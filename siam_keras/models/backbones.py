@@ -1,5 +1,6 @@
 """Backbones: raw RGB pixels (0-255) in, a (B, H, W, C) feature grid out."""
 
+import math
 import os
 
 import keras
@@ -88,6 +89,33 @@ def _application(backbone, image_size, weights):
     images = keras.Input(shape, name="image")
     features = net(ImagePreprocessing(mode)(images))
     return keras.Model(images, features, name=backbone)
+
+
+def feature_grid_size(backbone, image_size):
+    """The side of the feature grid `backbone` gives for `image_size` px, without building it.
+
+    Arithmetic on each backbone's strides and paddings (checked against the built
+    models in the tests): the small CNN's "same" convolutions halve with rounding up;
+    ResNet-50 pads its 7 x 7 stem by 3 and its max pooling by 1, then halves with 1 x 1
+    stride-2 convolutions; the MobileNetV3 and EfficientNetV2 stems and blocks pad to
+    halve with rounding up, five times.
+    """
+    if backbone not in BACKBONES:
+        raise ValueError(f"Unknown backbone {backbone!r}. Choose one of: {', '.join(BACKBONES)}")
+    side = int(image_size)
+    if backbone == "small_cnn":
+        for stride in SMALL_CNN_STRIDES:
+            side = math.ceil(side / stride)
+        return side
+    if backbone == "resnet50":
+        side = (side + 2 * 3 - 7) // 2 + 1  # conv1: 7 x 7, stride 2, padding 3
+        side = (side + 2 * 1 - 3) // 2 + 1  # pool1: 3 x 3, stride 2, padding 1
+        for _ in range(3):  # conv3, conv4, conv5: a 1 x 1 stride-2 convolution each
+            side = (side - 1) // 2 + 1
+        return side
+    for _ in range(5):
+        side = math.ceil(side / 2)
+    return side
 
 
 def build_backbone(backbone, image_size, weights=None):

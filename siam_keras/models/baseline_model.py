@@ -36,4 +36,4 @@ def build_baseline_model(
                 name=f"{output}_dense",
             )(pooled)
             outputs[output] = keras.layers.Reshape((), dtype="float32", name=output)(dense)
-    return keras.Model(images, outputs, name=name)
+        return keras.Model(images, outputs, name=name)  # in the scope: see dtype_policy_scope

@@ -69,7 +69,7 @@ def build_siam_model(
         )
         images = keras.Input((image_size, image_size, 3), name="image")
         outputs = head_layer(features_model(images))
-    return keras.Model(images, outputs, name=name)
+        return keras.Model(images, outputs, name=name)  # in the scope: see dtype_policy_scope
 
 
 def get_siam_layer(model):

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from siam_keras.plotting.figure_files import save_figure
 from siam_keras.upsampling import upsample
 
 
@@ -49,5 +50,4 @@ def plot_attribute_maps(path, images, attribute_maps, attribute_names, titles=No
         ax.set_yticks([])
     figure.suptitle("Attribute maps (shared scale per attribute; label in the corner)", fontsize=9)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save_figure(figure, path, dpi=110)

@@ -1,5 +1,7 @@
 """Deletion curves of several explanation methods on one figure."""
 
+from siam_keras.plotting.figure_files import save_figure
+
 #: How each method is named in the legend.
 LABELS = {
     "siam": "SIAM spatial contributions",
@@ -35,5 +37,4 @@ def plot_deletion_curves(path, deletion):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save_figure(figure, path, dpi=110)

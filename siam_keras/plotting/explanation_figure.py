@@ -9,6 +9,7 @@ contribution's sign, thicker for larger effects.
 import numpy as np
 
 from siam_keras import colours
+from siam_keras.plotting.figure_files import save_figure
 from siam_keras.upsampling import upsample
 
 DIVERGING = "RdBu_r"
@@ -142,5 +143,4 @@ def plot_explanation(path, photo, explanation, index, output=None, top_k=8, labe
     summary += (f"  =  bias {explained.bias:.3f}  {float(contributions.sum()):+.3f} from "
                 f"{len(contributions)} attributes;  below: the top {len(shown)} attributes' maps")
     figure.suptitle((f"{title}\n" if title else "") + summary, fontsize=10)
-    figure.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(figure)
+    save_figure(figure, path, dpi=100, bbox_inches="tight")

@@ -7,6 +7,7 @@ from siam_keras.plotting.explanation_figure import (
     draw_contribution_overlay,
     symmetric_limit,
 )
+from siam_keras.plotting.figure_files import save_figure
 
 #: Attributes named under each image.
 NAMED_ATTRIBUTES = 3
@@ -79,6 +80,5 @@ def plot_overview(path, images, explanation, labels, output=None, count=4, names
                     label=f"contribution to {output} per feature cell")
     figure.suptitle(f"{output}: the {columns} most over- and under-estimated images "
                     "(red raises the prediction, blue lowers it)", fontsize=10)
-    figure.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(figure)
+    save_figure(figure, path, dpi=100, bbox_inches="tight")
     return {"output": output, **shown}

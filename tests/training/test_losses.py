@@ -77,7 +77,11 @@ def test_masked_samples_add_exactly_nothing_to_the_other_tasks_loss_and_gradient
             if alone is None:
                 assert mixed is None
             else:
-                np.testing.assert_allclose(np.asarray(mixed), np.asarray(alone), rtol=1e-5, atol=1e-8)
+                # Float sums over 4 or 2 images round differently: the tolerance is 1e-5 of
+                # the gradient's scale, far below what one leaked sample would add.
+                alone = np.asarray(alone)
+                np.testing.assert_allclose(np.asarray(mixed), alone, rtol=1e-5,
+                                           atol=1e-5 * np.abs(alone).max())
     predictions = {k: tf.constant(v) for k, v in model(images, training=False).items()}
     with tf.GradientTape() as tape:
         tape.watch(predictions["scenicness"])

@@ -7,6 +7,7 @@ import pytest
 
 from siam_keras.models import build_siam_model
 from training import datasets
+from training import run as run_module
 from training.cli import main
 from training.config import load_config
 from training.fit import fit_stage
@@ -82,32 +83,101 @@ def test_siam_evaluate_scores_the_held_out_split(tiny_run, tmp_path, capsys):
 
 
 class _Kill(keras.callbacks.Callback):
+    def __init__(self, at_epoch=0):
+        super().__init__()
+        self.at_epoch = at_epoch
+
     def on_epoch_end(self, epoch, logs=None):
-        if epoch == 0:
+        if epoch == self.at_epoch:
             raise KeyboardInterrupt("simulated kill")
 
 
-@pytest.mark.slow
-def test_killed_stage_resumes_at_the_last_finished_epoch(tmp_path):
+def _tiny_stage(tmp_path):
+    """A tiny stage on 32 synthetic images: `stage(epochs, callbacks)` fits a fresh model."""
     config = load_config(None, TINY + ["train.flip=false"])
     scenes = datasets.synthetic_scenes(config.data)
     split = scenes.generate("train", 32)
     targets, weights = datasets.targets_and_weights(split, ["scenicness"], True)
     data = datasets.make_dataset(split["image"], targets, weights, 16, True, config.train)
+    checks = datasets.make_dataset(split["image"], targets, weights, 16, False, config.train)
 
-    def stage(epochs, callbacks=()):
-        model = build_siam_model(scenes.attribute_names, ["scenicness"], image_size=32, template_size=4,
-                                 border_size=0)
-        return fit_stage(tmp_path, model, siam_losses(["scenicness"]), {"scenicness": 1.0, "attribute_scores": 1.0}, data,
-                         data, epochs, config.train, 2, callbacks=callbacks, log=lambda *a: None)
+    def stage(epochs, callbacks=(), model=None):
+        model = model or build_siam_model(scenes.attribute_names, ["scenicness"], image_size=32,
+                                          template_size=4, border_size=0)
+        validation = run_module.validation(config, checks, ["scenicness"])
+        return fit_stage(tmp_path, model, siam_losses(["scenicness"]),
+                         {"scenicness": 1.0, "attribute_scores": 1.0}, data, validation, epochs,
+                         config.train, 2, callbacks=callbacks, log=lambda *a: None)
 
+    return stage
+
+
+@pytest.mark.slow
+def test_killed_stage_resumes_at_the_last_finished_epoch(tmp_path):
+    stage = _tiny_stage(tmp_path)
     with pytest.raises(KeyboardInterrupt):
-        stage(3, [_Kill()])
-    assert (tmp_path / "backup").exists() and not (tmp_path / "model.keras").exists()
+        stage(3, [_Kill(at_epoch=1)])  # killed in epoch 1, before it is committed
+    assert (tmp_path / "checkpoints" / "state.json").exists()
+    assert not (tmp_path / "model.keras").exists()
     stage(3)
     with open(tmp_path / "history.csv") as f:
-        assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1", "2"]
-    assert (tmp_path / "model.keras").is_file() and not (tmp_path / "backup").exists()
+        rows = list(csv.DictReader(f))
+    assert [row["epoch"] for row in rows] == ["0", "1", "2"]  # epoch 1 once, though run twice
+    assert {"val_loss", "val_scenicness_loss", "val_attribute_scores_loss",
+            "val_scenicness_kendall_tau"} <= set(rows[0])
+    assert (tmp_path / "model.keras").is_file() and not (tmp_path / "checkpoints").exists()
+
+
+class _ScriptedValidation(keras.callbacks.Callback):
+    """Replaces val_loss with a scripted value per epoch and keeps each epoch's weights."""
+
+    def __init__(self, values, kept):
+        super().__init__()
+        self.values, self.kept = values, kept
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_loss"] = self.values[epoch]
+        self.kept[epoch] = [np.array(w) for w in self.model.get_weights()]
+
+
+@pytest.mark.slow
+def test_a_restart_remembers_the_best_validation_loss(tmp_path):
+    """Epoch 0 is the best (1.0); the run is killed after epoch 1 (5.0); epoch 2 after the
+    restart (3.0) is worse than the best: the model returned is epoch 0's."""
+    values, kept = {0: 1.0, 1: 5.0, 2: 3.0}, {}
+    stage = _tiny_stage(tmp_path)
+    scripted = _ScriptedValidation(values, kept)
+    with pytest.raises(KeyboardInterrupt):
+        stage(3, [scripted, _Kill(at_epoch=2)])  # epoch 2 runs, is killed before its commit
+    best = stage(3, [_ScriptedValidation(values, kept)])
+    for returned, expected in zip(best.get_weights(), kept[0]):
+        np.testing.assert_array_equal(returned, expected)
+    assert not all(np.array_equal(a, b) for a, b in zip(kept[0], kept[2]))
+
+
+@pytest.mark.slow
+def test_a_kill_while_the_model_is_written_leaves_a_run_that_restarts(tmp_path, monkeypatch):
+    """The process dies while model.keras is being written: no model.keras appears, and
+    the restart finishes the stage from its committed state."""
+    stage = _tiny_stage(tmp_path)
+    original = keras.Model.save
+
+    def dying_save(self, filepath, *args, **kwargs):
+        original(self, filepath, *args, **kwargs)
+        with open(filepath, "r+b") as file:  # half of it reached the disk, then the kill
+            file.truncate(file.seek(0, 2) // 2)
+        raise KeyboardInterrupt("killed while writing")
+
+    monkeypatch.setattr(keras.Model, "save", dying_save)
+    with pytest.raises(KeyboardInterrupt):
+        stage(2)
+    assert not (tmp_path / "model.keras").exists()
+    assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
+    monkeypatch.setattr(keras.Model, "save", original)
+    stage(2)
+    from siam_keras.saving import load_model
+
+    assert load_model(tmp_path / "model.keras").output["scenicness"].shape == (None,)
 
 
 @pytest.mark.parametrize(

@@ -55,3 +55,34 @@ def test_missing_manual_folder_is_named_with_the_files_expected(fixtures, tmp_pa
     assert code == 2
     err = capsys.readouterr().err
     assert str(tmp_path / "nowhere") in err and "attributes.mat" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_a_rerun_after_the_attribute_stage_continues_from_its_result(fixtures, tmp_path,
+                                                                     monkeypatch):
+    """Killed as the joint stage starts; the rerun finds the attribute stage finished and
+    must start the joint stage from its weights, not from a fresh model."""
+    import numpy as np
+
+    from siam_keras.saving import load_model
+    from training import two_datasets
+
+    out = tmp_path / "run"
+    real_fit_stage, started = two_datasets.fit_stage, []
+
+    def fit_stage(stage_dir, model, *args, **kwargs):
+        if stage_dir == out:  # the joint stage
+            started.append([np.array(w) for w in model.get_weights()])
+            if len(started) == 1:
+                raise KeyboardInterrupt("killed as the joint stage starts")
+        return real_fit_stage(stage_dir, model, *args, **kwargs)
+
+    monkeypatch.setattr(two_datasets, "fit_stage", fit_stage)
+    args = ["--out", str(out), *shrunk(fixtures, "train.attribute_epochs=1", "train.epochs=1",
+                                       "baseline.enabled=false")]
+    with pytest.raises(KeyboardInterrupt):
+        main(args)
+    assert main(args) == 0
+    attribute_stage = load_model(out / "attribute_stage" / "model.keras").get_weights()
+    for at_rerun, trained in zip(started[1], attribute_stage):
+        np.testing.assert_array_equal(at_rerun, trained)
