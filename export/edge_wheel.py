@@ -21,7 +21,7 @@ MODULES = (
     "__init__.py", "vocabulary.py", "images.py", "upsampling.py", "jsonio.py", "sidecar.py",
     "colours.py",
     "explanations/__init__.py", "explanations/decomposition.py", "explanations/explanation.py",
-    "explanations/intervention.py", "explanations/files.py",
+    "explanations/intervention.py", "explanations/files.py", "explanations/output_folder.py",
     "edge/__init__.py", "edge/runtime.py", "edge/overlay.py", "edge/cli.py",
 )
 REQUIRES = ("numpy>=1.26,<3", "pillow>=10.0,<14", "ai-edge-litert>=2.3,<3")

@@ -146,18 +146,25 @@ def pixel_batch(images, image_size):
     return images.astype("float32", copy=False)
 
 
-def find_images(paths):
+def find_images(paths, exclude=()):
     """Expands files and folders (recursively, `IMAGE_SUFFIXES` only) into a sorted list.
 
     Files named explicitly are kept whatever their suffix (and fail later by name
-    if they are no image). Raises FileNotFoundError naming a path that does not
-    exist.
+    if they are no image). Files under a folder of `exclude` (e.g. an output folder
+    inside an input folder) are not picked up from folders. Raises
+    FileNotFoundError naming a path that does not exist.
     """
+    excluded = [Path(folder).resolve() for folder in exclude]
+
+    def kept(path):
+        resolved = path.resolve()
+        return not any(resolved.is_relative_to(folder) for folder in excluded)
+
     found = []
     for path in map(Path, paths):
         if path.is_dir():
             found.extend(sorted(p for p in path.rglob("*")
-                                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
+                                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and kept(p)))
         elif path.is_file():
             found.append(path)
         else:

@@ -25,6 +25,7 @@ def atomic_output(path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    tmp.unlink(missing_ok=True)  # a stale one, or a link planted to redirect the write
     try:
         yield tmp
         os.replace(tmp, path)

@@ -20,7 +20,10 @@ def add_parser(subparsers):
     parser.add_argument("images", nargs="+", metavar="IMAGE_OR_FOLDER",
                         help="image files (JPEG, PNG, WebP, any size and mode) or folders")
     parser.add_argument("--model", required=True, help="a SIAM model saved as .keras")
-    parser.add_argument("--out", required=True, help="folder for the figures and JSON files")
+    parser.add_argument("--out", required=True,
+                        help="folder for the figures and JSON files: not an input folder (one "
+                             "inside an input folder is never searched); a file there is replaced "
+                             "only if an earlier explain run wrote it, others keep their names")
     parser.add_argument("--top-k", type=int, default=8,
                         help="attribute maps shown and ranked per image (default: 8)")
     parser.add_argument("--output", default=None,
@@ -35,7 +38,7 @@ def add_parser(subparsers):
 def run(args):
     from siam_keras.explanations import files as explained_files
 
-    files = explained_files.checked_arguments(args.images, top_k=args.top_k,
+    files = explained_files.checked_arguments(args.images, args.out, top_k=args.top_k,
                                               batch_size=args.batch_size, max_pixels=args.max_pixels)
     explainer = _explainer(args.model)
     explained_files.checked_output(args.output, explainer.output_names)

@@ -31,7 +31,9 @@ def build_parser():
                          help="a .tflite file written by python -m export (e.g. model_int8.tflite)")
     explain.add_argument("--sidecar", default=None,
                          help="its siam_model.json (default: beside the model)")
-    explain.add_argument("--out", required=True, help="folder for the JSON files and overlays")
+    explain.add_argument("--out", required=True,
+                         help="folder for the JSON files and overlays: not an input folder; a "
+                              "file there is replaced only if an earlier explain run wrote it")
     explain.add_argument("--top-k", type=int, default=8, help="attributes ranked (default: 8)")
     explain.add_argument("--output", default=None,
                          help="the output the overlays explain (default: the first)")
@@ -55,7 +57,8 @@ def _explain(args):
     from siam_keras.edge.runtime import EdgeExplainer
     from siam_keras.explanations import files as explained_files
 
-    files = explained_files.checked_arguments(args.images, top_k=args.top_k, threads=args.threads,
+    files = explained_files.checked_arguments(args.images, args.out, top_k=args.top_k,
+                                              threads=args.threads,
                                               max_pixels=args.max_pixels)
     explainer = EdgeExplainer(args.model, args.sidecar, num_threads=args.threads)
     explained_files.checked_output(args.output, explainer.output_names)

@@ -1,8 +1,10 @@
 """Explaining image files in batches: one figure and one JSON file per image.
 
 Shared by `siam explain` (Keras) and `siam-edge explain` (LiteRT): reading (with
-`siam_keras.images`), batching, reporting unreadable files by name and going on,
-the JSON records and `summary.json`. NumPy and Pillow only.
+`siam_keras.images`), batching, reporting each file that fails by name and going on
+(unreadable, an explanation whose numbers do not add up, a figure or file that
+cannot be written), the JSON records and `summary.json`, all in an `--out` folder
+that `output_folder` keeps apart from the inputs. NumPy and Pillow only.
 """
 
 import os
@@ -11,6 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
+from siam_keras.explanations.explanation import ExplanationError
+from siam_keras.explanations.output_folder import (
+    SUMMARY,
+    display_path,
+    is_explain_output,
+    output_names,
+    prepare_output_folder,
+)
 from siam_keras.images import (
     DEFAULT_MAX_PIXELS,
     IMAGE_SUFFIXES,
@@ -21,22 +31,33 @@ from siam_keras.images import (
 )
 from siam_keras.jsonio import write_json
 
-SUMMARY = "summary.json"
 
+def checked_arguments(paths, out_dir, **counts):
+    """The image files of `paths`, after checking the counts and the output folder.
 
-def checked_arguments(paths, **counts):
-    """The image files of `paths`, after checking that every count is a positive integer.
+    Checks that every count is a positive integer, and prepares `out_dir`
+    (`output_folder.prepare_output_folder`: not an input folder, writable). Folders
+    are searched without `out_dir` and without the figures an earlier explain run
+    wrote (listed in their folder's `summary.json`); files named explicitly are kept.
 
-    Raises ValueError naming the flags (`top_k=0` is reported as --top-k) or, when the
-    paths hold no image, the paths; FileNotFoundError for a path that does not exist.
+    Raises ValueError naming the flags (`top_k=0` is reported as --top-k), the
+    output folder's problem or, when the paths hold no image, the paths;
+    FileNotFoundError for a path that does not exist.
     """
     bad = {name: value for name, value in counts.items() if value < 1}
     if bad:
         flags = ", ".join(f"--{name.replace('_', '-')}={value}" for name, value in bad.items())
         raise ValueError(f"These must be positive integers. Received: {flags}")
-    files = find_images(paths)
+    for path in map(Path, paths):
+        if not path.exists():
+            raise FileNotFoundError(f"{display_path(path)}: no such file or folder")
+    out = prepare_output_folder(out_dir, paths)
+    named = {Path(path) for path in paths}
+    files = [path for path in find_images(paths, exclude=[out])
+             if path in named or not is_explain_output(path)]
     if not files:
-        raise ValueError(f"No {'/'.join(IMAGE_SUFFIXES)} images in {' '.join(map(str, paths))}")
+        raise ValueError(f"No {'/'.join(IMAGE_SUFFIXES)} images in "
+                         f"{' '.join(display_path(p) for p in paths)}")
     return files
 
 
@@ -47,23 +68,10 @@ def checked_output(output, output_names):
     return output
 
 
-def output_names(files):
-    """One output name per file: its stem, made unique with -2, -3, ... in order."""
-    taken, names = set(), []
-    for path in files:
-        name, n = Path(path).stem, 1
-        while name in taken:
-            n += 1
-            name = f"{Path(path).stem}-{n}"
-        taken.add(name)
-        names.append(name)
-    return names
-
-
 def explanation_record(photo, explanation, index, model):
     """The JSON record of one explained photo (what both CLIs write)."""
     height, width = photo.pixels.shape[:2]
-    return {"image": photo.path, "model": os.fspath(model),
+    return {"image": display_path(photo.path), "model": display_path(model),
             "source": {"format": photo.source_format, "mode": photo.source_mode,
                        "width": width, "height": height},
             **explanation.to_json(index)}
@@ -93,15 +101,31 @@ class Progress:
             self.stream.write("\n")
 
 
+def _explain_batch(explainer, pixels, top_k):
+    """[(explanation, index) or ExplanationError] per image: the batch at once, and
+    image by image when its check fails, so that one image fails alone."""
+    try:
+        explanation = explainer(pixels, top_k=top_k)
+        return [(explanation, i) for i in range(len(pixels))]
+    except ExplanationError:
+        results = []
+        for image in pixels:
+            try:
+                results.append((explainer(image[None], top_k=top_k), 0))
+            except ExplanationError as error:
+                results.append(error)
+        return results
+
+
 def explain_files(files, explainer, out_dir, model, draw=None, output=None, top_k=8,
                   batch_size=16, max_pixels=DEFAULT_MAX_PIXELS, label="explain"):
     """Explains each file into `out_dir`: `<name>.json`, `<name>.png` (if `draw`), summary.
 
     Args:
-        files: image paths (`siam_keras.images.find_images`).
+        files: image paths (`checked_arguments`).
         explainer: `SIAMExplainer` or the edge runtime's: has `image_size` and is
             called on (B, H, W, 3) pixels with `top_k`, returning a `SIAMExplanation`.
-        out_dir: the folder to write into (created).
+        out_dir: the folder to write into (`checked_arguments` prepared it).
         model: the model's path, recorded in every JSON file.
         draw: `draw(png_path, pixels, explanation, index, output, top_k, title)`, or
             None for JSON only.
@@ -111,42 +135,56 @@ def explain_files(files, explainer, out_dir, model, draw=None, output=None, top_
 
     Returns:
         The summary (also written to `summary.json`): counts, the files explained
-        and, for each file that failed, its path and the reason.
+        and, for each file that failed, its path and the reason. A file fails alone:
+        unreadable, an explanation that does not add up (`ExplanationError`), or a
+        figure or JSON file that cannot be written.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     height, width = explainer.image_size
-    names = output_names(files)
+    names = output_names(files, out)
     progress = Progress(len(files), label)
     explained, failed = [], []
+
+    def fail(path, reason):
+        failed.append({"image": display_path(path), "error": reason})
+        progress.say(f"skipped {reason}")
+        progress.step(display_path(path))
+
     for start in range(0, len(files), batch_size):
         batch = []
         for path, name in zip(files[start : start + batch_size], names[start : start + batch_size]):
             try:
                 batch.append((read_photo(path, max_pixels), name))
             except (ImageError, FileNotFoundError) as error:
-                failed.append({"image": str(path), "error": str(error)})
-                progress.say(f"skipped {error}")
-                progress.step(str(path))
+                fail(path, display_path(str(error)))
         if not batch:
             continue
         pixels = np.stack([resize_for_model(photo.pixels, height, width) for photo, _ in batch])
-        explanation = explainer(pixels, top_k=top_k)
-        chosen = output or explanation.output_names[0]
-        for i, (photo, name) in enumerate(batch):
-            record = explanation_record(photo, explanation, i, model)
-            if draw is not None:
-                draw(out / f"{name}.png", photo.pixels, explanation, i, chosen, top_k,
-                     os.path.basename(photo.path))
-                record["figure"] = f"{name}.png"
-            write_json(out / f"{name}.json", record, indent=1)
-            explained.append({"image": photo.path, "json": f"{name}.json",
+        for (photo, name), result in zip(batch, _explain_batch(explainer, pixels, top_k)):
+            shown = display_path(photo.path)
+            if isinstance(result, ExplanationError):
+                fail(photo.path, f"{shown}: its explanation does not add up ({result})")
+                continue
+            explanation, i = result
+            chosen = output or explanation.output_names[0]
+            try:
+                record = explanation_record(photo, explanation, i, model)
+                if draw is not None:
+                    draw(out / f"{name}.png", photo.pixels, explanation, i, chosen, top_k,
+                         os.path.basename(shown))
+                    record["figure"] = f"{name}.png"
+                write_json(out / f"{name}.json", record, indent=1)
+            except (OSError, ValueError, TypeError) as error:
+                fail(photo.path, f"{shown}: its results cannot be written ({error})")
+                continue
+            explained.append({"image": shown, "json": f"{name}.json",
                               "figure": record.get("figure"),
                               chosen: record["outputs"][chosen]["value"]})
-            progress.step(photo.path)
+            progress.step(shown)
     progress.close()
-    summary = {"model": os.fspath(model), "num_images": len(files), "num_explained": len(explained),
-               "num_failed": len(failed), "explained": explained, "failed": failed}
+    summary = {"model": display_path(model), "num_images": len(files),
+               "num_explained": len(explained), "num_failed": len(failed),
+               "explained": explained, "failed": failed}
     write_json(out / SUMMARY, summary)
     return summary
 

@@ -70,3 +70,87 @@ def test_missing_input_and_non_siam_model(folder, tiny_models, tmp_path, capsys)
     assert main(["explain", "--model", str(tiny_models[1]), str(folder / "scene.png"),
                  "--out", str(tmp_path)]) == 2
     assert "needs a SIAM model" in capsys.readouterr().err
+
+
+def _photo_folder(root, scenes, names):
+    from PIL import Image
+
+    root.mkdir(parents=True, exist_ok=True)
+    for i, name in enumerate(names):
+        Image.fromarray(scenes["image"][i]).save(root / name)
+    return root
+
+
+def _explain(model, *args):
+    return main(["explain", "--model", str(model), *map(str, args)])
+
+
+def test_out_equal_to_an_input_folder_is_refused_and_nothing_is_written(tiny_models, tiny_scenes,
+                                                                        tmp_path, capsys):
+    photos = _photo_folder(tmp_path / "photos", tiny_scenes, ["a.png", "b.jpg"])
+    before = {p.name: p.read_bytes() for p in photos.iterdir()}
+    assert _explain(tiny_models[0], photos, "--out", photos) == 2
+    err = capsys.readouterr().err
+    assert "is an input folder" in err and "Traceback" not in err
+    assert {p.name: p.read_bytes() for p in photos.iterdir()} == before
+
+
+def test_out_inside_an_input_folder_is_never_explained_and_inputs_never_replaced(
+        tiny_models, tiny_scenes, tmp_path):
+    photos = _photo_folder(tmp_path / "photos", tiny_scenes, ["a.png", "b.jpg", "summary.png"])
+    before = {p.name: p.read_bytes() for p in photos.iterdir()}
+    out = photos / "explained"
+    for _ in range(2):  # the second run must not explain the first one's figures
+        assert _explain(tiny_models[0], photos, "--out", out) == 0
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["num_images"] == 3
+    # summary.png's JSON does not collide with the run's summary.json.
+    assert {e["json"] for e in summary["explained"]} == {"a.json", "b.json", "summary-2.json"}
+    assert json.loads((out / "summary-2.json").read_text())["image"].endswith("summary.png")
+    assert {p.name: p.read_bytes() for p in photos.iterdir() if p.is_file()} == before
+    # Another run elsewhere does not explain the figures of the first either.
+    assert _explain(tiny_models[0], photos, "--out", tmp_path / "elsewhere") == 0
+    assert json.loads((tmp_path / "elsewhere" / "summary.json").read_text())["num_images"] == 3
+
+
+def test_a_users_own_files_in_out_are_never_replaced(tiny_models, tiny_scenes, tmp_path):
+    out = _photo_folder(tmp_path / "out", tiny_scenes, ["a.png"])  # an input that lies in --out
+    (out / "notes.json").write_text("my notes")
+    photos = _photo_folder(tmp_path / "photos", tiny_scenes, ["notes.jpg", "A.jpg"])
+    assert _explain(tiny_models[0], out / "a.png", photos, "--out", out) == 0
+    assert (out / "notes.json").read_text() == "my notes"
+    assert (out / "a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from PIL import Image
+
+    assert Image.open(out / "a.png").size == (32, 32)  # still the photo, not a figure
+    summary = json.loads((out / "summary.json").read_text())
+    written = {e["image"].rsplit("/", 1)[-1]: e["json"] for e in summary["explained"]}
+    # a.png lies in --out and A.jpg differs only in case: neither may take "a".
+    assert written == {"a.png": "a-2.json", "notes.jpg": "notes-2.json", "A.jpg": "A-3.json"}
+
+
+def test_a_file_name_that_is_not_utf8_is_explained_like_any_other(tiny_models, tiny_scenes,
+                                                                 tmp_path):
+    import os
+
+    photos = _photo_folder(tmp_path / "photos", tiny_scenes, ["plain.png"])
+    from PIL import Image
+
+    Image.fromarray(tiny_scenes["image"][1]).save(os.fsencode(photos) + b"/caf\xe9.png")
+    out = tmp_path / "out"
+    assert _explain(tiny_models[0], photos, "--out", out) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["num_explained"] == 2
+    entry = next(e for e in summary["explained"] if "caf" in e["image"])
+    assert entry["image"].endswith("caf\\xe9.png") and entry["json"] == "caf?.json"
+    record = json.loads((out / "caf?.json").read_bytes().decode("utf-8"))
+    assert record["image"].endswith("caf\\xe9.png")
+    assert (out / "caf?.png").is_file()
+
+
+def test_an_unwritable_out_is_one_line(tiny_models, tiny_scenes, tmp_path, capsys):
+    photos = _photo_folder(tmp_path / "photos", tiny_scenes, ["a.png"])
+    (tmp_path / "file").write_text("x")
+    assert _explain(tiny_models[0], photos, "--out", tmp_path / "file" / "out") == 2
+    err = capsys.readouterr().err
+    assert "cannot be written" in err and "Traceback" not in err and err.count("\n") == 1

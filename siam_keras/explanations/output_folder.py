@@ -1,0 +1,121 @@
+"""The `--out` folder of the explain commands: never an input, never a user's file replaced.
+
+Shared by `siam explain` and `siam-edge explain` (NumPy-free, standard library only):
+
+- `--out` may not be an input folder (its figures would mix with the photos, and the
+  next run would explain them); it may lie inside one, and is then never searched.
+- Output names never replace a file the explain commands did not write: a name that
+  is taken (a user's file, an input, `summary.json`'s name) gets `-2`, `-3`, ...;
+  the files an earlier run listed in its `summary.json` are replaced by a rerun.
+- Names are valid UTF-8 whatever the input's file name (a file name that is not
+  UTF-8 shows as `\\xNN` in JSON and figures, and as `?` in output names).
+"""
+
+import json
+import os
+import tempfile
+import unicodedata
+from pathlib import Path
+
+SUMMARY = "summary.json"
+SUFFIXES = (".json", ".png")
+
+
+class OutputFolderError(ValueError):
+    """`--out` cannot be used; the message says why and what to do."""
+
+
+def display_path(path):
+    """`path` as text that is always valid UTF-8 (undecodable bytes as \\xNN)."""
+    return os.fsencode(os.fspath(path)).decode("utf-8", errors="backslashreplace")
+
+
+def _safe_stem(stem):
+    text = os.fsencode(stem).decode("utf-8", errors="replace").replace("\ufffd", "?")
+    return "".join("_" if unicodedata.category(c).startswith("C") else c for c in text) or "image"
+
+
+def _listed_outputs(folder):
+    """The file names (lower case) an explain run listed in `folder/summary.json`:
+    None when the folder has none, or one that no explain run wrote."""
+    path = Path(folder) / SUMMARY
+    if not path.is_file():
+        return None
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        names = {SUMMARY}
+        for entry in summary["explained"]:
+            names.update(entry[key] for key in ("json", "figure") if entry.get(key))
+        return {name.lower() for name in names}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _written_by_us(out):
+    """The file names an earlier run listed in `out/summary.json` (so may replace)."""
+    if (out / SUMMARY).exists() and _listed_outputs(out) is None:
+        raise OutputFolderError(
+            f"--out {display_path(out)} holds a {SUMMARY} that no explain command wrote; it "
+            "is left alone. Choose another folder.")
+    return _listed_outputs(out) or set()
+
+
+def is_explain_output(path):
+    """Whether `path` is a figure or JSON file an explain run wrote (its folder's
+    `summary.json` lists it): a later run over that folder must not explain it."""
+    listed = _listed_outputs(Path(path).parent)
+    return listed is not None and Path(path).name.lower() in listed
+
+
+def prepare_output_folder(out_dir, inputs):
+    """Creates `out_dir` after checking it can take outputs; returns it as a Path.
+
+    Raises:
+        OutputFolderError: `out_dir` is an input folder, a file, cannot be created or
+            written, or holds a `summary.json` of someone else's.
+    """
+    out = Path(out_dir)
+    for path in map(Path, inputs):
+        if path.is_dir() and out.exists() and os.path.samefile(path, out):
+            raise OutputFolderError(
+                f"--out {display_path(out)} is an input folder: the figures and JSON files "
+                "would sit among (and could be taken for) your images, and the next run would "
+                f"explain them. Choose a folder of its own, e.g. {display_path(out / 'explained')}"
+                " (an --out inside an input folder is never searched for images).")
+    if out.exists() and not out.is_dir():
+        raise OutputFolderError(f"--out {display_path(out)} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as error:
+        raise OutputFolderError(f"--out {display_path(out)} cannot be written: "
+                                f"{error.strerror or error}") from None
+    _written_by_us(out)
+    return out
+
+
+def output_names(files, out_dir):
+    """One output name per file, `<name>.json` and `<name>.png` free to write in `out_dir`.
+
+    The name is the file's stem, made unique (case-insensitively, for the file systems
+    that ignore case) with -2, -3, ... against each other, against `summary`, and
+    against every file in `out_dir` that no earlier explain run wrote, and against the
+    inputs that lie in `out_dir`.
+    """
+    out = Path(out_dir)
+    ours = _written_by_us(out)
+    taken = {p.name.lower() for p in out.iterdir()} - ours if out.is_dir() else set()
+    taken.add(SUMMARY)
+    here = out.resolve()
+    taken.update(Path(p).name.lower() for p in files if Path(p).resolve().parent == here)
+    names = []
+    for path in files:
+        stem = _safe_stem(Path(path).stem)
+        name, n = stem, 1
+        while any(f"{name}{suffix}".lower() in taken for suffix in SUFFIXES):
+            n += 1
+            name = f"{stem}-{n}"
+        taken.update(f"{name}{suffix}".lower() for suffix in SUFFIXES)
+        names.append(name)
+    return names
