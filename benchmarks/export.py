@@ -34,7 +34,7 @@ def main(argv=None):
     if not files:
         raise SystemExit(f"No model_<variant>.tflite in {folder}: run python -m export first")
     image = np.random.default_rng(0).integers(0, 256, (*sidecar.image_size, 3)).astype("float32")
-    medians, ratios = latencies(files, image, args.rounds, args.threads)
+    medians, ratios, _ = latencies(files, image, args.rounds, args.threads)
     rows = [("variant", "size_bytes", "size_ratio", "latency_ms", "latency_ratio")]
     base = files.get("float32")
     for variant, path in files.items():

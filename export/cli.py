@@ -5,6 +5,7 @@ import os
 import sys
 
 from export.variants import VARIANTS
+from siam_keras.images import DEFAULT_MAX_PIXELS
 
 DEFAULT_CALIBRATION_IMAGES = 256
 DEFAULT_HOLDOUT_IMAGES = 200
@@ -18,7 +19,8 @@ def build_parser():
             "layout, written atomically; signatures serving_default (pixels) and "
             "serve_image_bytes (JPEG/PNG bytes), both returning the outputs, attribute "
             "scores, attribute maps and contributions), EXPORT_DIR/tflite/model_<variant>."
-            "tflite (builtin ops only) with siam_model.json beside them, EXPORT_DIR/"
+            "tflite (builtin ops only; quantised backbones, float32 heads, so explanations on "
+            "a device are exact) with siam_model.json beside them, EXPORT_DIR/"
             "fidelity.json (each variant against the Keras model, also printed as a table) "
             "and EXPORT_DIR/edge/, a wheel of the edge runtime (siam-edge)."
         ),
@@ -43,8 +45,12 @@ def build_parser():
     parser.add_argument("--latency-runs", type=int, default=1000,
                         help="timed rounds of batch-1 calls, one per variant (default: 1000)")
     parser.add_argument("--seed", type=int, default=0, help="synthetic_scenes seed (default: 0)")
+    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                        help="serve_image_bytes refuses larger images from their header, before "
+                             f"decoding (default: {DEFAULT_MAX_PIXELS}, as siam explain)")
     parser.add_argument("--overwrite", action="store_true",
-                        help="replace an existing SavedModel version")
+                        help="replace an existing SavedModel version, and an earlier export's "
+                             "tflite/ folder and fidelity.json (refused otherwise)")
     return parser
 
 
@@ -55,7 +61,7 @@ def main(argv=None):
 
     try:
         variants = parse_variants(args.tflite)
-        for flag in ("calibration_images", "holdout_images", "latency_runs"):
+        for flag in ("calibration_images", "holdout_images", "latency_runs", "max_pixels"):
             if getattr(args, flag) < 1:
                 raise ValueError(f"--{flag.replace('_', '-')} must be at least 1. Received: "
                                  f"{getattr(args, flag)}")

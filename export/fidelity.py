@@ -32,8 +32,8 @@ def run_tflite(path, images, threads=THREADS):
 
 
 def latencies(paths, image, runs, threads=THREADS, seed=0):
-    """Per variant, the median ms of one batch-1 call, and the median of each round's
-    ratio to float32 (interleaved rounds, `siam_keras.benchmarking`)."""
+    """Per variant, the median ms of one batch-1 call, the median of each round's ratio
+    to float32, and every round's seconds (interleaved rounds, `siam_keras.benchmarking`)."""
     runners = {variant: _runner(path, threads) for variant, path in paths.items()}
     image = np.asarray(image, dtype="float32")[None]
     seconds = interleaved_rounds(
@@ -43,7 +43,7 @@ def latencies(paths, image, runs, threads=THREADS, seed=0):
     ratios = {}
     if "float32" in seconds:
         ratios = {variant: paired_ratio(seconds, variant, "float32") for variant in seconds}
-    return medians, ratios
+    return medians, ratios, seconds
 
 
 def _top3(contributions):
@@ -75,49 +75,84 @@ def compare(reference, predicted, output):
     }
 
 
-def explanation_tolerance(sidecar, predicted):
-    """The residual a variant's explanations must be checked with: twice the largest
-    measured on the held-out images, and never below float32's."""
+def explanation_residual(sidecar, predicted):
+    """The largest relative residual of the explanations recomputed from a variant's own
+    maps with the sidecar's head weights (0 up to float32 rounding when its head is float32)."""
     explanation = SIAMExplanation.from_predictions(
         sidecar.head, predicted, sidecar.image_size, tolerance=math.inf)
-    worst = max(o.max_residual for o in explanation.outputs.values())
-    return float(f"{max(RESIDUAL_TOLERANCE, 2.0 * worst):.2g}")
+    return max(o.max_residual for o in explanation.outputs.values())
 
 
-def measure(model, files, images, sidecar, latency_runs=1000, threads=THREADS, log=print):
+def _defined(entry, variant, warnings):
+    """`entry` with NaN statistics replaced by None, each named in `warnings`."""
+    for key, value in list(entry.items()):
+        if isinstance(value, float) and not math.isfinite(value):
+            entry[key] = None
+            warnings.append(f"{variant}: {key} is undefined (constant outputs on the held-out "
+                            "images?), written as null")
+    return entry
+
+
+def measure(model, files, images, sidecar, latency_runs=1000, threads=THREADS, quantised_whole=None,
+            log=print):
     """The fidelity report (`fidelity.json`'s layout) of the TFLite `files` {variant: path}.
 
     Args:
         model: the Keras model the variants were converted from (the reference).
         files: {variant: .tflite path}.
         images: (N, H, W, 3) held-out pixels.
-        sidecar: the model's `ModelSidecar` (for the explanation tolerance).
+        sidecar: the model's `ModelSidecar` (its head checks the explanations).
         latency_runs: timed rounds of batch-1 calls.
+        quantised_whole: {variant: path} of the variants quantised head included, to
+            measure what the float32 head costs (`variants.<variant>.float32_head`).
+
+    Raises:
+        ValueError: a variant's explanations, recomputed from its own maps, are off by
+            more than `RESIDUAL_TOLERANCE` (its head is not float32).
     """
-    output = sidecar.output_names[0]
+    output, quantised_whole = sidecar.output_names[0], dict(quantised_whole or {})
     log(f"Fidelity: {len(images)} held-out images against the Keras model")
     reference = {k: np.asarray(v) for k, v in model.predict(
         np.asarray(images, "float32"), batch_size=32, verbose=0).items()}
-    variants = {}
+    variants, warnings, whole = {}, [], {}
     for variant, path in files.items():
         predicted = run_tflite(path, images, threads)
+        residual = explanation_residual(sidecar, predicted)
+        if not residual <= RESIDUAL_TOLERANCE:
+            raise ValueError(
+                f"The {variant} model's explanations, recomputed from its own maps, are off by "
+                f"{residual:.2g} (more than {RESIDUAL_TOLERANCE:g}): its head is not float32. "
+                "Leave this variant out (--tflite).")
         variants[variant] = {
             "size_bytes": Path(path).stat().st_size,
-            **compare(reference, predicted, output),
-            "outputs": {name: compare(reference, predicted, name) for name in sidecar.output_names},
+            **_defined(compare(reference, predicted, output), variant, warnings),
+            "outputs": {name: _defined(compare(reference, predicted, name), variant, warnings)
+                        for name in sidecar.output_names},
             "max_abs_error": max_errors(reference, predicted),
-            "explanation_tolerance": explanation_tolerance(sidecar, predicted),
+            "explanation_residual": residual,
         }
+    for variant, path in quantised_whole.items():
+        whole[variant] = {"size_bytes": Path(path).stat().st_size,
+                          "residual": explanation_residual(sidecar, run_tflite(path, images, threads))}
     log(f"Latency: {latency_runs} interleaved rounds of batch-1 calls, {threads} threads")
-    times, ratios = latencies(files, images[0], latency_runs, threads)
+    timed = {**files, **{f"{variant}/whole": path for variant, path in quantised_whole.items()}}
+    times, ratios, seconds = latencies(timed, images[0], latency_runs, threads)
     base = variants.get("float32")
     for variant, entry in variants.items():
         entry["latency_ms"] = times[variant]
         entry["size_ratio"] = entry["size_bytes"] / base["size_bytes"] if base else None
         entry["latency_ratio"] = ratios.get(variant)
+        if variant in whole:
+            entry["float32_head"] = {
+                "size_bytes_quantised_whole": whole[variant]["size_bytes"],
+                "size_cost_bytes": entry["size_bytes"] - whole[variant]["size_bytes"],
+                "latency_ms_quantised_whole": times[f"{variant}/whole"],
+                "latency_cost_ratio": paired_ratio(seconds, variant, f"{variant}/whole"),
+                "explanation_residual_quantised_whole": whole[variant]["residual"],
+            }
     return {"reference": "keras", "output": output, "num_images": int(len(images)),
             "batch_size": 1, "threads": threads, "latency_runs": latency_runs,
-            "variants": variants}
+            "variants": variants, "warnings": warnings}
 
 
 def format_fidelity(report):

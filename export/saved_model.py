@@ -1,6 +1,5 @@
 """A SIAM model as a TensorFlow Serving SavedModel version, written atomically."""
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -8,26 +7,32 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from siam_keras.images import DEFAULT_MAX_PIXELS
+from siam_keras.jsonio import replace_folder
 from siam_keras.sidecar import SIDECAR_NAME
 
 PIXELS, BYTES = "serving_default", "serve_image_bytes"
 PIXELS_INPUT, BYTES_INPUT = "image", "image_bytes"
+PNG_MAGIC, JPEG_MAGIC = b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"
 #: The sidecar, as an asset of the SavedModel: `tf.saved_model.load(dir).siam_model`.
 ASSET_ATTRIBUTE = "siam_model"
 
 
-def signatures(model):
+def signatures(model, max_pixels=DEFAULT_MAX_PIXELS):
     """How the two signatures take their inputs and name their outputs (for the sidecar)."""
     height, width = model.input_shape[1:3]
     outputs = sorted(model.output)
     return {
         PIXELS: {"inputs": {PIXELS_INPUT: f"float32 (batch, {height}, {width}, 3): RGB pixels "
-                                          "0-255, resized as the sidecar's preprocessing says"},
+                                          "0-255, resized as the sidecar's preprocessing says; "
+                                          "at least one image"},
                  "outputs": outputs},
-        BYTES: {"inputs": {BYTES_INPUT: "string (batch,): encoded JPEG or PNG files, any size; "
-                                        "REST clients send {\"b64\": ...}. Decoded and resized in "
-                                        "the graph (tf.image bilinear, antialiased); no EXIF "
-                                        "orientation, alpha dropped: send upright RGB"},
+        BYTES: {"inputs": {BYTES_INPUT: "string (batch,): encoded JPEG or PNG files of at most "
+                                        f"{max_pixels} pixels each (larger ones are refused from "
+                                        "their header, before decoding); REST clients send "
+                                        "{\"b64\": ...}. Decoded and resized in the graph "
+                                        "(tf.image bilinear, antialiased); no EXIF orientation, "
+                                        "alpha dropped: send upright RGB; at least one image"},
                 "outputs": outputs},
     }
 
@@ -78,19 +83,59 @@ def check_version(base, version=None, overwrite=False):
     return version
 
 
-def _archive(model, sidecar_file):
+def _not_empty(batch, name):
+    """`batch`, after an in-graph check that it holds at least one image."""
+    check = tf.debugging.Assert(tf.shape(batch)[0] > 0, [
+        f"`{name}` must hold at least one image. Received an empty batch of shape", tf.shape(batch)])
+    with tf.control_dependencies([check]):
+        return tf.identity(batch)
+
+
+def encoded_image_size(data):
+    """(height, width) int64 of JPEG or PNG bytes, read from the header without decoding;
+    (-1, -1) for anything else."""
+    length = tf.strings.length(data)
+
+    def starts_with(magic):
+        return tf.logical_and(length >= 24,
+                              tf.equal(tf.strings.substr(data, 0, len(magic)), magic))
+
+    def png():  # IHDR: width and height, big-endian, at bytes 16-23
+        fields = tf.cast(tf.io.decode_raw(tf.strings.substr(data, 16, 8), tf.uint8), tf.int64)
+        big_endian = tf.constant([2**24, 2**16, 2**8, 1], tf.int64)
+        return tf.stack([tf.reduce_sum(fields[4:] * big_endian),
+                         tf.reduce_sum(fields[:4] * big_endian)])
+
+    def jpeg():
+        return tf.cast(tf.image.extract_jpeg_shape(data)[:2], tf.int64)
+
+    return tf.case([(starts_with(PNG_MAGIC), png), (starts_with(JPEG_MAGIC), jpeg)],
+                   default=lambda: tf.constant([-1, -1], tf.int64))
+
+
+def _archive(model, sidecar_file, max_pixels=DEFAULT_MAX_PIXELS):
     height, width = model.input_shape[1:3]
 
     def from_pixels(image):
-        return model(checked_pixels(image, height, width), training=False)
+        return model(checked_pixels(_not_empty(image, PIXELS_INPUT), height, width), training=False)
 
     def from_bytes(image_bytes):
         def decode(data):
-            image = tf.io.decode_image(data, channels=3, expand_animations=False, dtype=tf.uint8)
+            size = encoded_image_size(data)
+            checks = [
+                tf.debugging.Assert(size[0] >= 0, [
+                    f"`{BYTES_INPUT}` must hold JPEG or PNG files; one starts with",
+                    tf.strings.substr(data, 0, tf.minimum(8, tf.strings.length(data)))]),
+                tf.debugging.Assert(size[0] * size[1] <= max_pixels, [
+                    f"`{BYTES_INPUT}`: an image of", size[0], "x", size[1], "pixels is larger "
+                    f"than the limit of {max_pixels} pixels; refused without decoding"]),
+            ]
+            with tf.control_dependencies(checks):
+                image = tf.io.decode_image(data, channels=3, expand_animations=False, dtype=tf.uint8)
             image = tf.cast(image, tf.float32)
             return tf.image.resize(image, (height, width), method="bilinear", antialias=True)
 
-        images = tf.map_fn(decode, image_bytes,
+        images = tf.map_fn(decode, _not_empty(image_bytes, BYTES_INPUT),
                            fn_output_signature=tf.TensorSpec((height, width, 3), tf.float32))
         return model(images, training=False)
 
@@ -105,7 +150,8 @@ def _archive(model, sidecar_file):
     return archive
 
 
-def write_saved_model(model, base, sidecar, version=None, overwrite=False, log=print):
+def write_saved_model(model, base, sidecar, version=None, overwrite=False,
+                      max_pixels=DEFAULT_MAX_PIXELS, log=print):
     """Writes `base/<version>/` (TF Serving's layout) and returns its path.
 
     The version is written to a hidden temporary folder beside it, loaded back and
@@ -118,6 +164,7 @@ def write_saved_model(model, base, sidecar, version=None, overwrite=False, log=p
         sidecar: its `ModelSidecar` (saved as the asset `siam_model.json`).
         version: an integer >= 1 (default: one more than the latest).
         overwrite: replace an existing version instead of refusing.
+        max_pixels: `serve_image_bytes` refuses larger images from their header.
 
     Raises:
         FileExistsError: the version exists and `overwrite` is False.
@@ -134,18 +181,12 @@ def write_saved_model(model, base, sidecar, version=None, overwrite=False, log=p
         sidecar_file = staging / SIDECAR_NAME
         sidecar.save(sidecar_file)
         written = staging / "model"
-        _archive(model, sidecar_file).write_out(str(written), verbose=False)
+        _archive(model, sidecar_file, max_pixels).write_out(str(written), verbose=False)
         loaded = tf.saved_model.load(str(written))
         missing = {PIXELS, BYTES} - set(loaded.signatures)
         if missing:
             raise RuntimeError(f"The written SavedModel lacks the signatures {sorted(missing)}")
-        replaced = None
-        if final.exists():
-            replaced = base / f".old-{version}-{os.getpid()}"
-            os.rename(final, replaced)
-        os.rename(written, final)
-        if replaced is not None:
-            shutil.rmtree(replaced, ignore_errors=True)
+        replace_folder(written, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     log(f"SavedModel version {version}: {final}")

@@ -7,6 +7,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from export import head_precision
+
 SIGNATURE = "serving_default"
 
 def _float32_policies(value):
@@ -92,33 +94,63 @@ def _batch_one_saved_model(model, folder):
 
 
 def convert(model, variants, calibration=None):
-    """{variant: .tflite bytes} of a SIAM model (float32 twin if mixed precision).
+    """TFLite files of a SIAM model (its float32 twin if mixed precision).
+
+    Every quantised variant keeps the head, from the attribute maps on, in float32
+    (`export.head_precision`), so that explanations recomputed from the model's own
+    maps are exact.
 
     Args:
         model: a SIAM Keras model.
         variants: names from `export.variants.VARIANTS`.
         calibration: (N, H, W, 3) pixels of real training images, for int8.
+
+    Returns:
+        ({variant: .tflite bytes}, {variant: bytes of the same variant quantised
+        whole, head included}), the second for int8 and float16 only: what keeping
+        the head in float32 costs is measured against it.
     """
     if "int8" in variants and (calibration is None or len(calibration) == 0):
         raise ValueError("The int8 variant needs calibration images (--calibration)")
+    converted, quantised_whole = {}, {}
     with tempfile.TemporaryDirectory() as folder:
         _batch_one_saved_model(float32_copy(model), folder)
-        converted = {}
-        for variant in variants:
+
+        def converter():
             converter = tf.lite.TFLiteConverter.from_saved_model(folder, signature_keys=[SIGNATURE])
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-            if variant != "float32":
-                converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            if variant == "float16":
-                converter.target_spec.supported_types = [tf.float16]
-            if variant == "int8":
-                images = np.asarray(calibration, dtype="float32")
-                converter.representative_dataset = lambda: ({"image": images[i : i + 1]}
-                                                            for i in range(len(images)))
-                converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            with warnings.catch_warnings():
-                # The int8 calibration runs TF's own deprecated tf.lite.Interpreter.
-                warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
-                converted[variant] = strip_tensor_names(converter.convert())
-    return converted
+            return converter
 
+        with warnings.catch_warnings():
+            # The int8 calibration runs TF's own deprecated tf.lite.Interpreter.
+            warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
+            float32 = converter().convert()
+            for variant in variants:
+                if variant == "float32":
+                    data = float32
+                elif variant == "dynamic":
+                    dynamic = converter()
+                    dynamic.optimizations = [tf.lite.Optimize.DEFAULT]
+                    data = dynamic.convert()
+                elif variant == "float16":
+                    half = converter()
+                    half.optimizations = [tf.lite.Optimize.DEFAULT]
+                    half.target_spec.supported_types = [tf.float16]
+                    quantised_whole[variant] = half.convert()
+                    data = head_precision.restore_float32_head(quantised_whole[variant], float32)
+                else:
+                    images = np.asarray(calibration, dtype="float32")
+                    quantised_whole[variant] = _int8_whole(converter(), images)
+                    data = head_precision.int8_with_float_head(
+                        converter(), images, head_precision.head_node_names(float32))
+                converted[variant] = strip_tensor_names(data)
+    return converted, {k: strip_tensor_names(v) for k, v in quantised_whole.items()}
+
+
+def _int8_whole(converter, images):
+    """Full-integer quantisation of everything, the head included (for comparison)."""
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ({"image": images[i : i + 1]}
+                                                for i in range(len(images)))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    return converter.convert()

@@ -1,11 +1,12 @@
 """Writing results atomically, so a reader never sees a half-written file.
 
 Every file siam-keras writes (JSON, figures, models, TFLite files, wheels) goes
-through `atomic_output`: it is written to a hidden temporary file beside its
-destination and renamed over it only once complete. A kill at any moment leaves
-either the old file or the new one, never a truncated one; the temporary file of
-an interrupted write is removed (or, after a hard kill, left hidden as
-`.<name>.<pid>.tmp<suffix>`).
+through `atomic_output`, and folders written as a whole (a SavedModel version, the
+TFLite models and their sidecar) through `replace_folder`. A file is written to a
+hidden temporary file beside its destination and renamed over it only once
+complete. A kill at any moment leaves either the old file or the new one, never a
+truncated one; the temporary file of an interrupted write is removed (or, after a
+hard kill, left hidden as `.<name>.<pid>.tmp<suffix>`).
 
 JSON files never hold NaN or infinities, which are not JSON: an undefined number
 (a Kendall's tau of constant predictions, say) is written as `null`.
@@ -15,6 +16,7 @@ import contextlib
 import json
 import math
 import os
+import shutil
 from pathlib import Path
 
 
@@ -31,11 +33,23 @@ def atomic_output(path):
         os.replace(tmp, path)
     finally:
         if tmp.is_dir():
-            import shutil
-
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.unlink(missing_ok=True)
+
+
+def replace_folder(complete, final):
+    """Moves the finished folder `complete` to `final`, replacing what was there.
+
+    `final` is never half-written: it is the old folder until the new one, whole,
+    takes its name (the old one is then removed).
+    """
+    final = Path(final)
+    old = final.with_name(f".{final.name}.{os.getpid()}.old")
+    if final.exists():
+        os.rename(final, old)
+    os.rename(complete, final)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def write_bytes(path, data):

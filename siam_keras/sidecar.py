@@ -9,6 +9,7 @@ tolerance its explanations are checked with. Reading needs only NumPy.
 """
 
 import dataclasses
+import hashlib
 import json
 import os
 
@@ -29,6 +30,15 @@ PREPROCESSING = {
 }
 
 
+def file_sha256(path):
+    """The hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelSidecar:
     """An exported SIAM model's description.
@@ -38,11 +48,14 @@ class ModelSidecar:
         attribute_names, output_names: as the model's.
         image_size: (height, width) of the input.
         head: `HeadWeights` of the SIAM head.
-        variants: {TFLite variant: {"file": name, "tolerance": relative residual
-            accepted when its explanations are checked, "max_abs_error": the largest
-            differences from the Keras model measured on held-out images (`output`,
-            `contribution`, `attribute_map`), ...}}.
+        variants: {TFLite variant: {"file": name, "sha256": the file's SHA-256 (how a
+            runtime knows which variant it runs, whatever the file is called now),
+            "tolerance": relative residual accepted when its explanations are checked,
+            "max_abs_error": the largest differences from the Keras model measured on
+            held-out images (`output`, `contribution`, `attribute_map`), ...}}.
         signatures: {signature: {"inputs": {...}, "outputs": [...]}} of the SavedModel.
+        exported_with: {"tensorflow": version, "keras": version, "siam_keras":
+            version} of the export (TF Serving's image should match TensorFlow's).
     """
 
     name: str
@@ -52,6 +65,23 @@ class ModelSidecar:
     head: HeadWeights
     variants: dict = dataclasses.field(default_factory=dict)
     signatures: dict = dataclasses.field(default_factory=dict)
+    exported_with: dict = dataclasses.field(default_factory=dict)
+
+    def variant_of(self, model_path):
+        """The name of the TFLite variant `model_path` is, identified by its SHA-256.
+
+        Raises:
+            ValueError: the file is none of the models this sidecar describes.
+        """
+        digest = file_sha256(model_path)
+        for variant, entry in self.variants.items():
+            if entry.get("sha256") == digest:
+                return variant
+        listed = ", ".join(f"{v} ({e.get('file')})" for v, e in self.variants.items()) or "none"
+        raise ValueError(
+            f"{model_path} is not one of the models this sidecar describes (variants: {listed}): "
+            "a .tflite file and its siam_model.json must come from the same export. Pass the "
+            "sidecar written with it (--sidecar), or export again.")
 
     @property
     def feature_grid(self):
@@ -68,6 +98,7 @@ class ModelSidecar:
             "preprocessing": PREPROCESSING,
             "feature_grid": list(self.feature_grid),
             "signatures": self.signatures,
+            "exported_with": self.exported_with,
             "tflite": self.variants,
             "head": {
                 name: {"bias": head.bias, "mixing": head.mixing.tolist(),
@@ -94,7 +125,8 @@ class ModelSidecar:
                        output_names=tuple(data["output_names"]),
                        image_size=(int(data["input"]["height"]), int(data["input"]["width"])),
                        head=head, variants=dict(data.get("tflite", {})),
-                       signatures=dict(data.get("signatures", {})))
+                       signatures=dict(data.get("signatures", {})),
+                       exported_with=dict(data.get("exported_with", {})))
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"{source} is an incomplete or damaged sidecar: {error!r}") from None
 

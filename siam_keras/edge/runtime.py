@@ -12,6 +12,7 @@ from siam_keras.explanations.explanation import (
 )
 from siam_keras.images import pixel_batch
 from siam_keras.sidecar import SIDECAR_NAME, ModelSidecar
+from siam_keras.vocabulary import ATTRIBUTE_MAPS, ATTRIBUTE_SCORES, contributions_key
 
 SIGNATURE = "serving_default"
 DEFAULT_THREADS = 2
@@ -22,10 +23,12 @@ class EdgeExplainer:
 
     The model file is one written by `python -m export` (`tflite/model_<variant>.tflite`);
     its sidecar (`siam_model.json`, beside it by default) gives the names, the input
-    size and the head's weights. Each image is one LiteRT call (the models take batch
-    1); the explanation is assembled and checked by `SIAMExplanation.from_predictions`
-    with the variant's tolerance from the sidecar (quantised maps and contributions
-    add up less exactly than float32 ones).
+    size and the head's weights. The variant is identified by the file's SHA-256 (a
+    renamed file is still known; a file from another export is refused, as is one
+    whose input or outputs differ from the sidecar's). Each image is one LiteRT call
+    (the models take batch 1); the explanation is assembled and checked by
+    `SIAMExplanation.from_predictions` with the variant's tolerance from the sidecar
+    (1e-4 relative: every variant's head computes in float32).
 
     Args:
         model_path: a `.tflite` file.
@@ -55,6 +58,8 @@ class EdgeExplainer:
             sidecar = ModelSidecar.load(sidecar or Path(model_path).with_name(SIDECAR_NAME))
         self.sidecar = sidecar
         self.model_path = model_path
+        self.variant = sidecar.variant_of(model_path)
+        self.tolerance = float(sidecar.variants[self.variant].get("tolerance", RESIDUAL_TOLERANCE))
         try:
             interpreter = Interpreter(model_path=model_path, num_threads=num_threads)
             self._runner = interpreter.get_signature_runner(SIGNATURE)
@@ -63,13 +68,20 @@ class EdgeExplainer:
         self.attribute_names = sidecar.attribute_names
         self.output_names = sidecar.output_names
         self.image_size = tuple(sidecar.image_size)
-        self.tolerance = self._tolerance(Path(model_path).name)
+        self._check_signature(interpreter)
 
-    def _tolerance(self, file_name):
-        for variant in self.sidecar.variants.values():
-            if variant.get("file") == file_name:
-                return float(variant.get("tolerance", RESIDUAL_TOLERANCE))
-        return RESIDUAL_TOLERANCE
+    def _check_signature(self, interpreter):
+        """Refuses a model whose input or outputs are not those the sidecar describes."""
+        expected_input = (1, *self.image_size, 3)
+        details = interpreter.get_signature_runner(SIGNATURE).get_input_details()
+        shapes = {name: tuple(int(d) for d in entry["shape"]) for name, entry in details.items()}
+        outputs = set(interpreter.get_signature_list()[SIGNATURE]["outputs"])
+        expected_outputs = {*self.output_names, ATTRIBUTE_MAPS, ATTRIBUTE_SCORES,
+                            *map(contributions_key, self.output_names)}
+        if shapes != {"image": expected_input} or outputs != expected_outputs:
+            raise ValueError(
+                f"{self.model_path} takes {shapes} and returns {sorted(outputs)}; its sidecar "
+                f"describes image {expected_input} and {sorted(expected_outputs)}")
 
     def predict(self, images):
         """LiteRT's outputs for each image, joined into a dict of (B, ...) arrays."""

@@ -46,8 +46,32 @@ def test_an_existing_version_is_refused_unless_overwrite(tiny_models, tiny_expor
     assert main(["--model", str(tiny_models[0]), "--out", str(out), "--version", "1", "--overwrite",
                  "--tflite", "float32", *FAST]) == 0
     assert (out / "saved_model" / "1" / "saved_model.pb").stat().st_mtime_ns != before
-    assert main(["--model", str(tiny_models[0]), "--out", str(out), "--tflite", "float32", *FAST]) == 0
+    assert main(["--model", str(tiny_models[0]), "--out", str(out), "--tflite", "float32",
+                 "--overwrite", *FAST]) == 0
     assert sorted(p.name for p in (out / "saved_model").iterdir()) == ["1", "2"]
+
+
+@pytest.mark.slow
+def test_a_second_export_replaces_the_tflite_models_whole_or_not_at_all(tiny_models, tmp_path,
+                                                                         capsys):
+    from siam_keras.edge import EdgeExplainer
+
+    out = tmp_path / "export"
+    base = ["--model", str(tiny_models[0]), "--out", str(out), *FAST]
+    assert main([*base, "--tflite", "float32,dynamic"]) == 0
+    before = {p.name: p.read_bytes() for p in (out / "tflite").iterdir()}
+    fidelity = (out / "fidelity.json").read_bytes()
+    assert main([*base, "--tflite", "float32"]) == 2  # a new SavedModel version, but TFLite exists
+    err = capsys.readouterr().err
+    assert "already holds an export's tflite and fidelity.json" in err and "--overwrite" in err
+    assert {p.name: p.read_bytes() for p in (out / "tflite").iterdir()} == before
+    assert (out / "fidelity.json").read_bytes() == fidelity
+    assert main([*base, "--tflite", "float32", "--overwrite"]) == 0
+    # No model of the first export stays beside the new sidecar.
+    assert sorted(p.name for p in (out / "tflite").iterdir()) == ["model_float32.tflite",
+                                                                  "siam_model.json"]
+    assert EdgeExplainer(out / "tflite" / "model_float32.tflite").variant == "float32"
+    assert not [p for p in out.rglob(".*")]
 
 
 @pytest.mark.parametrize("args, message", [

@@ -90,8 +90,63 @@ def test_wrong_inputs_to_the_signatures_are_refused_clearly(tiny_export):
         loaded.signatures["serving_default"](image=tf.zeros((1, 30, 32, 3)))
     with pytest.raises(tf.errors.InvalidArgumentError, match="expected to be a float tensor"):
         loaded.signatures["serving_default"](image=tf.zeros((1, 32, 32, 3), tf.int32))
-    with pytest.raises(tf.errors.InvalidArgumentError, match="Unknown image file format"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match="must hold JPEG or PNG files"):
         loaded.signatures["serve_image_bytes"](image_bytes=tf.constant([b"not an image"]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="at least one image"):
+        loaded.signatures["serve_image_bytes"](image_bytes=tf.constant([], tf.string))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="at least one image"):
+        loaded.signatures["serving_default"](image=tf.zeros((0, 32, 32, 3)))
+
+
+def _jpeg_announcing(height, width):
+    """A real 16 x 16 JPEG whose header (SOF0) is patched to announce height x width."""
+    import io
+    import struct
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), (90, 140, 60)).save(buffer, format="JPEG")
+    data = bytearray(buffer.getvalue())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+@pytest.mark.slow
+def test_huge_images_are_refused_from_their_header_before_decoding(tiny_export, tmp_path):
+    """A 249 KB PNG of 16000 x 16000 pixels took the server from 0.7 to 4.6 GB when it was
+    decoded; refused from its header, it costs nothing. The limit is the sidecar's."""
+    import resource
+    import time
+
+    import tensorflow as tf
+
+    from tests.image_cases import huge_png_header
+
+    loaded = tf.saved_model.load(str(tiny_export / "saved_model" / "1"))
+    huge_png_header(tmp_path / "huge.png", side=16000)
+    small = io_png(np.zeros((8, 8, 3), np.uint8))
+    for data, size in (((tmp_path / "huge.png").read_bytes(), "16000 x 16000"),
+                       (_jpeg_announcing(8000, 8000), "8000 x 8000")):
+        start, memory = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        with pytest.raises(tf.errors.InvalidArgumentError) as error:
+            loaded.signatures["serve_image_bytes"](image_bytes=tf.constant([small, data]))
+        message = str(error.value)
+        assert "larger than the limit of 50000000 pixels" in message
+        assert size.replace(" x ", "] [x] [") in message or size.split(" x ")[0] in message
+        assert time.perf_counter() - start < 5
+        grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - memory) / 1024
+        assert grown_mb < 200, grown_mb  # decoding 16000 x 16000 x 3 would take 768 MB
+    # A small image alone still decodes and runs.
+    out = loaded.signatures["serve_image_bytes"](image_bytes=tf.constant([small]))
+    assert out["scenicness"].shape == (1,)
+
+
+def io_png(pixels):
+    import io
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def test_a_crash_leaves_no_half_written_version(tiny_siam, tmp_path, monkeypatch):

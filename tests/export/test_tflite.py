@@ -24,7 +24,8 @@ def test_mixed_precision_model_converts_to_builtins_through_its_float32_twin(tmp
     images = (rng.random((2, 32, 32, 3)) * 255).astype("float32")
     for key, value in mixed.predict(images, verbose=0).items():
         np.testing.assert_allclose(twin.predict(images, verbose=0)[key], value, rtol=2e-2, atol=2e-2)
-    converted = tflite.convert(mixed, ("float32", "int8"), calibration=images)
+    converted, quantised_whole = tflite.convert(mixed, ("float32", "int8"), calibration=images)
+    assert set(quantised_whole) == {"int8"}
     for variant, data in converted.items():
         path = tmp_path / f"{variant}.tflite"
         path.write_bytes(data)

@@ -36,5 +36,13 @@ def test_bad_input_and_missing_files(tiny_export, tmp_path):
         EdgeExplainer(lonely)
     (tmp_path / "siam_model.json").write_text((model.parent / "siam_model.json").read_text())
     (tmp_path / "broken.tflite").write_bytes(b"not a flatbuffer")
-    with pytest.raises(ValueError, match="cannot be run by LiteRT"):
+    with pytest.raises(ValueError, match="not one of the models this sidecar describes"):
         EdgeExplainer(tmp_path / "broken.tflite")
+
+
+def test_the_variant_is_known_from_the_model_itself_whatever_its_name(tiny_export, tmp_path):
+    for variant in ("int8", "float16"):
+        renamed = tmp_path / f"phone_{variant}_copy.tflite"
+        renamed.write_bytes((tiny_export / "tflite" / f"model_{variant}.tflite").read_bytes())
+        edge = EdgeExplainer(renamed, tiny_export / "tflite" / "siam_model.json")
+        assert edge.variant == variant and edge.tolerance == 1e-4
