@@ -32,6 +32,9 @@ class FakeTFServing:
         self.model = tf.saved_model.load(str(saved_model_dir))
         self.model_name = model_name
         self.requests = []
+        #: refuse(instance) -> an error message or None: a refused instance fails its
+        #: whole request, as a bad instance does in TF Serving.
+        self.refuse = lambda instance: None
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -70,6 +73,9 @@ class FakeTFServing:
             signature = self.model.signatures[request.get("signature_name", "serving_default")]
             if "instances" in request:
                 rows = [_decode(row) for row in request["instances"]]
+                refusals = [message for message in map(self.refuse, rows) if message]
+                if refusals:
+                    return 400, {"error": refusals[0]}
                 inputs = {key: [row[key] for row in rows] for key in rows[0]}
             else:
                 inputs = {key: _decode(value) for key, value in request["inputs"].items()}

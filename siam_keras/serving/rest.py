@@ -5,7 +5,9 @@ columnar: `inputs`) for either signature (`serving_default` with pixels,
 `serve_image_bytes` with `{"b64": ...}` PNG bytes), and turns either response form
 (`predictions` or `outputs`) into the same explanation JSON as `siam explain`.
 Images are read and resized on the client (`siam_keras.images`), so the server sees
-exactly the pixels every other runtime feeds the model.
+exactly the pixels every other runtime feeds the model. `explain` sends them in
+batches of at most `DEFAULT_BATCH_SIZE` and reports each image that fails (unreadable,
+or refused by the server) by name, with the others explained.
 """
 
 import base64
@@ -16,17 +18,27 @@ import urllib.request
 
 import numpy as np
 
-from siam_keras.explanations.explanation import DEFAULT_TOP_K, SIAMExplanation
+from siam_keras.explanations.explanation import DEFAULT_TOP_K, ExplanationError, SIAMExplanation
 from siam_keras.explanations.files import explanation_record
-from siam_keras.images import Photo, read_photo, resize_for_model
+from siam_keras.explanations.output_folder import display_path
+from siam_keras.images import ImageError, Photo, read_photo, resize_for_model
 from siam_keras.sidecar import ModelSidecar
 
 SIGNATURES = {"serving_default": "image", "serve_image_bytes": "image_bytes"}
 LAYOUTS = ("row", "columnar")
 
 
+#: Images per `:predict` request (a batch of 450 px pixel lists is about 60 MB of JSON).
+DEFAULT_BATCH_SIZE = 16
+
+
 class ServingError(RuntimeError):
-    """The server answered with an error (its message included) or could not be reached."""
+    """The server could not be reached, or answered with something that is not TF
+    Serving's JSON; the message says which."""
+
+
+class RequestRefused(ServingError):
+    """The server answered a request with an error (its message included)."""
 
 
 def _png(pixels):
@@ -49,8 +61,9 @@ class ServingClient:
 
     Example:
     >>> client = ServingClient("export/tflite/siam_model.json", "http://localhost:8501")
-    >>> records = client.explain(["photo.jpg"], signature="serve_image_bytes")
+    >>> records = client.explain(["photo.jpg", "broken.jpg"], signature="serve_image_bytes")
     >>> records[0]["outputs"]["scenicness"]["value"]
+    >>> records[1]["error"]          # the others are explained all the same
     """
 
     def __init__(self, sidecar, url=None, model_name="siam", timeout=60):
@@ -89,11 +102,14 @@ class ServingClient:
     def predictions(self, response):
         """{output: (B, ...) array} from a response body in either layout."""
         if isinstance(response, (str, bytes)):
-            response = json.loads(response)
+            try:
+                response = json.loads(response)
+            except ValueError:
+                raise ServingError(f"Not JSON: {response[:200]!r}") from None
         if not isinstance(response, dict):
             raise ServingError(f"Not a TF Serving response: {str(response)[:200]}")
         if "error" in response:
-            raise ServingError(f"The server answered: {response['error']}")
+            raise RequestRefused(f"The server answered: {response['error']}")
         if "outputs" in response and isinstance(response["outputs"], dict):
             return {key: np.asarray(value, dtype="float32") for key, value in response["outputs"].items()}
         rows = response.get("predictions")
@@ -113,7 +129,14 @@ class ServingClient:
                 for i, photo in enumerate(photos)]
 
     def post(self, body):
-        """POSTs a request body; returns the parsed JSON response (errors included)."""
+        """POSTs a request body; returns the parsed JSON response (a 400's error included:
+        the server refused these inputs, `predictions` raises `RequestRefused`).
+
+        Raises:
+            ServingError: the server cannot be reached, its reply is not JSON, or it
+                answered with another error status (404: no such model; 5xx), which
+                would fail every request alike.
+        """
         if not self.url:
             raise ValueError("ServingClient needs a url to send requests")
         data = json.dumps(body).encode("utf-8")
@@ -121,16 +144,65 @@ class ServingClient:
                                          headers={"Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as reply:
-                return json.loads(reply.read())
+                status, text = reply.status, reply.read()
         except urllib.error.HTTPError as error:
-            try:
-                return json.loads(error.read())
-            except ValueError:
-                raise ServingError(f"{self.endpoint}: HTTP {error.code} {error.reason}") from None
+            status, text = error.code, error.read()
         except (urllib.error.URLError, OSError) as error:
             raise ServingError(f"{self.endpoint} cannot be reached: {error}") from None
+        try:
+            answer = json.loads(text)
+        except ValueError:
+            shown = text[:200].decode("utf-8", errors="replace")
+            raise ServingError(f"{self.endpoint}: the reply (HTTP {status}) is not JSON: "
+                               f"{shown!r}") from None
+        if status >= 400 and status != 400:  # 400 refuses this request's inputs; the rest
+            message = answer.get("error", answer) if isinstance(answer, dict) else answer
+            raise ServingError(f"{self.endpoint}: HTTP {status}: {message}")  # fails them all
+        return answer
 
-    def explain(self, images, signature="serving_default", layout="row", top_k=DEFAULT_TOP_K):
-        """Sends the images and returns their explanation records."""
-        photos = self.photos(images)
-        return self.explain_response(self.post(self.request(photos, signature, layout)), photos, top_k)
+    def _explain_batch(self, photos, signature, layout, top_k):
+        """The records of one request; a refused request or an explanation that does not
+        add up is sent again image by image, so that one image fails alone."""
+        try:
+            return self.explain_response(self.post(self.request(photos, signature, layout)),
+                                         photos, top_k)
+        except (RequestRefused, ExplanationError) as error:
+            if len(photos) == 1:
+                return [{"image": display_path(photos[0].path), "error": str(error)}]
+            return [record for photo in photos
+                    for record in self._explain_batch([photo], signature, layout, top_k)]
+
+    def explain(self, images, signature="serving_default", layout="row", top_k=DEFAULT_TOP_K,
+                batch_size=DEFAULT_BATCH_SIZE):
+        """Sends the images, `batch_size` per request, and returns one record per image.
+
+        Each record is the explanation (as `siam explain` writes it) or, for an image
+        that cannot be read or that the server refused, `{"image": path, "error":
+        reason}`: one bad image fails alone, the others are explained.
+
+        Raises:
+            ServingError: the server cannot be reached, or answers with something that
+                is not TF Serving's JSON.
+        """
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"`batch_size` must be a positive integer. Received: {batch_size!r}")
+        records, pending = [], []
+
+        def flush():
+            records.extend(self._explain_batch(pending, signature, layout, top_k))
+            pending.clear()
+
+        for image in images:
+            try:
+                photo = image if isinstance(image, Photo) else read_photo(image)
+            except (ImageError, FileNotFoundError) as error:
+                if pending:
+                    flush()
+                records.append({"image": display_path(image), "error": str(error)})
+                continue
+            pending.append(photo)
+            if len(pending) == batch_size:
+                flush()
+        if pending:
+            flush()
+        return records

@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from export.cli import main
@@ -97,3 +98,30 @@ def test_empty_calibration_folder_and_non_siam_model(tiny_models, tmp_path, caps
     assert main(["--model", str(tiny_models[1]), "--out", str(tmp_path / "y")]) == 2
     assert "needs a SIAM model" in capsys.readouterr().err
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_int8_calibrated_on_too_few_images_is_refused_before_any_work(tiny_models, tmp_path,
+                                                                      capsys):
+    out = tmp_path / "x"
+    assert main(["--model", str(tiny_models[0]), "--out", str(out), "--calibration-images", "3",
+                 "--holdout-images", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "int8 needs at least 10 calibration images" in err and "gave 3" in err
+    assert not (out / "saved_model").exists()
+
+
+def test_undefined_statistics_are_null_with_a_warning_never_nan(tmp_path):
+    from export.fidelity import _defined, compare
+    from siam_keras.jsonio import write_json
+
+    reference = {"s": np.arange(4, dtype="float32"), "s_contributions": np.ones((4, 2), "float32"),
+                 "attribute_maps": np.random.default_rng(0).random((4, 2, 2, 2))}
+    constant = {**reference, "s": np.full(4, 3.0, "float32")}
+    warnings = []
+    entry = _defined(compare(reference, constant, "s"), "int8", warnings)
+    assert entry["output_kendall_tau"] is None
+    assert warnings == ["int8: output_kendall_tau is undefined (constant outputs on the held-out "
+                        "images?), written as null"]
+    write_json(tmp_path / "f.json", {"tau": float("nan"), "nested": [float("inf")]})
+    assert json.loads((tmp_path / "f.json").read_text()) == {"tau": None, "nested": [None]}
+    assert "NaN" not in (tmp_path / "f.json").read_text()

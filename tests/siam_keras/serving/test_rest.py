@@ -69,3 +69,57 @@ def test_errors_are_named(server, tiny_export, photos):
         ServingClient(client.sidecar, "http://127.0.0.1:9", timeout=5).explain(photos[:1])
     with pytest.raises(ServingError, match="neither 'predictions'"):
         client.predictions({"result": []})
+
+
+def test_images_go_in_batches_and_each_failure_is_reported_alone(server, tiny_export, photos,
+                                                                 tmp_path):
+    """Five images in batches of two; one file is not an image and one image is refused
+    by the server (which fails its whole request): both are reported by name, and the
+    other three are explained."""
+    (tmp_path / "broken.jpg").write_text("not a jpeg")
+    images = [photos[0], tmp_path / "broken.jpg", photos[1], photos[2], photos[0]]
+    client = ServingClient(tiny_export / "tflite" / "siam_model.json", server.url)
+    refused = client.request(client.photos([photos[2]]))["instances"][0]["image"]
+    server.refuse = lambda row: "this image is refused" if row["image"] == refused else None
+    server.requests.clear()
+    try:
+        records = client.explain(images, batch_size=2, top_k=3)
+    finally:
+        server.refuse = lambda row: None
+    assert [("error" in r) for r in records] == [False, True, False, True, False]
+    assert "broken.jpg" in records[1]["image"] and "not an image" in records[1]["error"]
+    assert records[3]["image"].endswith(photos[2].name)
+    assert "this image is refused" in records[3]["error"]
+    assert all(len(r.get("instances", [])) <= 2 for r in server.requests)
+    for record, photo in zip([records[0], records[2], records[4]], [photos[0], photos[1], photos[0]]):
+        assert record["image"] == str(photo) and "scenicness" in record["outputs"]
+
+
+def test_a_reply_that_is_not_json_is_a_serving_error(tiny_export, photos):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Proxy(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = b"<html><body>502 Bad Gateway</body></html>"
+            self.send_response(502)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        client = ServingClient(tiny_export / "tflite" / "siam_model.json",
+                               f"http://127.0.0.1:{httpd.server_address[1]}")
+        with pytest.raises(ServingError, match=r"reply \(HTTP 502\) is not JSON: .*Bad Gateway"):
+            client.explain(photos[:1])
+        with pytest.raises(ServingError, match="Not JSON"):
+            client.predictions("<html>")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
