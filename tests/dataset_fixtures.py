@@ -99,3 +99,22 @@ def write_son_fixture(folder, num_images=48, with_id=True, missing=(2, 11, 30), 
         writer.writeheader()
         writer.writerows(rows)
     return rows
+
+
+def write_authors_labels(folder, disagree=("road",), seed=0):
+    """Writes the SIAM authors' attributes2.mat and attributeLabels_continuous2.mat (their
+    formats: a 33 x 1 cell of names, float64 `labels_cv` with one row per images.mat entry)
+    for a `write_sun_fixture` folder: our mapping's labels, except the `disagree`
+    attributes, whose labels are drawn at random. Returns the labels written."""
+    from siam_keras.attributes import PAPER_ATTRIBUTES
+    from siam_keras.data.sun_attribute_mapping import map_labels
+
+    ours = map_labels(io.loadmat(folder / "attributeLabels_continuous.mat")["labels_cv"])
+    labels = ours.astype("float64")
+    rng = np.random.default_rng(seed)
+    for name in disagree:
+        k = PAPER_ATTRIBUTES.index(name)
+        labels[:, k] = rng.choice([0, 1 / 3, 2 / 3, 1], len(labels))
+    io.savemat(folder / "attributes2.mat", {"attributes": _cell(PAPER_ATTRIBUTES)})
+    io.savemat(folder / "attributeLabels_continuous2.mat", {"labels_cv": labels})
+    return labels

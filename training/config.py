@@ -21,6 +21,9 @@ class ConfigError(ValueError):
 #: `data.dataset` choices: the built-in data, or the paper's two datasets mixed.
 DATASETS = ("synthetic_scenes", "sun_scenic_or_not")
 LOSS_WEIGHTINGS = ("fixed", "paper")
+#: The TFDS configs of the two datasets (`siam_keras.data`'s builders).
+SUN_CONFIGS = ("paper33", "authors33", "all102")
+SON_CONFIGS = ("default", "spatial")
 #: Largest input side a config may ask for: the paper uses 450 px, and a batch of
 #: 2048 px images already needs about 20 times its memory.
 MAX_IMAGE_SIZE = 2048
@@ -58,7 +61,9 @@ class DataConfig:
     sun_manual_dir: str = ""
     son_manual_dir: str = ""
     tfds_data_dir: str = ""
+    #: "paper33" (our 102 -> 33 mapping), "authors33" (the authors' own labels), "all102".
     sun_config: str = "paper33"
+    #: "default" (split by photo) or "spatial" (by 10 km map cells).
     son_config: str = "default"
     #: At most this many examples of each split (0: all; for trials and tests).
     max_examples: int = field(0, low=0)
@@ -261,6 +266,10 @@ def _validate(config, source):
             if not getattr(config.data, key):
                 raise ConfigError(f"{source}: data.{key} is needed for sun_scenic_or_not (the "
                                   "folder of the manual download; see the README)")
+        for key, choices in (("sun_config", SUN_CONFIGS), ("son_config", SON_CONFIGS)):
+            if getattr(config.data, key) not in choices:
+                raise ConfigError(f"{source}: data.{key} must be one of: {', '.join(choices)}. "
+                                  f"Received: {getattr(config.data, key)!r}")
     if config.train.loss_weighting not in LOSS_WEIGHTINGS:
         raise ConfigError(f"{source}: train.loss_weighting must be one of: "
                           f"{', '.join(LOSS_WEIGHTINGS)}. Received: {config.train.loss_weighting!r}")

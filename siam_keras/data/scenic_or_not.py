@@ -12,6 +12,7 @@ import math
 import re
 from pathlib import Path
 
+from siam_keras.data.geograph import SAFE_KEY
 from siam_keras.data.manual_download import check_manual_folder, hashed_split
 
 VOTES = "votes.tsv"
@@ -19,6 +20,8 @@ IMAGES = "images"
 SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 #: votes.tsv's columns, by lower-cased header name; `id` is absent in the re-export.
 REQUIRED = ("lat", "lon", "average", "variance", "votes", "geograph uri")
+#: A votes.tsv line longer than this is malformed (real ones are under 200 characters).
+MAX_LINE_CHARS = 10_000
 KM_PER_DEGREE = 111.32
 INSTRUCTIONS = f"""\
 ScenicOrNot cannot be downloaded automatically. Put into the manual folder:
@@ -54,41 +57,93 @@ def split_of(key, lat=None, lon=None, block_km=0.0):
     return hashed_split(key)
 
 
+def _float(row, columns, name, low, high):
+    value = float(row[columns[name]])
+    if not (math.isfinite(value) and low <= value <= high):
+        raise ValueError(f"{name} must be a finite number in [{low:g}, {high:g}]. Received: "
+                         f"{row[columns[name]]!r}")
+    return value
+
+
+def _record(row, columns):
+    """One votes.tsv row as a record; raises ValueError or IndexError saying what is wrong."""
+    uri = row[columns["geograph uri"]].strip()
+    record_id = row[columns["id"]].strip() if "id" in columns else None
+    number = photo_number(uri)
+    record = {
+        "id": record_id, "photo": number, "key": record_id or number, "uri": uri,
+        "lat": _float(row, columns, "lat", -90.0, 90.0),
+        "lon": _float(row, columns, "lon", -180.0, 180.0),
+        "scenicness": _float(row, columns, "average", 1.0, 10.0),
+        "scenicness_variance": _float(row, columns, "variance", 0.0, 100.0),
+        "votes": [int(v) for v in row[columns["votes"]].split(",") if v.strip()],
+    }
+    if not record["key"]:
+        raise ValueError("neither an ID nor a photo number")
+    if not SAFE_KEY.fullmatch(record["key"]):
+        raise ValueError(f"the ID {record['key'][:80]!r} is not a plain name (letters, digits, "
+                         "- and _): it would name a file")
+    return record
+
+
+def _lines(file, limit=MAX_LINE_CHARS):
+    """(line number, text) of a text file, a line longer than `limit` as (number, None)
+    (its rest is skipped, never held in memory whole)."""
+    number = 0
+    while True:
+        line = file.readline(limit + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > limit and not line.endswith("\n"):
+            while (rest := file.readline(limit)) and not rest.endswith("\n"):
+                pass
+            yield number, None
+        else:
+            yield number, line.rstrip("\r\n")
+
+
 def read_votes(path):
     """(records, malformed): rows of votes.tsv as dicts, and the rows that were not.
 
     Each record: `key` (ID, else photo number), `id`, `photo`, `lat`, `lon`,
     `scenicness` (Average), `scenicness_variance` (Variance), `votes` (list of int),
-    `uri`. Raises ValueError naming the file and the missing columns.
+    `uri`. A row that cannot be used is listed in `malformed` as "file:line: why" and
+    left out: a missing or non-numeric field, a coordinate or vote outside its range
+    (NaN and infinities included), an ID that is not a plain name, a key or
+    Geograph URI seen on an earlier line, or a line longer than `MAX_LINE_CHARS`.
+    Raises ValueError naming the file and the missing columns.
     """
     path = Path(path)
-    with open(path, newline="", encoding="utf-8-sig") as file:
-        reader = csv.reader(file, delimiter="\t")
-        header = next(reader, None)
-        if header is None:
-            raise ValueError(f"{path} is empty; expected a header with {', '.join(REQUIRED)}")
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as file:
+        lines = _lines(file)
+        first = next(lines, None)
+        if first is None or first[1] is None:
+            raise ValueError(f"{path} is empty or its first line is not a header; expected "
+                             f"{', '.join(REQUIRED)}")
+        header = first[1].split("\t")
         columns = {name.strip().lower(): j for j, name in enumerate(header)}
         missing = [name for name in REQUIRED if name not in columns]
         if missing:
             raise ValueError(f"{path} lacks the columns {missing}. Its header: {header}. Expected "
                              "(ID optional): ID, Lat, Lon, Average, Variance, Votes, Geograph URI")
-        records, malformed = [], []
-        for line, row in enumerate(reader, start=2):
+        records, malformed, seen = [], [], {}
+        for line, text in lines:
+            if text is None:
+                malformed.append(f"{path}:{line}: longer than {MAX_LINE_CHARS} characters")
+                continue
+            if not text.strip():
+                continue
             try:
-                uri = row[columns["geograph uri"]].strip()
-                record_id = row[columns["id"]].strip() if "id" in columns else None
-                number = photo_number(uri)
-                record = {
-                    "id": record_id, "photo": number, "key": record_id or number, "uri": uri,
-                    "lat": float(row[columns["lat"]]), "lon": float(row[columns["lon"]]),
-                    "scenicness": float(row[columns["average"]]),
-                    "scenicness_variance": float(row[columns["variance"]]),
-                    "votes": [int(v) for v in row[columns["votes"]].split(",") if v.strip()],
-                }
-                if not record["key"]:
-                    raise ValueError("neither an ID nor a photo number")
+                row = next(csv.reader([text], delimiter="\t"))
+                record = _record(row, columns)
+                for what in ("key", "uri"):
+                    if (what, record[what]) in seen:
+                        raise ValueError(f"{what} {record[what][:80]!r} is also on line "
+                                         f"{seen[what, record[what]]}")
+                seen[("key", record["key"])] = seen[("uri", record["uri"])] = line
                 records.append(record)
-            except (IndexError, ValueError) as error:
+            except (IndexError, ValueError, csv.Error) as error:
                 malformed.append(f"{path}:{line}: {error}")
     return records, malformed
 

@@ -67,6 +67,7 @@ class ScenicOrNotBuilder(tfds.core.GeneratorBasedBuilder):
         skipped = SkippedFiles()
         self.info.metadata["skipped"] = skipped.report
         self.info.metadata["malformed_rows"] = list(folder.malformed[:100])
+        self.info.metadata["num_malformed_rows"] = len(folder.malformed)
         splits = present_splits({split: [folder.image_path(r) for r in folder.examples(split, block)]
                                  for split in SPLITS})
         return {split: self._generate_examples(folder, split, block, skipped) for split in splits}

@@ -99,3 +99,21 @@ def map_labels(labels, sun_names=SUN_ATTRIBUTES, mapping=PAPER_MAPPING):
     columns = {name: j for j, name in enumerate(sun_names)}
     return np.stack([labels[:, [columns[s] for s in sources]].max(axis=1)
                      for sources in mapping.values()], axis=1)
+
+
+def label_agreement(ours, theirs, names):
+    """How two (N, K) label sets of the same images agree, per attribute.
+
+    Returns {attribute: {"same_label": share of images with equal labels,
+    "pearson_r": correlation (None when one side is constant), "positive_rate":
+    [ours, theirs] share of SUN positives (>= 2/3)}}.
+    """
+    ours, theirs = np.asarray(ours, dtype="float64"), np.asarray(theirs, dtype="float64")
+    report = {}
+    for k, name in enumerate(names):
+        a, b = ours[:, k], theirs[:, k]
+        constant = a.std() == 0 or b.std() == 0
+        report[name] = {"same_label": float(np.mean(np.isclose(a, b, atol=1e-3))),
+                        "pearson_r": None if constant else float(np.corrcoef(a, b)[0, 1]),
+                        "positive_rate": [float(np.mean(a >= 0.6)), float(np.mean(b >= 0.6))]}
+    return report

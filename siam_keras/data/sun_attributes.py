@@ -6,13 +6,16 @@ It has no official split: `split_of` gives a deterministic 80/10/10 one from eac
 image's path, stable when images are added or missing.
 """
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
 from siam_keras.data.manual_download import check_manual_folder, hashed_split
 
 MAT_FILES = ("attributes.mat", "images.mat", "attributeLabels_continuous.mat")
+#: The SIAM authors' own 33-attribute labels (https://github.com/dmarcosg/SIAM): names,
+#: and `labels_cv` with one row per images.mat entry, in that order.
+AUTHORS_FILES = ("attributes2.mat", "attributeLabels_continuous2.mat")
 IMAGES = "images"
 INSTRUCTIONS = f"""\
 SUN Attributes cannot be downloaded automatically. From
@@ -60,6 +63,9 @@ class SunAttributesFolder:
     Args:
         folder: where `INSTRUCTIONS` put the files.
 
+    Attributes:
+        malformed: {images.mat index: "file:entry: why"} of the entries left out.
+
     Raises:
         FileNotFoundError: the folder is missing or empty, or lacks one of the
             expected files (the message names the folder and every file expected).
@@ -82,9 +88,56 @@ class SunAttributesFolder:
             raise ValueError(f"{base / MAT_FILES[2]}: labels_cv is {labels.shape}, but images.mat "
                              f"and attributes.mat make it {expected}")
         self.labels = labels
+        self.malformed = self._malformed(base / MAT_FILES[1], base / MAT_FILES[2])
+
+    def _malformed(self, images_file, labels_file):
+        """{index: "file:entry: why"} of the images.mat entries that are left out: a path
+        that leaves images/ (absolute, or with ..), one listed twice, or labels that are
+        not shares of votes in [0, 1]."""
+        malformed, seen = {}, {}
+        for index, relative in enumerate(self.image_paths):
+            parts = PurePosixPath(relative.replace("\\", "/")).parts
+            if not relative or relative.startswith(("/", "\\")) or ".." in parts or (
+                    len(relative) > 1 and relative[1] == ":"):
+                malformed[index] = (f"{images_file}:{index + 1}: {relative[:200]!r} is not a path "
+                                    f"inside {IMAGES}/ (absolute, or climbing out with ..)")
+            elif relative in seen:
+                malformed[index] = (f"{images_file}:{index + 1}: {relative[:200]!r} is also entry "
+                                    f"{seen[relative] + 1}")
+            elif not (np.isfinite(self.labels[index]).all()
+                      and ((self.labels[index] >= 0) & (self.labels[index] <= 1)).all()):
+                malformed[index] = f"{labels_file}:{index + 1}: labels outside [0, 1] (or NaN)"
+            seen.setdefault(relative, index)
+        return malformed
+
+    def authors_labels(self):
+        """(names, labels): the SIAM authors' 33 attributes and their (N, 33) labels, rows
+        in images.mat's order, from `AUTHORS_FILES` in the manual folder.
+
+        Raises:
+            FileNotFoundError: a file is missing (the message says where to get them).
+            ValueError: they do not match images.mat, or hold values outside [0, 1].
+        """
+        files = [next((base / name for base in (self.folder, self.folder / "SUNAttributeDB")
+                       if (base / name).is_file()), self.folder / name) for name in AUTHORS_FILES]
+        missing = [str(path) for path in files if not path.is_file()]
+        if missing:
+            raise FileNotFoundError(
+                f"The SIAM authors' labels are missing: {', '.join(missing)}. Copy "
+                f"{' and '.join(AUTHORS_FILES)} from the authors' repository "
+                "(https://github.com/dmarcosg/SIAM) into the SUN Attributes manual folder.")
+        names = tuple(_strings(_load(files[0], "attributes"), AUTHORS_FILES[0]))
+        labels = np.asarray(_load(files[1], "labels_cv"), dtype="float32")
+        if labels.shape != (len(self.image_paths), len(names)):
+            raise ValueError(f"{files[1]}: labels_cv is {labels.shape}; images.mat and "
+                             f"{AUTHORS_FILES[0]} make it {(len(self.image_paths), len(names))}")
+        if not (np.isfinite(labels).all() and (labels >= 0).all() and (labels <= 1).all()):
+            raise ValueError(f"{files[1]}: labels_cv holds values outside [0, 1] (or NaN)")
+        return names, labels
 
     def examples(self, split):
-        """(index, relative path, absolute path) of the split's images, present or not."""
+        """(index, relative path, absolute path) of the split's images, present or not
+        (the entries of `malformed` left out)."""
         for index, relative in enumerate(self.image_paths):
-            if split_of(relative) == split:
+            if index not in self.malformed and split_of(relative) == split:
                 yield index, relative, self.images_folder / relative

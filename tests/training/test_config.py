@@ -105,3 +105,11 @@ def test_feature_grid_arithmetic_matches_the_built_backbones(backbone):
 
     for size in (32, 45, 97):
         assert build_backbone(backbone, size).output_shape[1] == feature_grid_size(backbone, size)
+
+
+def test_dataset_configs_are_checked_by_name():
+    paper = "training/configs/sun_son_resnet50.toml"
+    assert load_config(paper, ["data.sun_config=authors33"]).data.sun_config == "authors33"
+    with pytest.raises(ConfigError, match="data.sun_config must be one of: paper33, authors33, "
+                                          "all102. Received: 'paper34'"):
+        load_config(paper, ["data.sun_config=paper34"])

@@ -10,6 +10,7 @@ from PIL import Image
 from siam_keras.data.geograph import GeographDownloader, page_metadata
 
 NOT_FOUND, ALWAYS_FAILS, FAILS_ONCE, NO_IMAGE = "13", "14", "15", "16"
+LOCAL = ("127.0.0.1",)
 
 
 class FakeGeograph:
@@ -85,12 +86,13 @@ def test_interrupted_and_restarted_it_downloads_nothing_twice(geograph, tmp_path
         if message.startswith("[3]"):
             raise Interrupt("killed")
 
-    first = GeographDownloader(tmp_path, rate=200, retries=2, backoff=0.01, log=stop_after_three)
+    first = GeographDownloader(tmp_path, rate=200, retries=2, backoff=0.01, log=stop_after_three,
+                               allowed_hosts=LOCAL)
     with pytest.raises(Interrupt):
         first.download(records)
     assert sorted(p.name for p in tmp_path.glob("*.jpg")) == ["10.jpg", "11.jpg", "12.jpg"]
     result = GeographDownloader(tmp_path, rate=200, retries=2, backoff=0.01,
-                                log=lambda *a: None).download(records)
+                                log=lambda *a: None, allowed_hosts=LOCAL).download(records)
     assert result["present"] == 3 and result["downloaded"] == 3  # 15 (after a retry), 17, 18
     failed = {f["key"]: f["reason"] for f in result["failed"]}
     assert set(failed) == {NOT_FOUND, ALWAYS_FAILS, NO_IMAGE}
@@ -110,7 +112,7 @@ def test_interrupted_and_restarted_it_downloads_nothing_twice(geograph, tmp_path
 
 
 def test_requests_keep_to_the_rate(geograph, tmp_path):
-    GeographDownloader(tmp_path, rate=20, log=lambda *a: None).download(
+    GeographDownloader(tmp_path, rate=20, log=lambda *a: None, allowed_hosts=LOCAL).download(
         geograph.records(["21", "22", "23"]))
     gaps = [b - a for a, b in zip(geograph.times, geograph.times[1:])]
     assert len(gaps) == 5 and min(gaps) >= 0.045
@@ -131,7 +133,7 @@ def test_cli_reports_the_urls_that_failed(geograph, tmp_path, capsys):
                      f"51\t-1\t5\t1\t4,5,6\t{geograph.url}/photo/31\n"
                      f"52\t-2\t6\t1\t5,6,7\t{geograph.url}/photo/{NOT_FOUND}\n")
     code = main(["download-scenic-or-not", "--votes", str(votes), "--out", str(tmp_path / "images"),
-                 "--rate", "100"])
+                 "--rate", "100", "--allow-host", "127.0.0.1"])
     assert code == 1
     captured = capsys.readouterr()
     assert "Downloaded 1, 0 already there, 1 failed" in captured.out
@@ -139,3 +141,154 @@ def test_cli_reports_the_urls_that_failed(geograph, tmp_path, capsys):
     assert (tmp_path / "images" / "31.jpg").is_file()
     assert main(["download-scenic-or-not", "--votes", str(tmp_path / "none.tsv"), "--out",
                  str(tmp_path)]) == 2
+
+
+class HostileGeograph:
+    """Pages and images on 127.0.0.1 that try what an attacker or a broken server would."""
+
+    def __init__(self):
+        buffer = io.BytesIO()
+        Image.new("RGB", (8, 6), (20, 120, 40)).save(buffer, format="JPEG")
+        jpeg, fake = buffer.getvalue(), self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def handle(self):
+                try:
+                    super().handle()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client hung up, as it should on these answers
+
+            def head(self, status, headers):
+                self.send_response(status)
+                for header in headers:
+                    self.send_header(*header)
+                self.end_headers()
+
+            def do_GET(self):
+                kind, name = self.path.strip("/").split("/")
+                if kind == "photo":
+                    image = {"file": "file:///etc/passwd", "redirect": "/redirect/1.jpg",
+                             "other_host": f"http://localhost:{fake.port}/img/1.jpg"}.get(
+                                 name, f"/{name}/1.jpg")
+                    page = f'<meta property="og:image" content="{image}" />'.encode()
+                    self.head(200, [("Content-Length", str(len(page)))])
+                    return self.wfile.write(page)
+                if kind == "redirect":  # to a host that is not allowed
+                    return self.head(302, [("Location", f"http://localhost:{fake.port}/img/1.jpg"),
+                                           ("Content-Length", "0")])
+                if kind == "huge":
+                    self.head(200, [("Content-Length", str(5 * 2**30))])
+                    return self.wfile.write(b"\xff" * 1000)
+                if kind == "short":
+                    self.head(200, [("Content-Length", "10000")])
+                    self.wfile.write(jpeg[:100])
+                    self.wfile.flush()
+                    return self.connection.shutdown(2)
+                if kind == "endless":  # no length, more than max_bytes
+                    self.head(200, [])
+                    for _ in range(100):
+                        self.wfile.write(b"\x00" * 65536)
+                    return None
+                if kind == "text":
+                    self.head(200, [("Content-Length", "5")])
+                    return self.wfile.write(b"hello")
+                if kind == "busy":
+                    return self.head(503, [("Retry-After", "100000"), ("Content-Length", "0")])
+                if kind == "slow":
+                    self.head(200, [("Content-Length", "1000")])
+                    for _ in range(50):
+                        self.wfile.write(b"\xff")
+                        self.wfile.flush()
+                        time.sleep(0.2)
+                    return None
+                self.head(200, [("Content-Length", str(len(jpeg)))])
+                return self.wfile.write(jpeg)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def hostile():
+    fake = HostileGeograph()
+    yield fake
+    fake.httpd.shutdown()
+    fake.httpd.server_close()
+
+
+def test_ids_never_become_paths_outside_the_folder(hostile, tmp_path):
+    folder = tmp_path / "a" / "images"
+    records = [{"key": key, "uri": f"{hostile.url}/photo/img"}
+               for key in ("../../x", "/tmp/abs", "..", "a/b", "ok-1")]
+    result = GeographDownloader(folder, rate=1000, allowed_hosts=LOCAL, log=lambda *a: None
+                                ).download(records)
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == [
+        "attribution.tsv", "failures.tsv", "ok-1.jpg"]
+    assert len(result["failed"]) == 4 and all("plain file name" in f["reason"]
+                                              for f in result["failed"])
+
+
+def test_only_http_urls_on_allowed_hosts_are_fetched(hostile, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0")
+    records = [{"key": "1", "uri": secret.as_uri()},                  # a file:// page
+               {"key": "2", "uri": f"{hostile.url}/photo/file"},      # names file:///etc/passwd
+               {"key": "3", "uri": f"{hostile.url}/photo/other_host"},  # an image elsewhere
+               {"key": "4", "uri": f"{hostile.url}/photo/redirect"},  # redirected elsewhere
+               {"key": "5", "uri": f"http://localhost:{hostile.port}/photo/img"}]
+    folder = tmp_path / "images"
+    result = GeographDownloader(folder, rate=1000, allowed_hosts=LOCAL, log=lambda *a: None
+                                ).download(records)
+    failed = {f["key"]: f["reason"] for f in result["failed"]}
+    assert set(failed) == {"1", "2", "3", "4", "5"} and result["downloaded"] == 0
+    assert all("refused to fetch" in reason and "127.0.0.1" in reason for reason in failed.values())
+    assert not list(folder.glob("*.jpg"))
+    with open(folder / "attribution.tsv") as file:
+        assert len(file.read().splitlines()) == 1  # the header: nothing was attributed
+
+
+def test_sizes_short_bodies_non_images_and_waits_are_bounded(hostile, tmp_path):
+    slept = []
+    downloader = GeographDownloader(tmp_path, rate=1000, retries=1, backoff=0.01, timeout=1.0,
+                                    max_bytes=2**20, allowed_hosts=LOCAL, log=lambda *a: None,
+                                    sleep=lambda s: slept.append(s) or time.sleep(min(s, 0.01)))
+    names = ["huge", "endless", "short", "text", "busy", "slow", "img"]
+    start = time.monotonic()
+    result = downloader.download([{"key": n, "uri": f"{hostile.url}/photo/{n}"} for n in names])
+    elapsed = time.monotonic() - start
+    failed = {f["key"]: f["reason"] for f in result["failed"]}
+    assert result["downloaded"] == 1 and (tmp_path / "img.jpg").is_file()  # the run went on
+    assert "announces 5,368,709,120 bytes, more than the limit" in failed["huge"]
+    assert "after 1 attempt" in failed["huge"]  # not retried
+    assert "more than the limit of 1,048,576 bytes" in failed["endless"]
+    assert "cut short" in failed["short"] and "after 2 attempt" in failed["short"]
+    assert "not an image that decodes" in failed["text"]
+    assert "HTTP 503" in failed["busy"] and max(slept) == 300.0  # Retry-After: 100000, capped
+    assert "took longer than 1 s" in failed["slow"]
+    assert elapsed < 8, elapsed  # the slow server would hold a per-read timeout for 10 s a try
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["attribution.tsv", "failures.tsv",
+                                                          "img.jpg"]
+
+
+@pytest.mark.parametrize("option, value", [("rate", float("nan")), ("rate", 0), ("rate", float("inf")),
+                                           ("timeout", float("nan")), ("retries", -1),
+                                           ("max_bytes", 0)])
+def test_settings_that_would_switch_a_guard_off_are_refused(option, value):
+    with pytest.raises(ValueError, match=f"`{option}` must be a finite"):
+        GeographDownloader("out", **{option: value})
+
+
+def test_cli_refuses_a_nan_rate_in_one_line(tmp_path, capsys):
+    from siam_keras.cli import main
+
+    votes = tmp_path / "votes.tsv"
+    votes.write_text("Lat\tLon\tAverage\tVariance\tVotes\tGeograph URI\n")
+    assert main(["download-scenic-or-not", "--votes", str(votes), "--out", str(tmp_path / "o"),
+                 "--rate", "nan"]) == 2
+    err = capsys.readouterr().err
+    assert "`rate` must be a finite number > 0. Received: rate=nan" in err and "Traceback" not in err

@@ -98,3 +98,78 @@ def test_builders_are_registered_by_importing_siam_keras_data(first, second):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "['sun_attributes', 'scenic_or_not', 'synthetic_scenes']" in result.stdout
+
+
+def test_hostile_sun_paths_and_duplicates_are_listed_and_left_out(tmp_path):
+    """images.mat entries that climb out of images/, absolute ones and a duplicate are
+    listed with file and entry and left out; the secret beside the folder is never read."""
+    from scipy import io
+
+    from tests.dataset_fixtures import _cell
+
+    paths = write_sun_fixture(tmp_path / "sun", num_images=24, missing=(), corrupt=())
+    secret = tmp_path / "secret.png"
+    from PIL import Image
+
+    Image.new("RGB", (8, 8), (255, 0, 0)).save(secret)
+    hostile = list(paths)
+    hostile[1], hostile[2], hostile[3] = "../../secret.png", str(secret), paths[0]
+    io.savemat(tmp_path / "sun" / "images.mat", {"images": _cell(hostile)})
+    folder = sun.SunAttributesFolder(tmp_path / "sun")
+    assert sorted(folder.malformed) == [1, 2, 3]
+    assert "images.mat:2: '../../secret.png' is not a path inside images/" in folder.malformed[1]
+    assert "is also entry 1" in folder.malformed[3]
+    listed = [relative for split in ("train", "validation", "test")
+              for _, relative, _ in folder.examples(split)]
+    assert len(listed) == 21 and "../../secret.png" not in listed
+    builder = _prepare("sun_attributes/paper33", tmp_path / "sun", tmp_path / "tfds")
+    assert builder.info.metadata["num_malformed_rows"] == 3
+    assert sum(split.num_examples for split in builder.info.splits.values()) == 21
+
+
+def test_malformed_votes_rows_are_listed_with_file_and_line_and_the_build_goes_on(tmp_path):
+    rows = write_son_fixture(tmp_path / "son", num_images=20, missing=(), corrupt=())
+    lines = (tmp_path / "son" / "votes.tsv").read_text().splitlines()
+    uri = rows[0]["Geograph URI"]
+    bad = [f"{rows[0]['ID']}\t51\t-1\t5\t1\t5,5\t{uri}9",          # duplicate ID
+           f"3000\t51\t-1\t5\t1\t5,5\t{uri}",                      # duplicate URI
+           f"3001\tnan\t-1\t5\t1\t5,5\thttp://www.geograph.org.uk/photo/3001",
+           f"3002\t51\tinf\t5\t1\t5,5\thttp://www.geograph.org.uk/photo/3002",
+           f"3003\t51\t-1\t11\t1\t5,5\thttp://www.geograph.org.uk/photo/3003",
+           f"../../x\t51\t-1\t5\t1\t5,5\thttp://www.geograph.org.uk/photo/3004",
+           "3005\t51\t-1\t5\t1\t5,5\t" + "x" * 200_000]              # an over-long field
+    (tmp_path / "son" / "votes.tsv").write_text("\n".join(lines + bad) + "\n")
+    from siam_keras.data import scenic_or_not as son
+
+    folder = son.ScenicOrNotFolder(tmp_path / "son")
+    assert len(folder.records) == 20
+    reasons = {int(line.split(":")[1]): line for line in folder.malformed}
+    assert sorted(reasons) == list(range(22, 29))
+    assert "key '1000' is also on line 2" in reasons[22]
+    assert "uri" in reasons[23] and "also on line 2" in reasons[23]
+    assert "lat must be a finite number in [-90, 90]. Received: 'nan'" in reasons[24]
+    assert "lon must be a finite number" in reasons[25]
+    assert "average must be a finite number in [1, 10]" in reasons[26]
+    assert "not a plain name" in reasons[27]
+    assert "longer than 10000 characters" in reasons[28]
+    builder = _prepare("scenic_or_not/spatial", tmp_path / "son", tmp_path / "tfds")
+    assert builder.info.metadata["num_malformed_rows"] == 7
+    assert sum(split.num_examples for split in builder.info.splits.values()) == 20
+
+
+def test_the_authors_own_labels_are_read_exactly_and_our_mapping_compared(tmp_path):
+    from tests.dataset_fixtures import write_authors_labels
+
+    paths = write_sun_fixture(tmp_path / "sun", num_images=24, missing=(), corrupt=())
+    with pytest.raises(FileNotFoundError, match="attributes2.mat.*github.com/dmarcosg/SIAM"):
+        sun.SunAttributesFolder(tmp_path / "sun").authors_labels()
+    authors = write_authors_labels(tmp_path / "sun", disagree=("road",))
+    builder = _prepare("sun_attributes/authors33", tmp_path / "sun", tmp_path / "tfds")
+    assert builder.info.metadata["attribute_names"][6] == "road"
+    by_path = {e["image/filename"].numpy().decode(): e["attributes"].numpy()
+               for split in builder.info.splits for e in builder.as_dataset(split=split)}
+    assert len(by_path) == 24
+    for i, relative in enumerate(paths):
+        np.testing.assert_allclose(by_path[relative], authors[i], atol=1e-6)
+    agreement = builder.info.metadata["mapping_agreement"]
+    assert agreement["trees"]["same_label"] == 1.0 and agreement["road"]["same_label"] < 0.7
