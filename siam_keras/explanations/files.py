@@ -15,9 +15,11 @@ import numpy as np
 
 from siam_keras.explanations.explanation import ExplanationError
 from siam_keras.explanations.output_folder import (
+    PROGRESS_LOG,
     SUMMARY,
     display_path,
     is_explain_output,
+    log_output,
     output_names,
     prepare_output_folder,
 )
@@ -150,6 +152,13 @@ def explain_files(files, explainer, out_dir, model, draw=None, output=None, top_
         progress.say(f"skipped {reason}")
         progress.step(display_path(path))
 
+    def write_summary():
+        summary = {"model": display_path(model), "num_images": len(files),
+                   "num_explained": len(explained), "num_failed": len(failed),
+                   "explained": explained, "failed": failed}
+        write_json(out / SUMMARY, summary)
+        return summary
+
     for start in range(0, len(files), batch_size):
         batch = []
         for path, name in zip(files[start : start + batch_size], names[start : start + batch_size]):
@@ -180,12 +189,11 @@ def explain_files(files, explainer, out_dir, model, draw=None, output=None, top_
             explained.append({"image": shown, "json": f"{name}.json",
                               "figure": record.get("figure"),
                               chosen: record["outputs"][chosen]["value"]})
+            log_output(out, explained[-1])
             progress.step(shown)
     progress.close()
-    summary = {"model": display_path(model), "num_images": len(files),
-               "num_explained": len(explained), "num_failed": len(failed),
-               "explained": explained, "failed": failed}
-    write_json(out / SUMMARY, summary)
+    summary = write_summary()
+    (out / PROGRESS_LOG).unlink(missing_ok=True)  # summary.json lists it all now
     return summary
 
 

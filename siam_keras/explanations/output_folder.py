@@ -18,6 +18,10 @@ import unicodedata
 from pathlib import Path
 
 SUMMARY = "summary.json"
+#: While a run goes on, each output is listed here as soon as it is written (one JSON
+#: line per image); summary.json replaces it at the end. After a kill it still says
+#: which files the run wrote, so a rerun replaces them instead of avoiding their names.
+PROGRESS_LOG = "summary.progress.jsonl"
 SUFFIXES = (".json", ".png")
 
 
@@ -35,20 +39,48 @@ def _safe_stem(stem):
     return "".join("_" if unicodedata.category(c).startswith("C") else c for c in text) or "image"
 
 
+def _names(entries):
+    return {entry[key] for entry in entries for key in ("json", "figure") if entry.get(key)}
+
+
+def _logged_entries(folder):
+    """The entries of `PROGRESS_LOG` (a line cut short by a kill is ignored)."""
+    path = Path(folder) / PROGRESS_LOG
+    entries = []
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                entries.append(entry)
+    return entries
+
+
 def _listed_outputs(folder):
-    """The file names (lower case) an explain run listed in `folder/summary.json`:
-    None when the folder has none, or one that no explain run wrote."""
-    path = Path(folder) / SUMMARY
-    if not path.is_file():
-        return None
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-        names = {SUMMARY}
-        for entry in summary["explained"]:
-            names.update(entry[key] for key in ("json", "figure") if entry.get(key))
-        return {name.lower() for name in names}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
+    """The file names (lower case) explain runs listed in `folder` (`summary.json` and
+    `PROGRESS_LOG`): None when there is neither, or a summary no explain run wrote."""
+    folder = Path(folder)
+    names, found = {SUMMARY, PROGRESS_LOG}, False
+    if (folder / SUMMARY).is_file():
+        try:
+            summary = json.loads((folder / SUMMARY).read_text(encoding="utf-8"))
+            names |= _names(summary["explained"])
+            found = True
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+    logged = _logged_entries(folder)
+    if logged or (folder / PROGRESS_LOG).is_file():
+        names |= _names(logged)
+        found = True
+    return {name.lower() for name in names} if found else None
+
+
+def log_output(out_dir, entry):
+    """Appends one written output's entry to `PROGRESS_LOG` (see there)."""
+    with open(Path(out_dir) / PROGRESS_LOG, "a", encoding="utf-8") as file:
+        file.write(json.dumps(entry) + "\n")
 
 
 def _written_by_us(out):
@@ -106,7 +138,7 @@ def output_names(files, out_dir):
     out = Path(out_dir)
     ours = _written_by_us(out)
     taken = {p.name.lower() for p in out.iterdir()} - ours if out.is_dir() else set()
-    taken.add(SUMMARY)
+    taken.update((SUMMARY, PROGRESS_LOG))
     here = out.resolve()
     taken.update(Path(p).name.lower() for p in files if Path(p).resolve().parent == here)
     names = []

@@ -66,3 +66,32 @@ def test_display_path_is_always_valid_utf8():
     shown = display_path(os.fsdecode(b"/photos/caf\xe9.jpg"))
     assert shown == "/photos/caf\\xe9.jpg"
     shown.encode("utf-8")
+
+
+def test_a_killed_run_is_resumed_under_the_same_names(tiny_siam, tiny_scenes, tmp_path):
+    """Killed after two images: its outputs are already listed in summary.json, so the
+    rerun replaces them instead of writing a-2.json beside them."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i, name in enumerate(["a.png", "b.png", "c.png"]):
+        Image.fromarray(tiny_scenes["image"][i]).save(photos / name)
+    out = tmp_path / "out"
+    drawn = []
+
+    def draw(path, *args):
+        if len(drawn) == 2:
+            raise KeyboardInterrupt("killed")
+        drawn.append(path)
+        Image.new("RGB", (4, 4)).save(path)
+
+    files = checked_arguments([photos], out, top_k=3)
+    with pytest.raises(KeyboardInterrupt):
+        explain_files(files, SIAMExplainer(tiny_siam), out, "m.keras", draw=draw, batch_size=1)
+    assert not (out / "summary.json").exists()
+    assert len((out / "summary.progress.jsonl").read_text().splitlines()) == 2
+    drawn.clear()
+    summary = explain_files(checked_arguments([photos], out, top_k=3), SIAMExplainer(tiny_siam),
+                            out, "m.keras", batch_size=1)
+    assert [e["json"] for e in summary["explained"]] == ["a.json", "b.json", "c.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["a.json", "a.png", "b.json", "b.png",
+                                                     "c.json", "summary.json"]
