@@ -68,7 +68,7 @@ def main(argv=None):
         from export.run import run
 
         run(args, variants)
-    except (ValueError, TypeError, FileNotFoundError, FileExistsError, ImportError) as error:
+    except (ValueError, TypeError, OSError, ImportError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

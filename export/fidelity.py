@@ -84,10 +84,10 @@ def explanation_residual(sidecar, predicted):
 
 
 def _defined(entry, variant, warnings):
-    """`entry` with NaN statistics replaced by None, each named in `warnings`."""
-    for key, value in list(entry.items()):
+    """`entry`, each undefined (NaN) statistic named in `warnings` (`write_json` writes
+    it as null)."""
+    for key, value in entry.items():
         if isinstance(value, float) and not math.isfinite(value):
-            entry[key] = None
             warnings.append(f"{variant}: {key} is undefined (constant outputs on the held-out "
                             "images?), written as null")
     return entry

@@ -1,6 +1,7 @@
 """The export job: SavedModel, TFLite variants, fidelity report, sidecar, edge wheel."""
 
 import dataclasses
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -99,6 +100,8 @@ def run(args, variants, log=print):
 
     log(f"[2/4] TFLite: {', '.join(variants)} (quantised backbones, float32 heads)")
     out.mkdir(parents=True, exist_ok=True)
+    for stale in (*out.glob(f".{TFLITE}-*"), *out.glob(f".{TFLITE}.*.old")):  # after a hard kill
+        shutil.rmtree(stale, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix=f".{TFLITE}-", dir=out) as staging:
         folder, whole_folder = Path(staging) / TFLITE, Path(staging) / "quantised_whole"
         converted, quantised_whole = tflite.convert(model, variants, calibration)

@@ -7,7 +7,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from export import head_precision
+from export import flatbuffer, head_precision
+from siam_keras.models.dtype_policy import layer_policies
 
 SIGNATURE = "serving_default"
 
@@ -29,8 +30,7 @@ def float32_copy(model):
     its float32 twin does, and computes the same function in higher precision.
     A float32 model is returned as it is.
     """
-    policies = {layer.dtype_policy.name for layer in model._flatten_layers(include_self=False)}
-    if policies <= {"float32"}:
+    if layer_policies(model) <= {"float32"}:
         return model
     config = _float32_policies(model.get_config())
     copy = model.__class__.from_config(config)
@@ -38,40 +38,32 @@ def float32_copy(model):
     return copy
 
 
-def strip_tensor_names(flatbuffer):
+def strip_tensor_names(data):
     """Drops tensor and subgraph names and the description, keeping the signatures.
 
     The names are debugging aids; for the small demo model they are 5% of the int8
     file (size ratio 0.304 with them, 0.293 without). `flatbuffer_utils.strip_strings`
     would also drop the signatures, which the runtimes call the model by.
     """
-    from tensorflow.lite.tools import flatbuffer_utils
-
-    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
+    model = flatbuffer.read(data)
     model.description = None
     for subgraph in model.subgraphs:
         subgraph.name = None
         for tensor in subgraph.tensors:
             tensor.name = None
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+    return flatbuffer.write(model)
 
 
 def operators(path):
     """{op name: count} over every subgraph of a .tflite file (custom ops as CUSTOM:<code>)."""
-    from tensorflow.lite.python import schema_py_generated as schema
-    from tensorflow.lite.tools import flatbuffer_utils
+    from pathlib import Path
 
-    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    model = flatbuffer_utils.read_model(str(path))
+    model = flatbuffer.read(Path(path).read_bytes())
+    names = flatbuffer.operator_names(model)
     counts = {}
     for subgraph in model.subgraphs:
         for op in subgraph.operators:
-            code = model.operatorCodes[op.opcodeIndex]
-            builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
-            name = names.get(builtin, str(builtin))
-            if name == "CUSTOM":
-                name = f"CUSTOM:{(code.customCode or b'').decode(errors='replace')}"
-            counts[name] = counts.get(name, 0) + 1
+            counts[names[op.opcodeIndex]] = counts.get(names[op.opcodeIndex], 0) + 1
     return counts
 
 
@@ -131,7 +123,7 @@ def convert(model, variants, calibration=None):
                 elif variant == "dynamic":
                     dynamic = converter()
                     dynamic.optimizations = [tf.lite.Optimize.DEFAULT]
-                    data = dynamic.convert()
+                    data = head_precision.restore_float32_head(dynamic.convert(), float32)
                 elif variant == "float16":
                     half = converter()
                     half.optimizations = [tf.lite.Optimize.DEFAULT]

@@ -44,7 +44,14 @@ class StageCheckpoint(keras.callbacks.Callback):
         start at (0 when there is none)."""
         path = self.folder / STATE
         if path.is_file():
-            self.state = json.loads(path.read_text(encoding="utf-8"))
+            try:
+                state = json.loads(path.read_text(encoding="utf-8"))
+                if not isinstance(state, dict) or not set(self.state) <= set(state):
+                    raise ValueError(f"expected the keys {sorted(self.state)}")
+            except (OSError, ValueError) as error:
+                raise ValueError(f"{path} cannot be resumed from ({error}); it was not written by "
+                                 "this version. Pass --overwrite to start the run over.") from None
+            self.state = state
         self._remove_unnamed()
         if not self.state["latest_weights"]:
             return 0
@@ -63,8 +70,8 @@ class StageCheckpoint(keras.callbacks.Callback):
             return  # a diverged epoch is never committed: a restart goes back before it
         value = (logs or {}).get(self.monitor)
         if value is None:
-            raise KeyError(f"StageCheckpoint monitors {self.monitor!r}, which the logs lack: "
-                           f"{sorted(logs or {})}")
+            raise ValueError(f"StageCheckpoint monitors {self.monitor!r}, which must be in the "
+                             f"logs. Received: {sorted(logs or {})}")
         self.folder.mkdir(parents=True, exist_ok=True)
         state = dict(self.state, epoch=epoch + 1, latest_weights=f"latest-{epoch}.weights.h5")
         if value < self.best:  # False for NaN

@@ -25,7 +25,9 @@ def build_parser():
     parser.add_argument("--mixed-precision", action="store_true",
                         help="train under mixed_float16 (for GPUs; about 5x slower on CPU)")
     parser.add_argument("--overwrite", action="store_true",
-                        help="replace a finished run in --out instead of refusing")
+                        help="start over in --out: replaces a finished run, or an unfinished one "
+                             "with another config (both refused otherwise); removes only the "
+                             "files a run writes, nothing else in the folder")
     return parser
 
 
@@ -47,7 +49,7 @@ def main(argv=None):
 
     try:
         run(config, args.out, overwrite=args.overwrite)
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
+    except (ValueError, OSError) as error:  # OSError: missing files, a full disk, ...
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -7,15 +7,12 @@ Overrides use the same dotted names: `--set train.epochs=3 data.num_train=500`.
 """
 
 import dataclasses
-import math
 import os
 import tomllib
 import typing
 from pathlib import Path
 
-
-class ConfigError(ValueError):
-    """A config file or override that cannot be used; the message says why."""
+from training.config_ranges import ConfigError, check_ranges, field
 
 
 #: `data.dataset` choices: the built-in data, or the paper's two datasets mixed.
@@ -27,22 +24,11 @@ SON_CONFIGS = ("default", "spatial")
 #: Largest input side a config may ask for: the paper uses 450 px, and a batch of
 #: 2048 px images already needs about 20 times its memory.
 MAX_IMAGE_SIZE = 2048
-#: Seeds are 32-bit unsigned integers (NumPy, TensorFlow and Keras all take them).
-MAX_SEED = 2**32 - 1
+#: Seeds are non-negative 32-bit signed integers: the augmentation's stateless random
+#: ops take them as int32, NumPy and Keras take any of them.
+MAX_SEED = 2**31 - 1
 #: Share of the machine's memory that generated `synthetic_scenes` splits may take.
 MAX_MEMORY_SHARE = 0.5
-
-
-def field(default=dataclasses.MISSING, *, low=None, high=None, above=None, factory=None):
-    """A config field with its allowed range: `low <= value <= high`, or `value > above`.
-
-    For lists and tables the range applies to every item. Every float must also be
-    finite (NaN and infinities are refused).
-    """
-    metadata = {"low": low, "high": high, "above": above}
-    if factory is not None:
-        return dataclasses.field(default_factory=factory, metadata=metadata)
-    return dataclasses.field(default=default, metadata=metadata)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,47 +162,9 @@ def _section(name, cls, values, source):
     return cls(**{k: _coerce(f"{source}: {name}.{k}", v, hints[k]) for k, v in values.items()})
 
 
-def _range_text(low, high, above):
-    number = lambda v: f"{v}" if isinstance(v, int) else f"{v:g}"  # noqa: E731
-    if above is not None:
-        return f"> {number(above)}" if high is None else f"in ({number(above)}, {number(high)}]"
-    return f">= {number(low)}" if high is None else f"between {number(low)} and {number(high)}"
-
-
-def _check_range(key, value, meta, source):
-    """Raises naming `key`, the value and the allowed range, if `value` is outside it."""
-    low, high, above = meta.get("low"), meta.get("high"), meta.get("above")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"{source}: {key} must be a finite number ({_range_text(low, high, above)})."
-                          f" Received: {value}")
-    if low is None and high is None and above is None:
-        return
-    inside = ((low is None or value >= low) and (high is None or value <= high)
-              and (above is None or value > above))
-    if not inside:
-        raise ConfigError(f"{source}: {key} must be {_range_text(low, high, above)}. "
-                          f"Received: {value}")
-
-
-def _check_ranges(config, source):
-    for section in SECTIONS:
-        values = getattr(config, section)
-        for spec in dataclasses.fields(values):
-            key, value = f"{section}.{spec.name}", getattr(values, spec.name)
-            if isinstance(value, tuple):
-                items = {f"{key}[{i}]": v for i, v in enumerate(value)}
-            elif isinstance(value, dict):
-                items = {f"{key}.{k}": v for k, v in value.items()}
-            else:
-                items = {key: value}
-            for name, item in items.items():
-                if isinstance(item, (int, float)) and not isinstance(item, bool):
-                    _check_range(name, item, spec.metadata, source)
-
-
 def _check_geometry(config, source):
     """The model's feature grid fits the templates and the border, and the data fit in memory."""
-    from siam_keras.models.backbones import BACKBONES, feature_grid_size
+    from siam_keras.backbone_geometry import BACKBONES, feature_grid_size
 
     data, model = config.data, config.model
     if model.backbone in BACKBONES:  # an unknown one is refused, with the choices, when built
@@ -255,7 +203,7 @@ def _memory_bytes():
 
 
 def _validate(config, source):
-    _check_ranges(config, source)
+    check_ranges({name: getattr(config, name) for name in SECTIONS}, source)
     if config.data.dataset not in DATASETS:
         raise ConfigError(
             f"{source}: data.dataset must be one of: {', '.join(DATASETS)}. "

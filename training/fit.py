@@ -51,7 +51,7 @@ def _keep_history(path, epochs):
         rows = list(csv.reader(file))
     if not rows:
         return
-    kept = [rows[0]] + [row for row in rows[1:] if row and int(row[0]) < epochs]
+    kept = [rows[0]] + [row for row in rows[1:] if row and row[0].isdigit() and int(row[0]) < epochs]
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(kept)
     write_bytes(path, buffer.getvalue().encode("utf-8"))

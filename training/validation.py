@@ -69,7 +69,8 @@ class ValidationLosses(keras.callbacks.Callback):
                 any_labelled = True
         logs[MONITOR] = total if any_labelled else math.nan
         for name, (true, predicted) in labelled.items():
-            true, predicted = np.concatenate(true), np.concatenate(predicted)
+            true = np.concatenate(true) if true else np.zeros(0)
+            predicted = np.concatenate(predicted) if predicted else np.zeros(0)
             logs[f"val_{name}_kendall_tau"] = (kendall_tau(true, predicted) if len(true) > 1
                                                else math.nan)
         return logs

@@ -26,6 +26,6 @@ def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         return COMMANDS[args.command].run(args)
-    except (ValueError, TypeError, FileNotFoundError, FileExistsError) as error:
+    except (ValueError, TypeError, OSError) as error:  # OSError: missing files, a full disk, ...
         print(f"siam {args.command}: error: {error}", file=sys.stderr)
         return 2

@@ -78,6 +78,8 @@ def _record(row, columns):
         "scenicness_variance": _float(row, columns, "variance", 0.0, 100.0),
         "votes": [int(v) for v in row[columns["votes"]].split(",") if v.strip()],
     }
+    if not all(1 <= vote <= 10 for vote in record["votes"]):
+        raise ValueError(f"votes must be integers from 1 to 10. Received: {row[columns['votes']]!r}")
     if not record["key"]:
         raise ValueError("neither an ID nor a photo number")
     if not SAFE_KEY.fullmatch(record["key"]):

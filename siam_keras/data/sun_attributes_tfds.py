@@ -12,9 +12,9 @@ Splits: 80/10/10 by `sun_attributes.split_of`, saved in the dataset's metadata
 import numpy as np
 import tensorflow_datasets as tfds
 
+from siam_keras.attributes import PAPER_ATTRIBUTES
 from siam_keras.data import sun_attributes as sun
 from siam_keras.data.manual_download import SPLITS
-from siam_keras.attributes import PAPER_ATTRIBUTES
 from siam_keras.data.sun_attribute_mapping import (
     PAPER_MAPPING,
     SUN_ATTRIBUTES,

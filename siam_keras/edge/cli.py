@@ -47,7 +47,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return _explain(args)
-    except (ValueError, TypeError, FileNotFoundError, ImportError) as error:
+    except (ValueError, TypeError, OSError, ImportError) as error:
         print(f"siam-edge {args.command}: error: {error}", file=sys.stderr)
         return 2
 

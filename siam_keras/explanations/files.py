@@ -54,9 +54,9 @@ def checked_arguments(paths, out_dir, **counts):
         if not path.exists():
             raise FileNotFoundError(f"{display_path(path)}: no such file or folder")
     out = prepare_output_folder(out_dir, paths)
-    named = {Path(path) for path in paths}
+    named, listed = {Path(path) for path in paths}, {}
     files = [path for path in find_images(paths, exclude=[out])
-             if path in named or not is_explain_output(path)]
+             if path in named or not is_explain_output(path, listed)]
     if not files:
         raise ValueError(f"No {'/'.join(IMAGE_SUFFIXES)} images in "
                          f"{' '.join(display_path(p) for p in paths)}")
@@ -184,6 +184,7 @@ def explain_files(files, explainer, out_dir, model, draw=None, output=None, top_
                     record["figure"] = f"{name}.png"
                 write_json(out / f"{name}.json", record, indent=1)
             except (OSError, ValueError, TypeError) as error:
+                (out / f"{name}.png").unlink(missing_ok=True)  # no figure without its JSON
                 fail(photo.path, f"{shown}: its results cannot be written ({error})")
                 continue
             explained.append({"image": shown, "json": f"{name}.json",

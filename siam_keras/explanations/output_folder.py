@@ -92,11 +92,15 @@ def _written_by_us(out):
     return _listed_outputs(out) or set()
 
 
-def is_explain_output(path):
+def is_explain_output(path, cache=None):
     """Whether `path` is a figure or JSON file an explain run wrote (its folder's
-    `summary.json` lists it): a later run over that folder must not explain it."""
-    listed = _listed_outputs(Path(path).parent)
-    return listed is not None and Path(path).name.lower() in listed
+    `summary.json` lists it): a later run over that folder must not explain it.
+    `cache` (a dict) keeps each folder's list, read once for all its files."""
+    folder = Path(path).parent
+    cache = {} if cache is None else cache
+    if folder not in cache:
+        cache[folder] = _listed_outputs(folder)
+    return cache[folder] is not None and Path(path).name.lower() in cache[folder]
 
 
 def prepare_output_folder(out_dir, inputs):

@@ -149,15 +149,17 @@ class ServingClient:
             status, text = error.code, error.read()
         except (urllib.error.URLError, OSError) as error:
             raise ServingError(f"{self.endpoint} cannot be reached: {error}") from None
+        if status == 413:  # too large for the server (or a proxy): smaller batches may pass
+            raise RequestRefused(f"{self.endpoint}: HTTP 413, the request is too large")
         try:
             answer = json.loads(text)
         except ValueError:
             shown = text[:200].decode("utf-8", errors="replace")
             raise ServingError(f"{self.endpoint}: the reply (HTTP {status}) is not JSON: "
                                f"{shown!r}") from None
-        if status >= 400 and status != 400:  # 400 refuses this request's inputs; the rest
+        if status > 400:  # 400 refuses this request's inputs; 404, 5xx would fail them all
             message = answer.get("error", answer) if isinstance(answer, dict) else answer
-            raise ServingError(f"{self.endpoint}: HTTP {status}: {message}")  # fails them all
+            raise ServingError(f"{self.endpoint}: HTTP {status}: {message}")
         return answer
 
     def _explain_batch(self, photos, signature, layout, top_k):

@@ -119,7 +119,8 @@ def test_undefined_statistics_are_null_with_a_warning_never_nan(tmp_path):
     constant = {**reference, "s": np.full(4, 3.0, "float32")}
     warnings = []
     entry = _defined(compare(reference, constant, "s"), "int8", warnings)
-    assert entry["output_kendall_tau"] is None
+    write_json(tmp_path / "entry.json", entry)
+    assert json.loads((tmp_path / "entry.json").read_text())["output_kendall_tau"] is None
     assert warnings == ["int8: output_kendall_tau is undefined (constant outputs on the held-out "
                         "images?), written as null"]
     write_json(tmp_path / "f.json", {"tau": float("nan"), "nested": [float("inf")]})

@@ -45,3 +45,28 @@ def test_the_float32_heads_cost_is_measured_and_quantising_it_would_not_be_exact
         assert cost["explanation_residual_quantised_whole"] > report["variants"][variant][
             "explanation_residual"]
     assert report["variants"]["int8"]["float32_head"]["explanation_residual_quantised_whole"] > 1e-4
+
+
+def test_a_large_grid_keeps_the_head_float32_in_the_dynamic_variant_too(tmp_path):
+    """At 288 px the small CNN's 72 x 72 grid pools to 15 x 15 through a 15 x 72 matrix:
+    1,080 weights, enough for dynamic-range quantisation to give it an int8 hybrid
+    kernel, which put contributions 8e-5 off. Its float32 original is put back."""
+    from export import flatbuffer, tflite
+    from export.head_precision import INT8
+    from siam_keras.explanations.decomposition import HeadWeights
+    from siam_keras.models import build_siam_model, get_siam_layer
+    from tests.conftest import _randomise_head
+
+    model = build_siam_model(["a", "b", "c"], ["s"], image_size=288, template_size=15,
+                             border_size=2)
+    _randomise_head(model, 2)
+    converted, _ = tflite.convert(model, ("dynamic",))
+    parsed = flatbuffer.read(converted["dynamic"])
+    assert not [t for t in parsed.subgraphs[0].tensors if t.type == INT8 and tuple(t.shape) == (15, 72)]
+    path = tmp_path / "dynamic.tflite"
+    path.write_bytes(converted["dynamic"])
+    sidecar = ModelSidecar(name="m", attribute_names=("a", "b", "c"), output_names=("s",),
+                           image_size=(288, 288), head=HeadWeights.from_layer(get_siam_layer(model)))
+    photos = np.stack([resize_for_model(read_photo(p).pixels, 288) for p in real_photos()[:4]])
+    residual = explanation_residual(sidecar, run_tflite(path, photos.astype("float32")))
+    assert residual < 1e-5, residual

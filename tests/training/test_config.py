@@ -64,8 +64,9 @@ def test_bad_override_form():
         ("train.output_loss_weights={scenicness=nan}", r"train.output_loss_weights.scenicness must be a finite"),
         ("train.lr_decay_factor=0", r"train.lr_decay_factor must be > 0. Received: 0.0"),
         ("train.learning_rate=0", r"train.learning_rate must be > 0"),
-        ("data.seed=-1", r"data.seed must be between 0 and 4294967295. Received: -1"),
-        ("train.seed=-5", r"train.seed must be between 0 and 4294967295. Received: -5"),
+        ("data.seed=-1", r"data.seed must be between 0 and 2147483647. Received: -1"),
+        ("train.seed=-5", r"train.seed must be between 0 and 2147483647. Received: -5"),
+        ("train.seed=2147483648", r"train.seed must be between 0 and 2147483647"),
         ("data.image_size=100000", r"data.image_size must be between 32 and 2048. Received: 100000"),
         ("train.lr_decay_epochs=[3, -1]", r"train.lr_decay_epochs\[1\] must be >= 0"),
         ("train.crop_min_scale=0", r"train.crop_min_scale must be in \(0, 1\]"),
@@ -101,7 +102,8 @@ def test_synthetic_data_that_cannot_fit_in_memory_is_refused_before_generating(m
 @pytest.mark.parametrize("backbone", ["small_cnn", "resnet50", "mobilenet_v3_small",
                                       "efficientnet_v2_b0"])
 def test_feature_grid_arithmetic_matches_the_built_backbones(backbone):
-    from siam_keras.models.backbones import build_backbone, feature_grid_size
+    from siam_keras.backbone_geometry import feature_grid_size
+    from siam_keras.models.backbones import build_backbone
 
     for size in (32, 45, 97):
         assert build_backbone(backbone, size).output_shape[1] == feature_grid_size(backbone, size)
@@ -113,3 +115,13 @@ def test_dataset_configs_are_checked_by_name():
     with pytest.raises(ConfigError, match="data.sun_config must be one of: paper33, authors33, "
                                           "all102. Received: 'paper34'"):
         load_config(paper, ["data.sun_config=paper34"])
+
+
+def test_loading_a_config_imports_no_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys; from training.config import load_config; "
+            "load_config('training/configs/sun_son_resnet50.toml'); "
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
+    assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0

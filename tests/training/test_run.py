@@ -196,3 +196,17 @@ def test_cli_bad_input_gets_one_clear_message(tmp_path, capsys, args, message):
     assert code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_a_damaged_checkpoint_state_is_named_not_a_traceback(tmp_path, capsys):
+    from training.run_folder import prepare_run_folder
+
+    out = tmp_path / "run"
+    config = load_config("training/configs/demo.toml", TINY)
+    prepare_run_folder(out, config, log=lambda *a: None)
+    (out / "checkpoints").mkdir()
+    (out / "checkpoints" / "state.json").write_text('{"epoch": 1')  # cut short
+    assert main(["--config", "training/configs/demo.toml", "--out", str(out), "--set", *TINY]) == 2
+    err = capsys.readouterr().err
+    assert "state.json cannot be resumed from" in err and "--overwrite" in err
+    assert "Traceback" not in err

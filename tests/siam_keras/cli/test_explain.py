@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -154,3 +155,28 @@ def test_an_unwritable_out_is_one_line(tiny_models, tiny_scenes, tmp_path, capsy
     assert _explain(tiny_models[0], photos, "--out", tmp_path / "file" / "out") == 2
     err = capsys.readouterr().err
     assert "cannot be written" in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_a_full_disk_fails_each_image_by_name_and_leaves_no_figure_without_json(
+        tiny_models, tiny_scenes, tmp_path, monkeypatch, capsys):
+    from siam_keras.explanations import files
+
+    photos = _photo_folder(tmp_path / "photos", tiny_scenes, ["a.png", "b.png"])
+    real = files.write_json
+
+    def full_disk(path, *args, **kwargs):
+        if path.name != "summary.json":
+            raise OSError(28, "No space left on device")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(files, "write_json", full_disk)
+    out = tmp_path / "out"
+    assert _explain(tiny_models[0], photos, "--out", out) == 1
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["num_failed"] == 2
+    assert all("No space left on device" in f["error"] for f in summary["failed"])
+    assert sorted(p.name for p in out.iterdir()) == ["summary.json"]
+    monkeypatch.setattr(files, "write_json", lambda *a, **k: full_disk(Path("x.json")))
+    assert _explain(tiny_models[0], photos, "--out", tmp_path / "out2") == 2
+    err = capsys.readouterr().err
+    assert "No space left on device" in err.splitlines()[-1] and "Traceback" not in err

@@ -171,8 +171,8 @@ class HostileGeograph:
                 kind, name = self.path.strip("/").split("/")
                 if kind == "photo":
                     image = {"file": "file:///etc/passwd", "redirect": "/redirect/1.jpg",
-                             "other_host": f"http://localhost:{fake.port}/img/1.jpg"}.get(
-                                 name, f"/{name}/1.jpg")
+                             "other_host": f"http://localhost:{fake.port}/img/1.jpg",
+                             "malformed": "http://[::1/x.jpg"}.get(name, f"/{name}/1.jpg")
                     page = f'<meta property="og:image" content="{image}" />'.encode()
                     self.head(200, [("Content-Length", str(len(page)))])
                     return self.wfile.write(page)
@@ -197,6 +197,13 @@ class HostileGeograph:
                     return self.wfile.write(b"hello")
                 if kind == "busy":
                     return self.head(503, [("Retry-After", "100000"), ("Content-Length", "0")])
+                if kind == "slowhead":  # headers that never end, a byte at a time
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                    for _ in range(50):
+                        self.wfile.write(b"a")
+                        self.wfile.flush()
+                        time.sleep(0.2)
+                    return None
                 if kind == "slow":
                     self.head(200, [("Content-Length", "1000")])
                     for _ in range(50):
@@ -257,7 +264,7 @@ def test_sizes_short_bodies_non_images_and_waits_are_bounded(hostile, tmp_path):
     downloader = GeographDownloader(tmp_path, rate=1000, retries=1, backoff=0.01, timeout=1.0,
                                     max_bytes=2**20, allowed_hosts=LOCAL, log=lambda *a: None,
                                     sleep=lambda s: slept.append(s) or time.sleep(min(s, 0.01)))
-    names = ["huge", "endless", "short", "text", "busy", "slow", "img"]
+    names = ["huge", "endless", "short", "text", "busy", "slow", "slowhead", "malformed", "img"]
     start = time.monotonic()
     result = downloader.download([{"key": n, "uri": f"{hostile.url}/photo/{n}"} for n in names])
     elapsed = time.monotonic() - start
@@ -269,8 +276,9 @@ def test_sizes_short_bodies_non_images_and_waits_are_bounded(hostile, tmp_path):
     assert "cut short" in failed["short"] and "after 2 attempt" in failed["short"]
     assert "not an image that decodes" in failed["text"]
     assert "HTTP 503" in failed["busy"] and max(slept) == 300.0  # Retry-After: 100000, capped
-    assert "took longer than 1 s" in failed["slow"]
-    assert elapsed < 8, elapsed  # the slow server would hold a per-read timeout for 10 s a try
+    assert "took longer than 1 s" in failed["slow"] and "took longer than 1 s" in failed["slowhead"]
+    assert "malformed image URL" in failed["malformed"]
+    assert elapsed < 10, elapsed  # each slow server would hold a per-read timeout for 10 s a try
     assert sorted(p.name for p in tmp_path.iterdir()) == ["attribution.tsv", "failures.tsv",
                                                           "img.jpg"]
 
@@ -281,6 +289,8 @@ def test_sizes_short_bodies_non_images_and_waits_are_bounded(hostile, tmp_path):
 def test_settings_that_would_switch_a_guard_off_are_refused(option, value):
     with pytest.raises(ValueError, match=f"`{option}` must be a finite"):
         GeographDownloader("out", **{option: value})
+    with pytest.raises(TypeError, match="a list of host names, not one string"):
+        GeographDownloader("out", allowed_hosts="localhost")  # would allow any host ending in "t"
 
 
 def test_cli_refuses_a_nan_rate_in_one_line(tmp_path, capsys):

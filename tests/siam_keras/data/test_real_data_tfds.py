@@ -133,10 +133,10 @@ def test_malformed_votes_rows_are_listed_with_file_and_line_and_the_build_goes_o
     uri = rows[0]["Geograph URI"]
     bad = [f"{rows[0]['ID']}\t51\t-1\t5\t1\t5,5\t{uri}9",          # duplicate ID
            f"3000\t51\t-1\t5\t1\t5,5\t{uri}",                      # duplicate URI
-           f"3001\tnan\t-1\t5\t1\t5,5\thttp://www.geograph.org.uk/photo/3001",
-           f"3002\t51\tinf\t5\t1\t5,5\thttp://www.geograph.org.uk/photo/3002",
-           f"3003\t51\t-1\t11\t1\t5,5\thttp://www.geograph.org.uk/photo/3003",
-           f"../../x\t51\t-1\t5\t1\t5,5\thttp://www.geograph.org.uk/photo/3004",
+           "3001\tnan\t-1\t5\t1\t5,5\thttp://www.geograph.org.uk/photo/3001",
+           "3002\t51\tinf\t5\t1\t5,5\thttp://www.geograph.org.uk/photo/3002",
+           "3003\t51\t-1\t11\t1\t5,5\thttp://www.geograph.org.uk/photo/3003",
+           "../../x\t51\t-1\t5\t1\t5,5\thttp://www.geograph.org.uk/photo/3004",
            "3005\t51\t-1\t5\t1\t5,5\t" + "x" * 200_000]              # an over-long field
     (tmp_path / "son" / "votes.tsv").write_text("\n".join(lines + bad) + "\n")
     from siam_keras.data import scenic_or_not as son
