@@ -26,7 +26,7 @@ def main(argv=None):
 
     from export.fidelity import latencies
     from export.variants import VARIANTS
-    from siam_keras.sidecar import SIDECAR_NAME, ModelSidecar
+    from siam_keras.runtime.sidecar import SIDECAR_NAME, ModelSidecar
 
     folder = Path(args.export) / "tflite"
     sidecar = ModelSidecar.load(folder / SIDECAR_NAME)

@@ -46,10 +46,10 @@ def main(argv=None):
     import keras
     import numpy as np
 
+    from siam_keras import vocabulary
+    from siam_keras.vocabulary import PAPER_ATTRIBUTES
     from training.config import load_config
     from training.run import siam_model_from_config, trainable_model
-    from siam_keras import vocabulary
-    from siam_keras.attributes import PAPER_ATTRIBUTES
 
     config = load_config("training/configs/sun_son_resnet50.toml",
                          ['model.backbone_weights=""', "train.mixed_precision=false"])

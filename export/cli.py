@@ -5,7 +5,7 @@ import os
 import sys
 
 from export.variants import VARIANTS
-from siam_keras.images import DEFAULT_MAX_PIXELS
+from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
 
 DEFAULT_CALIBRATION_IMAGES = 256
 DEFAULT_HOLDOUT_IMAGES = 200

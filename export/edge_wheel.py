@@ -1,8 +1,9 @@
 """The edge runtime as a small wheel, written by the export next to the models.
 
-`siam-keras-edge` holds only the modules of `siam_keras` that need neither
-TensorFlow nor Keras, and depends on NumPy, Pillow and ai-edge-litert alone; it
-installs the `siam-edge` command. It is a subset of `siam_keras` (same import
+`siam-keras-edge` holds the packages of `siam_keras` that need neither TensorFlow
+nor Keras (`siam_keras.runtime`, `siam_keras.edge`, and `siam_keras.vocabulary`),
+and depends on NumPy, Pillow and ai-edge-litert alone; it installs the `siam-edge`
+command. It is a subset of `siam_keras` (same import
 paths), meant for devices without the full package.
 """
 
@@ -13,17 +14,24 @@ import zipfile
 from pathlib import Path
 
 import siam_keras
-from siam_keras.jsonio import write_bytes
+from siam_keras.runtime.atomic import write_bytes
 
 DISTRIBUTION = "siam_keras_edge"
-#: The library modules the edge runtime imports, and nothing that imports TensorFlow.
-MODULES = (
-    "__init__.py", "vocabulary.py", "images.py", "upsampling.py", "jsonio.py", "sidecar.py",
-    "colours.py",
-    "explanations/__init__.py", "explanations/decomposition.py", "explanations/explanation.py",
-    "explanations/intervention.py", "explanations/files.py", "explanations/output_folder.py",
-    "edge/__init__.py", "edge/runtime.py", "edge/overlay.py", "edge/cli.py",
-)
+#: What the wheel holds: the runtime layer, the edge runtime and the vocabulary (no
+#: module that imports TensorFlow or Keras; a test checks every import stays inside).
+PACKAGES = ("runtime", "edge")
+TOP_LEVEL = ("__init__.py", "vocabulary.py")
+
+
+def modules():
+    """The wheel's modules, relative to the `siam_keras` folder, sorted."""
+    source = Path(siam_keras.__file__).parent
+    found = list(TOP_LEVEL)
+    for package in PACKAGES:
+        found += [path.relative_to(source).as_posix() for path in (source / package).rglob("*.py")]
+    return tuple(sorted(found))
+
+
 REQUIRES = ("numpy>=1.26,<3", "pillow>=10.0,<14", "ai-edge-litert>=2.3,<3")
 
 
@@ -37,7 +45,7 @@ def write_edge_wheel(folder):
     version = siam_keras.__version__
     source = Path(siam_keras.__file__).parent
     info = f"{DISTRIBUTION}-{version}.dist-info"
-    files = {f"siam_keras/{module}": (source / module).read_bytes() for module in MODULES}
+    files = {f"siam_keras/{module}": (source / module).read_bytes() for module in modules()}
     files[f"{info}/METADATA"] = "\n".join([
         "Metadata-Version: 2.1", "Name: siam-keras-edge", f"Version: {version}",
         "Summary: The siam-keras edge runtime: explain SIAM models with LiteRT, no TensorFlow.",

@@ -7,8 +7,8 @@ import numpy as np
 from scipy import stats
 
 from siam_keras import vocabulary
-from siam_keras.benchmarking import interleaved_rounds, paired_ratio
-from siam_keras.explanations.explanation import RESIDUAL_TOLERANCE, SIAMExplanation
+from siam_keras.runtime.benchmarking import interleaved_rounds, paired_ratio
+from siam_keras.runtime.explanation import RESIDUAL_TOLERANCE, SIAMExplanation
 
 #: The keys of `variants.<variant>` in fidelity.json, in table order.
 KEYS = ("size_bytes", "size_ratio", "latency_ms", "latency_ratio", "output_mae",
@@ -33,7 +33,7 @@ def run_tflite(path, images, threads=THREADS):
 
 def latencies(paths, image, runs, threads=THREADS, seed=0):
     """Per variant, the median ms of one batch-1 call, the median of each round's ratio
-    to float32, and every round's seconds (interleaved rounds, `siam_keras.benchmarking`)."""
+    to float32, and every round's seconds (interleaved rounds, `siam_keras.runtime.benchmarking`)."""
     runners = {variant: _runner(path, threads) for variant, path in paths.items()}
     image = np.asarray(image, dtype="float32")[None]
     seconds = interleaved_rounds(

@@ -4,7 +4,13 @@ from pathlib import Path
 
 import numpy as np
 
-from siam_keras.images import IMAGE_SUFFIXES, ImageError, find_images, read_photo, resize_for_model
+from siam_keras.runtime.images import (
+    IMAGE_SUFFIXES,
+    ImageError,
+    find_images,
+    read_photo,
+    resize_for_model,
+)
 
 SYNTHETIC = "synthetic_scenes"
 

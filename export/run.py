@@ -13,11 +13,11 @@ from export import fidelity, saved_model, tflite
 from export.edge_wheel import write_edge_wheel
 from export.images import load_images
 from export.variants import DESCRIPTIONS
-from siam_keras.explanations.decomposition import HeadWeights
-from siam_keras.explanations.explanation import RESIDUAL_TOLERANCE
-from siam_keras.jsonio import replace_folder, write_bytes, write_json
 from siam_keras.models import get_siam_layer
-from siam_keras.sidecar import SIDECAR_NAME, ModelSidecar, file_sha256
+from siam_keras.runtime.atomic import replace_folder, write_bytes, write_json
+from siam_keras.runtime.decomposition import HeadWeights
+from siam_keras.runtime.explanation import RESIDUAL_TOLERANCE
+from siam_keras.runtime.sidecar import SIDECAR_NAME, ModelSidecar, file_sha256
 
 #: Fewer calibration images than this is refused: int8 ranges from a handful of images
 #: clip the rest (3 images gave an output MAE of 1.32 and an undefined Kendall's tau).

@@ -7,9 +7,9 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from siam_keras.images import DEFAULT_MAX_PIXELS
-from siam_keras.jsonio import replace_folder
-from siam_keras.sidecar import SIDECAR_NAME
+from siam_keras.runtime.atomic import replace_folder
+from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
+from siam_keras.runtime.sidecar import SIDECAR_NAME
 
 PIXELS, BYTES = "serving_default", "serve_image_bytes"
 PIXELS_INPUT, BYTES_INPUT = "image", "image_bytes"

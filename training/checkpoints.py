@@ -7,7 +7,7 @@ from pathlib import Path
 
 import keras
 
-from siam_keras.jsonio import write_json
+from siam_keras.runtime.atomic import write_json
 
 STATE = "state.json"
 

@@ -8,12 +8,12 @@ Overrides use the same dotted names: `--set train.epochs=3 data.num_train=500`.
 
 import dataclasses
 import os
-import tomllib
 import typing
 from pathlib import Path
 
-from training.config_ranges import ConfigError, check_ranges, field
+import tomllib
 
+from training.config_ranges import ConfigError, check_ranges, field
 
 #: `data.dataset` choices: the built-in data, or the paper's two datasets mixed.
 DATASETS = ("synthetic_scenes", "sun_scenic_or_not")
@@ -164,7 +164,7 @@ def _section(name, cls, values, source):
 
 def _check_geometry(config, source):
     """The model's feature grid fits the templates and the border, and the data fit in memory."""
-    from siam_keras.backbone_geometry import BACKBONES, feature_grid_size
+    from siam_keras.runtime.feature_grid import BACKBONES, feature_grid_size
 
     data, model = config.data, config.model
     if model.backbone in BACKBONES:  # an unknown one is refused, with the choices, when built

@@ -8,8 +8,8 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from siam_keras.jsonio import atomic_output, write_bytes
 from siam_keras.models.dtype_policy import model_policy, rewrapped
+from siam_keras.runtime.atomic import atomic_output, write_bytes
 from training.callbacks import EpochTimer
 from training.checkpoints import StageCheckpoint
 from training.validation import MONITOR

@@ -9,11 +9,11 @@ import tensorflow as tf
 
 from siam_keras import vocabulary
 from siam_keras.evaluation import evaluate_model, synthetic_scenes_targets
-from siam_keras.jsonio import write_json
 from siam_keras.metrics.report import format_report
 from siam_keras.models import build_baseline_model, build_siam_model
 from siam_keras.models.dtype_policy import rewrapped
 from siam_keras.plotting import plot_attribute_maps
+from siam_keras.runtime.atomic import write_json
 from training import datasets
 from training.callbacks import AttributeMapImages
 from training.fit import fit_stage

@@ -12,7 +12,7 @@ import dataclasses
 import shutil
 from pathlib import Path
 
-from siam_keras.jsonio import write_bytes
+from siam_keras.runtime.atomic import write_bytes
 from training.config import ConfigError, config_to_toml, load_config
 
 CONFIG_FILE = "config.toml"

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from siam_keras.explanations.report import format_explanation_report
-from siam_keras.jsonio import write_bytes, write_json
+from siam_keras.runtime.atomic import write_bytes, write_json
 
 #: Test images drawn with their explanation by `--figures`.
 DEFAULT_NUM_FIGURES = 4

@@ -1,6 +1,6 @@
 """`siam explain`: a figure and a JSON file explaining each image's prediction."""
 
-from siam_keras.images import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES
+from siam_keras.runtime.images import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES
 
 
 def add_parser(subparsers):
@@ -36,7 +36,7 @@ def add_parser(subparsers):
 
 
 def run(args):
-    from siam_keras.explanations import files as explained_files
+    from siam_keras.runtime import image_files as explained_files
 
     files = explained_files.checked_arguments(args.images, args.out, top_k=args.top_k,
                                               batch_size=args.batch_size, max_pixels=args.max_pixels)

@@ -13,7 +13,7 @@ request goes through `guarded_http.GuardedFetcher` (http(s) on `allowed_hosts` o
 for pages, images and redirects; a deadline per request; a byte cap per response);
 a key becomes a file name only if it is a plain name (`SAFE_KEY`), so nothing is
 written outside the folder; a file is kept only if it decodes as an image
-(`siam_keras.images.read_photo`).
+(`siam_keras.runtime.images.read_photo`).
 """
 
 import csv
@@ -30,7 +30,7 @@ from siam_keras.data.guarded_http import (
     GuardedFetcher,
     Retryable,
 )
-from siam_keras.jsonio import atomic_output, write_bytes
+from siam_keras.runtime.atomic import atomic_output, write_bytes
 
 LICENSE = "CC BY-SA 2.0 (https://creativecommons.org/licenses/by-sa/2.0/)"
 ATTRIBUTION = "attribution.tsv"
@@ -148,7 +148,7 @@ class GeographDownloader:
     def _keep(self, target, data, image_url):
         """Writes `data` to `target`, atomically, if it decodes as an image; raises
         DownloadError otherwise."""
-        from siam_keras.images import ImageError, read_photo
+        from siam_keras.runtime.images import ImageError, read_photo
 
         with atomic_output(target) as part:
             part.write_bytes(data)

@@ -37,7 +37,7 @@ SUN_ATTRIBUTES = (
     "stressful",
 )
 
-#: The paper's 33 attributes (`siam_keras.attributes.PAPER_ATTRIBUTES` order) -> SUN's.
+#: The paper's 33 attributes (`siam_keras.vocabulary.PAPER_ATTRIBUTES` order) -> SUN's.
 PAPER_MAPPING = {
     "trees": ("trees",),
     "grass": ("grass",),

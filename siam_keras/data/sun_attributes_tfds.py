@@ -12,7 +12,6 @@ Splits: 80/10/10 by `sun_attributes.split_of`, saved in the dataset's metadata
 import numpy as np
 import tensorflow_datasets as tfds
 
-from siam_keras.attributes import PAPER_ATTRIBUTES
 from siam_keras.data import sun_attributes as sun
 from siam_keras.data.manual_download import SPLITS
 from siam_keras.data.sun_attribute_mapping import (
@@ -23,6 +22,7 @@ from siam_keras.data.sun_attribute_mapping import (
     validate_mapping,
 )
 from siam_keras.data.tfds_common import SkippedFiles, manual_folder, present_splits
+from siam_keras.vocabulary import PAPER_ATTRIBUTES
 
 
 class SunAttributesConfig(tfds.core.BuilderConfig):

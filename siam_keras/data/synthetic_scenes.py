@@ -14,9 +14,9 @@ truth: which concepts matter, where, and by how much.
 import numpy as np
 
 from siam_keras import vocabulary
-from siam_keras.adaptive_pooling import adaptive_average_pool
 from siam_keras.data import scene_rendering as scenes
 from siam_keras.data.scene_rendering import CONCEPTS
+from siam_keras.runtime.adaptive_pooling import adaptive_average_pool
 
 SPLITS = ("train", "validation", "test")
 

@@ -1,6 +1,6 @@
 """What the manual-download TFDS builders share: the manual folder, and skipped files."""
 
-from siam_keras.images import ImageError, read_photo
+from siam_keras.runtime.images import ImageError, read_photo
 
 
 def manual_folder(dl_manager, reader):

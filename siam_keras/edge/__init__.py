@@ -6,6 +6,6 @@ written by `python -m export` and explains its outputs with the same NumPy code 
 files as `siam explain`, with a PNG overlay drawn by Pillow.
 """
 
-from siam_keras.edge.runtime import EdgeExplainer
+from siam_keras.edge.explainer import EdgeExplainer
 
 __all__ = ["EdgeExplainer"]

@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from siam_keras.images import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES
+from siam_keras.runtime.images import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES
 
 
 def build_parser():
@@ -53,9 +53,9 @@ def main(argv=None):
 
 
 def _explain(args):
+    from siam_keras.edge.explainer import EdgeExplainer
     from siam_keras.edge.overlay import draw_overlay
-    from siam_keras.edge.runtime import EdgeExplainer
-    from siam_keras.explanations import files as explained_files
+    from siam_keras.runtime import image_files as explained_files
 
     files = explained_files.checked_arguments(args.images, args.out, top_k=args.top_k,
                                               threads=args.threads,

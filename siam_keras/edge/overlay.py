@@ -3,15 +3,15 @@
 Left: the photo under its signed spatial contributions (red raises the output, blue
 lowers it; opaque where they are large, clear where they are near 0) and a colour
 legend. Right: the prediction as bias plus contributions, and the top-k attributes
-as bars, in the colours of `siam_keras.colours` (those of `siam_keras.plotting`),
+as bars, in the colours of `siam_keras.runtime.colours` (those of `siam_keras.plotting`),
 without matplotlib.
 """
 
 import numpy as np
 
-from siam_keras.colours import sign_colour
-from siam_keras.jsonio import atomic_output
-from siam_keras.upsampling import upsample
+from siam_keras.runtime.atomic import atomic_output
+from siam_keras.runtime.colours import sign_colour
+from siam_keras.runtime.upsampling import upsample
 
 #: RdBu reversed: blue (lowers) through near-white (0) to red (raises).
 DIVERGING_ANCHORS = np.array([

@@ -7,13 +7,13 @@ when first used.
 
 import importlib
 
-from siam_keras.explanations.decomposition import HeadWeights, OutputHead, decompose
-from siam_keras.explanations.explanation import (
+from siam_keras.runtime.decomposition import HeadWeights, OutputHead, decompose
+from siam_keras.runtime.explanation import (
     ExplanationError,
     OutputExplanation,
     SIAMExplanation,
 )
-from siam_keras.explanations.intervention import SIAMIntervention
+from siam_keras.runtime.intervention import SIAMIntervention
 
 _LAZY = {
     "SIAMExplainer": "siam_keras.explanations.explainer",

@@ -3,11 +3,12 @@
 import numpy as np
 
 from siam_keras import vocabulary
-from siam_keras.explanations.decomposition import HeadWeights
-from siam_keras.explanations.explanation import DEFAULT_TOP_K, ExplanationError, SIAMExplanation
-from siam_keras.explanations.intervention import SIAMIntervention, validate_factors
-from siam_keras.images import pixel_batch
 from siam_keras.models.siam_model import get_siam_layer
+from siam_keras.runtime.decomposition import HeadWeights
+from siam_keras.runtime.explanation import DEFAULT_TOP_K, ExplanationError, SIAMExplanation
+from siam_keras.runtime.images import pixel_batch
+from siam_keras.runtime.intervention import SIAMIntervention, validate_factors
+
 
 class SIAMExplainer:
     """Explains a SIAM model's predictions from the forward pass that makes them.

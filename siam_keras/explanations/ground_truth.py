@@ -19,7 +19,7 @@ from siam_keras.explanations.sanity import randomized_head_copy, rank_correlatio
 from siam_keras.metrics import contributions as how
 from siam_keras.metrics import deletion, localization
 from siam_keras.metrics.average_precision import POSITIVE_THRESHOLD
-from siam_keras.upsampling import upsample
+from siam_keras.runtime.upsampling import upsample
 
 #: An attribute is "present" in an image when its label is a SUN positive (>= 2/3):
 #: for synthetic_scenes, more than 2% of the pixels.

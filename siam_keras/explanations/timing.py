@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from siam_keras.benchmarking import interleaved_rounds, paired_ratio
 from siam_keras.explanations.explainer import SIAMExplainer
 from siam_keras.explanations.gradcam import GradCAM
+from siam_keras.runtime.benchmarking import interleaved_rounds, paired_ratio
 
 #: The timed calls, in the order they are interleaved.
 CALLS = (
@@ -29,7 +29,7 @@ def time_explanations(model, images, repeats=100, library_method=False, seed=0):
 
     Every call gets the same model and batch; each is run once untimed first
     (tracing); rounds interleave the calls in random order and each ratio is the
-    median of the rounds' own ratios (`siam_keras.benchmarking`).
+    median of the rounds' own ratios (`siam_keras.runtime.benchmarking`).
 
     Args:
         model: a SIAM model.

@@ -5,8 +5,8 @@ import numpy as np
 from keras import ops
 
 from siam_keras import vocabulary
-from siam_keras.adaptive_pooling import adaptive_pooling_matrix
 from siam_keras.layers.alternating_signs import AlternatingSigns
+from siam_keras.runtime.adaptive_pooling import adaptive_pooling_matrix
 
 HEADS = ("templates", "linear")
 

@@ -4,8 +4,8 @@ import os
 
 import keras
 
-from siam_keras.backbone_geometry import BACKBONES, SMALL_CNN_FILTERS, SMALL_CNN_STRIDES
 from siam_keras.models.image_preprocessing import ImagePreprocessing
+from siam_keras.runtime.feature_grid import BACKBONES, SMALL_CNN_FILTERS, SMALL_CNN_STRIDES
 
 __all__ = ["BACKBONES", "SMALL_CNN_FILTERS", "SMALL_CNN_STRIDES", "build_backbone",
            "resolve_weights"]

@@ -1,7 +1,7 @@
 """Named configurations of SIAM models."""
 
 from siam_keras import vocabulary
-from siam_keras.attributes import PAPER_ATTRIBUTES
+from siam_keras.vocabulary import PAPER_ATTRIBUTES
 
 PRESETS = {
     # Marcos, Lobry, Tuia 2019: ResNet-50 at 450 px (a 15 x 15 grid), 33 attributes,

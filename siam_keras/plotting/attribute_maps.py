@@ -3,7 +3,7 @@
 import numpy as np
 
 from siam_keras.plotting.figure_files import save_figure
-from siam_keras.upsampling import upsample
+from siam_keras.runtime.upsampling import upsample
 
 
 def plot_attribute_maps(path, images, attribute_maps, attribute_names, titles=None, labels=None):

@@ -8,9 +8,9 @@ contribution's sign, thicker for larger effects.
 
 import numpy as np
 
-from siam_keras import colours
 from siam_keras.plotting.figure_files import save_figure
-from siam_keras.upsampling import upsample
+from siam_keras.runtime import colours
+from siam_keras.runtime.upsampling import upsample
 
 DIVERGING = "RdBu_r"
 #: The photo is drawn with its longest side at most this many pixels.
@@ -32,7 +32,7 @@ def display_photo(photo, max_side=DISPLAY_SIDE):
 
 
 def sign_colour(value, largest=None):
-    """The matplotlib colour of a contribution (`siam_keras.colours`)."""
+    """The matplotlib colour of a contribution (`siam_keras.runtime.colours`)."""
     return colours.hex_colour(colours.sign_colour(value, largest))
 
 

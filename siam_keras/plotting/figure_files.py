@@ -1,6 +1,6 @@
 """Saving a Matplotlib figure as a PNG file, atomically, and freeing it."""
 
-from siam_keras.jsonio import atomic_output
+from siam_keras.runtime.atomic import atomic_output
 
 
 def save_figure(figure, path, **savefig_kwargs):

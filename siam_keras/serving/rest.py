@@ -4,7 +4,7 @@ Builds `:predict` request bodies in both of TF Serving's layouts (row: `instance
 columnar: `inputs`) for either signature (`serving_default` with pixels,
 `serve_image_bytes` with `{"b64": ...}` PNG bytes), and turns either response form
 (`predictions` or `outputs`) into the same explanation JSON as `siam explain`.
-Images are read and resized on the client (`siam_keras.images`), so the server sees
+Images are read and resized on the client (`siam_keras.runtime.images`), so the server sees
 exactly the pixels every other runtime feeds the model. `explain` sends them in
 batches of at most `DEFAULT_BATCH_SIZE` and reports each image that fails (unreadable,
 or refused by the server) by name, with the others explained.
@@ -18,11 +18,11 @@ import urllib.request
 
 import numpy as np
 
-from siam_keras.explanations.explanation import DEFAULT_TOP_K, ExplanationError, SIAMExplanation
-from siam_keras.explanations.files import explanation_record
-from siam_keras.explanations.output_folder import display_path
-from siam_keras.images import ImageError, Photo, read_photo, resize_for_model
-from siam_keras.sidecar import ModelSidecar
+from siam_keras.runtime.explanation import DEFAULT_TOP_K, ExplanationError, SIAMExplanation
+from siam_keras.runtime.image_files import explanation_record
+from siam_keras.runtime.images import ImageError, Photo, read_photo, resize_for_model
+from siam_keras.runtime.output_folder import display_path
+from siam_keras.runtime.sidecar import ModelSidecar
 
 SIGNATURES = {"serving_default": "image", "serve_image_bytes": "image_bytes"}
 LAYOUTS = ("row", "columnar")

@@ -5,7 +5,7 @@ import pytest
 
 from export.cli import main
 from export.variants import VARIANTS
-from siam_keras.sidecar import ModelSidecar
+from siam_keras.runtime.sidecar import ModelSidecar
 
 FAST = ["--calibration-images", "4", "--holdout-images", "4", "--latency-runs", "2"]
 
@@ -112,7 +112,7 @@ def test_int8_calibrated_on_too_few_images_is_refused_before_any_work(tiny_model
 
 def test_undefined_statistics_are_null_with_a_warning_never_nan(tmp_path):
     from export.fidelity import _defined, compare
-    from siam_keras.jsonio import write_json
+    from siam_keras.runtime.atomic import write_json
 
     reference = {"s": np.arange(4, dtype="float32"), "s_contributions": np.ones((4, 2), "float32"),
                  "attribute_maps": np.random.default_rng(0).random((4, 2, 2, 2))}

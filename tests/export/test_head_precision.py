@@ -5,9 +5,9 @@ import pytest
 
 from export.fidelity import explanation_residual, run_tflite
 from export.variants import VARIANTS
-from siam_keras.explanations.explanation import RESIDUAL_TOLERANCE
-from siam_keras.images import read_photo, resize_for_model
-from siam_keras.sidecar import ModelSidecar
+from siam_keras.runtime.explanation import RESIDUAL_TOLERANCE
+from siam_keras.runtime.images import read_photo, resize_for_model
+from siam_keras.runtime.sidecar import ModelSidecar
 from tests.real_photos import real_photos
 
 pytestmark = pytest.mark.slow
@@ -53,8 +53,8 @@ def test_a_large_grid_keeps_the_head_float32_in_the_dynamic_variant_too(tmp_path
     kernel, which put contributions 8e-5 off. Its float32 original is put back."""
     from export import flatbuffer, tflite
     from export.head_precision import INT8
-    from siam_keras.explanations.decomposition import HeadWeights
     from siam_keras.models import build_siam_model, get_siam_layer
+    from siam_keras.runtime.decomposition import HeadWeights
     from tests.conftest import _randomise_head
 
     model = build_siam_model(["a", "b", "c"], ["s"], image_size=288, template_size=15,

@@ -1,6 +1,5 @@
-import tomllib
-
 import pytest
+import tomllib
 
 from training.config import Config, ConfigError, config_from_dict, config_to_toml, load_config
 
@@ -102,8 +101,8 @@ def test_synthetic_data_that_cannot_fit_in_memory_is_refused_before_generating(m
 @pytest.mark.parametrize("backbone", ["small_cnn", "resnet50", "mobilenet_v3_small",
                                       "efficientnet_v2_b0"])
 def test_feature_grid_arithmetic_matches_the_built_backbones(backbone):
-    from siam_keras.backbone_geometry import feature_grid_size
     from siam_keras.models.backbones import build_backbone
+    from siam_keras.runtime.feature_grid import feature_grid_size
 
     for size in (32, 45, 97):
         assert build_backbone(backbone, size).output_shape[1] == feature_grid_size(backbone, size)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from siam_keras.cli import main
-from siam_keras.images import read_photo, resize_for_model
+from siam_keras.runtime.images import read_photo, resize_for_model
 from tests.image_cases import READABLE, UNREADABLE, write_image_cases
 
 
@@ -159,7 +159,7 @@ def test_an_unwritable_out_is_one_line(tiny_models, tiny_scenes, tmp_path, capsy
 
 def test_a_full_disk_fails_each_image_by_name_and_leaves_no_figure_without_json(
         tiny_models, tiny_scenes, tmp_path, monkeypatch, capsys):
-    from siam_keras.explanations import files
+    from siam_keras.runtime import image_files as files
 
     photos = _photo_folder(tmp_path / "photos", tiny_scenes, ["a.png", "b.png"])
     real = files.write_json

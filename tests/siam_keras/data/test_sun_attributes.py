@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 from scipy import io
 
-from siam_keras.attributes import PAPER_ATTRIBUTES
 from siam_keras.data import sun_attributes as sun
 from siam_keras.data.manual_download import SPLITS
 from siam_keras.data.sun_attribute_mapping import (
@@ -11,6 +10,7 @@ from siam_keras.data.sun_attribute_mapping import (
     map_labels,
     validate_mapping,
 )
+from siam_keras.vocabulary import PAPER_ATTRIBUTES
 from tests.dataset_fixtures import write_sun_fixture
 
 

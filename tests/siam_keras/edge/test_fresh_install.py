@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from siam_keras.sidecar import ModelSidecar
+from siam_keras.runtime.sidecar import ModelSidecar
 
 ALLOWED = {"numpy", "pillow", "ai-edge-litert", "siam-keras-edge", "pip", "setuptools",
            # ai-edge-litert's own dependencies

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from siam_keras.explanations import ExplanationError, HeadWeights, SIAMExplainer, SIAMExplanation
-from siam_keras.upsampling import upsample
+from siam_keras.runtime.upsampling import upsample
 from tests.conftest import TINY_ATTRIBUTES, TINY_OUTPUTS
 
 

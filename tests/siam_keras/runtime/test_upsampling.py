@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from siam_keras.upsampling import bilinear_matrix, upsample
+from siam_keras.runtime.upsampling import bilinear_matrix, upsample
 
 
 @pytest.mark.parametrize("in_size, out_size", [(8, 64), (15, 450), (5, 7), (4, 4), (3, 32)])

@@ -5,9 +5,9 @@ import pytest
 from PIL import Image
 
 from siam_keras.explanations import SIAMExplainer
-from siam_keras.explanations.explanation import ExplanationError
-from siam_keras.explanations.files import checked_arguments, explain_files
-from siam_keras.explanations.output_folder import (
+from siam_keras.runtime.explanation import ExplanationError
+from siam_keras.runtime.image_files import checked_arguments, explain_files
+from siam_keras.runtime.output_folder import (
     OutputFolderError,
     display_path,
     output_names,

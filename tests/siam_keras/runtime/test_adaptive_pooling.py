@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from siam_keras.adaptive_pooling import adaptive_average_pool, adaptive_pooling_matrix
+from siam_keras.runtime.adaptive_pooling import adaptive_average_pool, adaptive_pooling_matrix
 
 
 def test_divisible_sizes_are_block_means(rng):

@@ -1,7 +1,7 @@
 """Explaining image files in batches: one figure and one JSON file per image.
 
 Shared by `siam explain` (Keras) and `siam-edge explain` (LiteRT): reading (with
-`siam_keras.images`), batching, reporting each file that fails by name and going on
+`siam_keras.runtime.images`), batching, reporting each file that fails by name and going on
 (unreadable, an explanation whose numbers do not add up, a figure or file that
 cannot be written), the JSON records and `summary.json`, all in an `--out` folder
 that `output_folder` keeps apart from the inputs. NumPy and Pillow only.
@@ -13,8 +13,17 @@ from pathlib import Path
 
 import numpy as np
 
-from siam_keras.explanations.explanation import ExplanationError
-from siam_keras.explanations.output_folder import (
+from siam_keras.runtime.atomic import write_json
+from siam_keras.runtime.explanation import ExplanationError
+from siam_keras.runtime.images import (
+    DEFAULT_MAX_PIXELS,
+    IMAGE_SUFFIXES,
+    ImageError,
+    find_images,
+    read_photo,
+    resize_for_model,
+)
+from siam_keras.runtime.output_folder import (
     PROGRESS_LOG,
     SUMMARY,
     display_path,
@@ -23,15 +32,6 @@ from siam_keras.explanations.output_folder import (
     output_names,
     prepare_output_folder,
 )
-from siam_keras.images import (
-    DEFAULT_MAX_PIXELS,
-    IMAGE_SUFFIXES,
-    ImageError,
-    find_images,
-    read_photo,
-    resize_for_model,
-)
-from siam_keras.jsonio import write_json
 
 
 def checked_arguments(paths, out_dir, **counts):

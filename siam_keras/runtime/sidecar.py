@@ -4,7 +4,7 @@
 export's top and inside each SavedModel version (an asset). The edge runtime and the
 serving client read it: attribute and output names, the input size, how images are
 prepared, the feature grid, the head's weights (for the exact spatial split of the
-contributions, `siam_keras.explanations.decomposition`) and, per TFLite variant, the
+contributions, `siam_keras.runtime.decomposition`) and, per TFLite variant, the
 tolerance its explanations are checked with. Reading needs only NumPy.
 """
 
@@ -15,15 +15,15 @@ import os
 
 import numpy as np
 
-from siam_keras.explanations.decomposition import HeadWeights, OutputHead
-from siam_keras.images import RESAMPLING
+from siam_keras.runtime.decomposition import HeadWeights, OutputHead
+from siam_keras.runtime.images import RESAMPLING
 
 SIDECAR_NAME = "siam_model.json"
 FORMAT = "siam-keras-model/1"
 #: How pixels reach the model; every siam-keras runtime does exactly this.
 PREPROCESSING = {
     "decode": "upright RGB: EXIF orientation applied; grey, palette, CMYK and 16-bit "
-              "converted; transparency composited over white (siam_keras.images.read_photo)",
+              "converted; transparency composited over white (siam_keras.runtime.images.read_photo)",
     "resize": f"the whole image to the input size, Pillow {RESAMPLING.lower()} (antialiased); "
               "no crop",
     "pixels": "raw RGB values 0-255 as float32; scaling and normalisation are inside the model",
@@ -131,7 +131,7 @@ class ModelSidecar:
             raise ValueError(f"{source} is an incomplete or damaged sidecar: {error!r}") from None
 
     def save(self, path):
-        from siam_keras.jsonio import write_json
+        from siam_keras.runtime.atomic import write_json
 
         write_json(path, self.to_json(), indent=1)
 

@@ -6,8 +6,8 @@ import functools
 import numpy as np
 
 from siam_keras import vocabulary
-from siam_keras.explanations.decomposition import decompose
-from siam_keras.upsampling import upsample
+from siam_keras.runtime.decomposition import decompose
+from siam_keras.runtime.upsampling import upsample
 
 #: Largest accepted |output - bias - sum(contributions)| (and spatial-split error),
 #: relative to max(1, |output|).

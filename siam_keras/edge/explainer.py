@@ -5,13 +5,13 @@ from pathlib import Path
 
 import numpy as np
 
-from siam_keras.explanations.explanation import (
+from siam_keras.runtime.explanation import (
     DEFAULT_TOP_K,
     RESIDUAL_TOLERANCE,
     SIAMExplanation,
 )
-from siam_keras.images import pixel_batch
-from siam_keras.sidecar import SIDECAR_NAME, ModelSidecar
+from siam_keras.runtime.images import pixel_batch
+from siam_keras.runtime.sidecar import SIDECAR_NAME, ModelSidecar
 from siam_keras.vocabulary import ATTRIBUTE_MAPS, ATTRIBUTE_SCORES, contributions_key
 
 SIGNATURE = "serving_default"

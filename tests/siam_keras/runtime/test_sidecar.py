@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from siam_keras.sidecar import FORMAT, ModelSidecar
+from siam_keras.runtime.sidecar import FORMAT, ModelSidecar
 
 
 @pytest.mark.slow

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from siam_keras.images import ImageError, find_images, read_photo, resize_for_model
+from siam_keras.runtime.images import ImageError, find_images, read_photo, resize_for_model
 from tests.image_cases import READABLE, UNREADABLE, write_image_cases
 
 

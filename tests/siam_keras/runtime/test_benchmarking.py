@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from siam_keras.benchmarking import interleaved_rounds, paired_ratio
+from siam_keras.runtime.benchmarking import interleaved_rounds, paired_ratio
 
 
 def test_every_call_runs_once_untimed_then_once_per_round_in_shuffled_order():

@@ -1,0 +1,14 @@
+"""The runtime layer: everything that needs only NumPy and Pillow.
+
+Reading images (`images`), the model sidecar (`sidecar`), the exact decomposition of
+contributions (`decomposition`), the explanation object and its JSON (`explanation`),
+intervention arithmetic on maps (`intervention`), pooling and upsampling matrices
+(`adaptive_pooling`, `upsampling`), the backbones' feature grids (`feature_grid`),
+atomic writes (`atomic`), the sign colours of figures (`colours`), timing side by
+side (`benchmarking`), and the loop that explains a folder of image files
+(`image_files`, `output_folder`).
+
+Layers above it (Keras models, explainers, pipelines) import it; it imports none of
+them, nor TensorFlow or Keras, so the edge runtime (`siam_keras.edge`) and its wheel
+are this package, `siam_keras.edge` and `siam_keras.vocabulary`.
+"""
