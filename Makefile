@@ -20,14 +20,14 @@ install: $(STAMP)
 
 # Each step runs once: a second `make demo` only redoes what is missing.
 $(DEMO)/metrics.json: $(STAMP) training/configs/demo.toml
-	$(PY) -m training --config training/configs/demo.toml --out $(DEMO) --overwrite
+	$(VENV)/bin/siam-train --config training/configs/demo.toml --out $(DEMO) --overwrite
 
 $(DEMO)/explanations.json: $(DEMO)/metrics.json
 	$(VENV)/bin/siam evaluate --model $(DEMO)/model.keras --baseline $(DEMO)/baseline/model.keras \
 		--explanations --out $(DEMO)/explanations.json --figures $(DEMO)/explanations
 
 $(DEMO)/export/fidelity.json: $(DEMO)/metrics.json
-	$(PY) -m export --model $(DEMO)/model.keras --out $(DEMO)/export --version 1 --overwrite
+	$(VENV)/bin/siam-export --model $(DEMO)/model.keras --out $(DEMO)/export --version 1 --overwrite
 
 demo: $(DEMO)/explanations.json $(DEMO)/export/fidelity.json
 

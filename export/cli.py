@@ -1,4 +1,4 @@
-"""`python -m export`: a SIAM model for TF Serving, LiteRT and edge devices."""
+"""`siam-export` (or `python -m export`): a SIAM model for TF Serving, LiteRT and edge devices."""
 
 import argparse
 import os
@@ -13,7 +13,7 @@ DEFAULT_HOLDOUT_IMAGES = 200
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="python -m export",
+        prog="siam-export",
         description=(
             "Export a SIAM .keras model. Writes EXPORT_DIR/saved_model/<N>/ (TF Serving's "
             "layout, written atomically; signatures serving_default (pixels) and "
@@ -24,7 +24,7 @@ def build_parser():
             "fidelity.json (each variant against the Keras model, also printed as a table) "
             "and EXPORT_DIR/edge/, a wheel of the edge runtime (siam-edge)."
         ),
-        epilog="Example: python -m export --model runs/demo/model.keras --out runs/demo/export",
+        epilog="Example: siam-export --model runs/demo/model.keras --out runs/demo/export",
     )
     parser.add_argument("--model", required=True, help="a SIAM model saved as .keras")
     parser.add_argument("--out", required=True, metavar="EXPORT_DIR", help="the export folder")

@@ -77,7 +77,7 @@ def calibration_images(args, image_size, warnings, log=print):
 
 
 def run(args, variants, log=print):
-    """Runs the export described by `python -m export`'s arguments; returns fidelity.json's dict."""
+    """Runs the export described by `siam-export`'s arguments; returns fidelity.json's dict."""
     from siam_keras.saving import load_model
 
     out = Path(args.out)

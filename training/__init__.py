@@ -1,1 +1,1 @@
-"""The training pipeline: `python -m training --config training/configs/NAME.toml`."""
+"""The training pipeline: `siam-train --config NAME` (`python -m training` in the repository)."""

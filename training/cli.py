@@ -1,24 +1,28 @@
-"""`python -m training`: train SIAM (and the baseline) from a TOML config."""
+"""`siam-train` (or `python -m training`): train SIAM and the baseline from a TOML config."""
 
 import argparse
 import os
 import sys
+from pathlib import Path
+
+#: Configs shipped with the package, by name: `--config demo` works from any folder.
+BUILTIN_CONFIGS = {path.stem: path for path in sorted((Path(__file__).parent / "configs").glob("*.toml"))}
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="python -m training",
+        prog="siam-train",
         description=(
             "Train a SIAM model and the unconstrained baseline, evaluate both on the held-out "
             "split, and write model.keras, history.csv, metrics.json, config.toml and a figure "
             "of attribute maps into --out. An interrupted run restarted with the same "
             "arguments resumes at its last finished epoch."
         ),
-        epilog="Example: python -m training --config training/configs/demo.toml --out runs/demo "
-        "--set train.epochs=3",
+        epilog="Example: siam-train --config demo --out runs/demo --set train.epochs=3",
     )
     parser.add_argument("--config", help="TOML config file (sections [data], [model], [train], "
-                        "[baseline]); omitted keys take their defaults")
+                        "[baseline]; omitted keys take their defaults), or the name of one shipped "
+                        f"with siam-keras: {', '.join(BUILTIN_CONFIGS)}")
     parser.add_argument("--out", default="runs/train", help="output folder (default: runs/train)")
     parser.add_argument("--set", dest="overrides", nargs="+", default=[], metavar="SECTION.KEY=VALUE",
                         help="override config values, e.g. --set train.epochs=3 model.backbone=resnet50")
@@ -40,8 +44,11 @@ def main(argv=None):
     overrides = list(args.overrides)
     if args.mixed_precision:
         overrides.append("train.mixed_precision=true")
+    path = args.config
+    if path is not None and not Path(path).exists() and path in BUILTIN_CONFIGS:
+        path = BUILTIN_CONFIGS[path]
     try:
-        config = load_config(args.config, overrides)
+        config = load_config(path, overrides)
     except (ConfigError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

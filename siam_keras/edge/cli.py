@@ -9,7 +9,7 @@ from siam_keras.runtime.images import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="siam-edge",
-        description="Explain a SIAM model exported to TFLite (python -m export) with LiteRT: "
+        description="Explain a SIAM model exported to TFLite (siam-export) with LiteRT: "
                     "NumPy, Pillow and ai-edge-litert are all it needs.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -28,7 +28,7 @@ def build_parser():
     explain.add_argument("images", nargs="+", metavar="IMAGE_OR_FOLDER",
                          help="image files (JPEG, PNG, WebP, any size and mode) or folders")
     explain.add_argument("--model", required=True,
-                         help="a .tflite file written by python -m export (e.g. model_int8.tflite)")
+                         help="a .tflite file written by siam-export (e.g. model_int8.tflite)")
     explain.add_argument("--sidecar", default=None,
                          help="its siam_model.json (default: beside the model)")
     explain.add_argument("--out", required=True,

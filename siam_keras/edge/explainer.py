@@ -21,7 +21,7 @@ DEFAULT_THREADS = 2
 class EdgeExplainer:
     """Explains a `.tflite` SIAM model's predictions, with the interface of `SIAMExplainer`.
 
-    The model file is one written by `python -m export` (`tflite/model_<variant>.tflite`);
+    The model file is one written by `siam-export` (`tflite/model_<variant>.tflite`);
     its sidecar (`siam_model.json`, beside it by default) gives the names, the input
     size and the head's weights. The variant is identified by the file's SHA-256 (a
     renamed file is still known; a file from another export is refused, as is one

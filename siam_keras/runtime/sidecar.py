@@ -1,6 +1,6 @@
 """`ModelSidecar`: what travels with an exported SIAM model, as one JSON file.
 
-`python -m export` writes it (`siam_model.json`) beside the TFLite files, at the
+`siam-export` writes it (`siam_model.json`) beside the TFLite files, at the
 export's top and inside each SavedModel version (an asset). The edge runtime and the
 serving client read it: attribute and output names, the input size, how images are
 prepared, the feature grid, the head's weights (for the exact spatial split of the
@@ -140,7 +140,7 @@ class ModelSidecar:
         """Reads a sidecar file; raises FileNotFoundError or ValueError naming it."""
         path = os.fspath(path)
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"Model sidecar not found: {path} (written by python -m export "
+            raise FileNotFoundError(f"Model sidecar not found: {path} (written by siam-export "
                                     f"as {SIDECAR_NAME} beside the model)")
         try:
             with open(path, encoding="utf-8") as file:
