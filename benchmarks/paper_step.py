@@ -47,15 +47,16 @@ def main(argv=None):
     import numpy as np
 
     from siam_keras import vocabulary
+    from siam_keras.models.dtype_policy import rewrapped
     from siam_keras.vocabulary import PAPER_ATTRIBUTES
     from training.config import load_config
-    from training.run import siam_model_from_config, trainable_model
+    from training.run import siam_model_from_config, trained_as
 
     config = load_config("training/configs/sun_son_resnet50.toml",
                          ['model.backbone_weights=""', "train.mixed_precision=false"])
     size, batch = config.data.image_size, config.train.batch_size
     model = siam_model_from_config(config, PAPER_ATTRIBUTES, vocabulary.PAPER_OUTPUTS)
-    trained = trainable_model(config, model)
+    trained = rewrapped(model, trained_as(config, model))
     trained.compile(optimizer=keras.optimizers.Adam(1e-3))
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (2 * batch, size, size, 3)).astype("float32")

@@ -14,8 +14,10 @@ from siam_keras.runtime.sidecar import SIDECAR_NAME
 PIXELS, BYTES = "serving_default", "serve_image_bytes"
 PIXELS_INPUT, BYTES_INPUT = "image", "image_bytes"
 PNG_MAGIC, JPEG_MAGIC = b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"
-#: The sidecar, as an asset of the SavedModel: `tf.saved_model.load(dir).siam_model`.
-ASSET_ATTRIBUTE = "siam_model"
+#: Where the sidecar lies in a SavedModel version: a file beside the graph's assets
+#: (ExportArchive has no public way to register an asset; TF Serving and clients read
+#: the file).
+SIDECAR_ASSET = f"assets/{SIDECAR_NAME}"
 
 
 def signatures(model, max_pixels=DEFAULT_MAX_PIXELS):
@@ -113,7 +115,7 @@ def encoded_image_size(data):
                    default=lambda: tf.constant([-1, -1], tf.int64))
 
 
-def _archive(model, sidecar_file, max_pixels=DEFAULT_MAX_PIXELS):
+def _archive(model, max_pixels=DEFAULT_MAX_PIXELS):
     height, width = model.input_shape[1:3]
 
     def from_pixels(image):
@@ -145,8 +147,6 @@ def _archive(model, sidecar_file, max_pixels=DEFAULT_MAX_PIXELS):
         tf.TensorSpec((None, height, width, 3), tf.float32, name=PIXELS_INPUT)])
     archive.add_endpoint(BYTES, from_bytes, input_signature=[
         tf.TensorSpec((None,), tf.string, name=BYTES_INPUT)])
-    # ExportArchive has no public way to add an asset; its root object is saved as is.
-    setattr(archive._tf_trackable, ASSET_ATTRIBUTE, tf.saved_model.Asset(str(sidecar_file)))
     return archive
 
 
@@ -161,7 +161,7 @@ def write_saved_model(model, base, sidecar, version=None, overwrite=False,
     Args:
         model: a SIAM Keras model.
         base: the model's base folder (`EXPORT_DIR/saved_model`).
-        sidecar: its `ModelSidecar` (saved as the asset `siam_model.json`).
+        sidecar: its `ModelSidecar` (saved as `<version>/assets/siam_model.json`).
         version: an integer >= 1 (default: one more than the latest).
         overwrite: replace an existing version instead of refusing.
         max_pixels: `serve_image_bytes` refuses larger images from their header.
@@ -178,10 +178,9 @@ def write_saved_model(model, base, sidecar, version=None, overwrite=False,
         shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=base))
     try:
-        sidecar_file = staging / SIDECAR_NAME
-        sidecar.save(sidecar_file)
         written = staging / "model"
-        _archive(model, sidecar_file, max_pixels).write_out(str(written), verbose=False)
+        _archive(model, max_pixels).write_out(str(written), verbose=False)
+        sidecar.save(written / SIDECAR_ASSET)
         loaded = tf.saved_model.load(str(written))
         missing = {PIXELS, BYTES} - set(loaded.signatures)
         if missing:

@@ -4,4 +4,4 @@ Importing this package is cheap: TensorFlow and Keras load only when a submodule
 that needs them (layers, models, training helpers) is imported.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

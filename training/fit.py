@@ -64,7 +64,7 @@ def save_model(model, path):
 
 
 def fit_stage(stage_dir, model, losses, loss_weights, train_data, validation, epochs,
-              train_config, steps_per_epoch, callbacks=(), log=print):
+              train_config, steps_per_epoch, callbacks=(), log=print, trained_as=None):
     """Trains `model` and returns the best model (lowest validation loss), uncompiled.
 
     Writes into `stage_dir`: `model.keras` (the best model, without optimizer or
@@ -75,8 +75,11 @@ def fit_stage(stage_dir, model, losses, loss_weights, train_data, validation, ep
     the best value so far).
 
     Args:
-        model: the model to train; `losses` None means it computes its own loss
-            (`compute_loss`, as `PaperLossWeighting`).
+        model: the model to train (a `SIAMModel` or `BaselineModel`). It is trained as
+            a functional model of class `trained_as` over its layers (`keras.Model` if
+            None; `PaperLossWeighting` computes its own loss, and `losses` is then
+            None), so that `model` itself is never compiled and saves without
+            optimizer or losses.
         validation: a `training.validation.ValidationLosses`; its `val_loss` selects
             the best model.
         callbacks: more callbacks, run after the validation and before the checkpoint
@@ -94,22 +97,22 @@ def fit_stage(stage_dir, model, losses, loss_weights, train_data, validation, ep
     checkpoint = StageCheckpoint(stage_dir / CHECKPOINTS, MONITOR)
     if final_path.exists():
         log(f"  {final_path} exists: stage already finished, loading it.")
-        final = rewrapped(model)
-        final.load_weights(final_path)  # the layers are `model`'s: both now hold them
+        model.load_weights(final_path)
         checkpoint.remove()
-        return final
+        return model
     stage_dir.mkdir(parents=True, exist_ok=True)
-    model.compile(optimizer=optimizer_for(model, train_config, steps_per_epoch), loss=losses,
-                  loss_weights=loss_weights)
-    log(f"  {model_policy(model)} compute, optimizer {type(model.optimizer).__name__}")
-    initial_epoch = checkpoint.restore(model)
+    trained = rewrapped(model, trained_as)
+    trained.compile(optimizer=optimizer_for(model, train_config, steps_per_epoch), loss=losses,
+                    loss_weights=loss_weights)
+    log(f"  {model_policy(model)} compute, optimizer {type(trained.optimizer).__name__}")
+    initial_epoch = checkpoint.restore(trained)
     if initial_epoch:
         log(f"  Resuming at epoch {initial_epoch + 1} of {epochs} from {checkpoint.folder} "
             f"(best {MONITOR} so far: {checkpoint.best:.4g})")
     _keep_history(stage_dir / HISTORY_FILE, initial_epoch)
     endless = (isinstance(train_data, tf.data.Dataset)
                and train_data.cardinality() == tf.data.INFINITE_CARDINALITY)
-    history = model.fit(
+    history = trained.fit(
         train_data,
         epochs=epochs,
         initial_epoch=initial_epoch,
@@ -133,10 +136,9 @@ def fit_stage(stage_dir, model, losses, loss_weights, train_data, validation, ep
             f"{initial_epoch + len(losses_seen)}. Try a lower train.learning_rate (it is "
             f"{train_config.learning_rate:g}); the last committed epoch is kept in "
             f"{checkpoint.folder} (pass --overwrite to start over).")
-    best_epoch = checkpoint.load_best(model)
+    best_epoch = checkpoint.load_best(trained)  # into the layers `model` shares
     if best_epoch is not None:
         log(f"  Best {MONITOR} {checkpoint.best:.4g} at epoch {best_epoch + 1}: kept as {final_path}")
-    final = rewrapped(model)  # no optimizer, no training losses
-    save_model(final, final_path)
+    save_model(model, final_path)  # never compiled: no optimizer, no training losses
     checkpoint.remove()
-    return final
+    return model

@@ -11,7 +11,6 @@ from siam_keras import vocabulary
 from siam_keras.evaluation import evaluate_model, synthetic_scenes_targets
 from siam_keras.metrics.report import format_report
 from siam_keras.models import build_baseline_model, build_siam_model
-from siam_keras.models.dtype_policy import rewrapped
 from siam_keras.plotting import plot_attribute_maps
 from siam_keras.runtime.atomic import write_json
 from training import datasets
@@ -63,14 +62,11 @@ def loss_setup(config, outputs, with_outputs=True):
     return siam_losses(outputs), loss_weights
 
 
-def trainable_model(config, model, freeze_backbone=False):
-    """`model` to fit: its backbone frozen if asked, wrapped for the paper's weighting."""
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):  # the backbone
-            layer.trainable = not freeze_backbone
-    if config.train.loss_weighting == "paper":
-        return rewrapped(model, PaperLossWeighting)
-    return model
+def trained_as(config, model, freeze_backbone=False):
+    """Freezes `model`'s backbone if asked; returns the class `fit_stage` trains it as:
+    `PaperLossWeighting` (which computes the paper's loss), or None (a plain model)."""
+    model.backbone.trainable = not freeze_backbone
+    return PaperLossWeighting if config.train.loss_weighting == "paper" else None
 
 
 def validation(config, batches, outputs, with_attributes=True, with_outputs=True):
@@ -157,9 +153,9 @@ def run_synthetic(config, out, log=print):
     siam = siam_model_from_config(config, attributes, outputs, initial_biases)
     preview = splits["validation"]["image"][:NUM_FIGURE_IMAGES]
     siam = fit_stage(
-        out, trainable_model(config, siam, train_cfg.freeze_backbone), losses, loss_weights,
+        out, siam, losses, loss_weights,
         pipeline("train", True, True), validation(config, pipeline("validation", True, False), outputs),
-        train_cfg.epochs, train_cfg, steps,
+        train_cfg.epochs, train_cfg, steps, trained_as=trained_as(config, siam, train_cfg.freeze_backbone),
         callbacks=[AttributeMapImages(out / "tensorboard" / "attribute_maps", preview, attributes)],
         log=log,
     )

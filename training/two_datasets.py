@@ -153,7 +153,7 @@ def run_two_datasets(config, out, log=print):
         loss_setup,
         output_losses,
         siam_model_from_config,
-        trainable_model,
+        trained_as,
         validation,
     )
 
@@ -178,21 +178,23 @@ def run_two_datasets(config, out, log=print):
         log(f"[2/4] Training SIAM: attributes first ({train_cfg.attribute_epochs} epochs of {steps} "
             f"steps, SUN only{', backbone frozen' if train_cfg.freeze_backbone_attribute_stage else ''})")
         losses, weights = loss_setup(config, list(OUTPUTS), with_outputs=False)
-        siam = fit_stage(out / "attribute_stage", trainable_model(
-            config, siam, train_cfg.freeze_backbone_attribute_stage), losses, weights,
+        siam = fit_stage(
+            out / "attribute_stage", siam, losses, weights,
             mixed_batches([split(sun, sun_examples, "train")], batch, train_cfg),
             validation(config, evaluation_batches([sun_validation], batch), OUTPUTS,
                        with_outputs=False),
-            train_cfg.attribute_epochs, train_cfg, steps, log=log)
+            train_cfg.attribute_epochs, train_cfg, steps, log=log,
+            trained_as=trained_as(config, siam, train_cfg.freeze_backbone_attribute_stage))
     log(f"[2/4] Training SIAM: both datasets ({train_cfg.epochs} epochs of {steps} steps of "
         f"{batch} + {batch} images, {train_cfg.loss_weighting} loss weighting; the best epoch by "
         "validation on both)")
     losses, weights = loss_setup(config, list(OUTPUTS))
     both = evaluation_batches([sun_validation, split(son, son_examples, "validation")], batch)
-    siam = fit_stage(out, trainable_model(config, siam, train_cfg.freeze_backbone), losses, weights,
+    siam = fit_stage(out, siam, losses, weights,
                      mixed_batches([split(sun, sun_examples, "train"),
                                     split(son, son_examples, "train")], batch, train_cfg),
-                     validation(config, both, OUTPUTS), train_cfg.epochs, train_cfg, steps, log=log)
+                     validation(config, both, OUTPUTS), train_cfg.epochs, train_cfg, steps, log=log,
+                     trained_as=trained_as(config, siam, train_cfg.freeze_backbone))
     seconds = time.perf_counter() - start
 
     log("[3/4] Evaluating SIAM: ScenicOrNot test (outputs), SUN test (attributes)")

@@ -24,7 +24,7 @@ import threading
 import time
 import urllib.parse
 
-USER_AGENT = "siam-keras/0.1 (ScenicOrNot research download; one request at a time)"
+USER_AGENT = "siam-keras/0.2 (ScenicOrNot research download; one request at a time)"
 RETRIED_STATUS = (429, 500, 502, 503, 504)
 REDIRECT_STATUS = (301, 302, 303, 307, 308)
 MAX_REDIRECTS = 5

@@ -2,8 +2,6 @@
 
 import keras
 
-from siam_keras.layers.siam_layer import SIAMLayer
-
 #: The name of the identity layer that marks the features in `with_feature_layer`.
 FEATURE_LAYER = "backbone_features"
 
@@ -12,16 +10,14 @@ def feature_tensor(model):
     """The model's backbone feature map (B, h, w, C): what CAM methods explain.
 
     That is the input of the SIAM head, or of the baseline's global pooling (the
-    last convolutional features, as Grad-CAM prescribes).
+    last convolutional features, as Grad-CAM prescribes): `model.feature_layer`.
     """
-    for layer in model.layers:
-        if isinstance(layer, (SIAMLayer, keras.layers.GlobalAveragePooling2D)):
-            return layer.input
-    raise ValueError(
-        f"Model {model.name!r} has neither a SIAMLayer nor a GlobalAveragePooling2D layer, so "
-        "its backbone features cannot be found. Layers: "
-        + ", ".join(layer.name for layer in model.layers)
-    )
+    layer = getattr(model, "feature_layer", None)
+    if layer is None:
+        raise ValueError(
+            f"Model {model.name!r} is a {type(model).__name__}: only a SIAMModel or a "
+            "BaselineModel says where its backbone features are (`feature_layer`).")
+    return layer.input
 
 
 def with_feature_layer(model, output_key=None):

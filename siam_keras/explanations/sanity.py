@@ -1,6 +1,5 @@
 """Sanity check of explanations (Adebayo et al. 2018): randomise weights, compare maps."""
 
-import keras
 import numpy as np
 from scipy import stats
 
@@ -15,7 +14,7 @@ def randomized_head_copy(model, seed=0):
     in [0, 2 x their trained mean] (they stay non-negative); mixing weights from a
     normal with their trained spread. The output biases are kept.
     """
-    copy = keras.models.clone_model(model)
+    copy = type(model).from_config(model.get_config())
     copy.set_weights(model.get_weights())
     layer = get_siam_layer(copy)
     rng = np.random.default_rng(seed)

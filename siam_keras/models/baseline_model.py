@@ -1,10 +1,77 @@
-"""`build_baseline_model`: the unconstrained regressor SIAM is compared with."""
+"""`BaselineModel`: the unconstrained regressor SIAM is compared with."""
+
+import copy
 
 import keras
 
 from siam_keras import vocabulary
 from siam_keras.models.backbones import build_backbone
-from siam_keras.models.dtype_policy import dtype_policy_scope
+from siam_keras.models.dtype_policy import dtype_policy_scope, model_policy
+from siam_keras.models.siam_model import checked_backbone
+
+
+@keras.saving.register_keras_serializable(package="siam_keras")
+class BaselineModel(keras.Model):
+    """The same backbone, then global average pooling and one dense unit per output.
+
+    No attribute maps, no templates: the black box that post-hoc explainers are
+    applied to. Outputs are float32 (B,) tensors named as `output_names`.
+
+    Args:
+        backbone: a `keras.Model` from raw RGB pixels (B, S, S, 3) to features.
+        output_names: the outputs, e.g. `("scenicness", "scenicness_variance")`.
+        initial_biases: {output: initial bias} (the label means); others start at 0.
+        name: the model's name.
+    """
+
+    def __init__(self, backbone, output_names=vocabulary.PAPER_OUTPUTS, initial_biases=None,
+                 name="baseline", **kwargs):
+        backbone = checked_backbone(backbone)
+        self._output_list = vocabulary.validate_output_names(output_names)
+        self.initial_biases = {k: float(v) for k, v in dict(initial_biases or {}).items()}
+        unknown = sorted(set(self.initial_biases) - set(self._output_list))
+        if unknown:
+            raise ValueError(f"`initial_biases` names unknown outputs {unknown}. Outputs: "
+                             f"{list(self._output_list)}")
+        with dtype_policy_scope(model_policy(backbone)):
+            images = keras.Input(backbone.input_shape[1:], name="image")
+            pooling = keras.layers.GlobalAveragePooling2D(name="pool")
+            pooled = pooling(backbone(images))
+            outputs = {}
+            for output in self._output_list:
+                dense = keras.layers.Dense(
+                    1, dtype="float32", name=f"{output}_dense",
+                    bias_initializer=keras.initializers.Constant(
+                        self.initial_biases.get(output, 0.0)))(pooled)
+                outputs[output] = keras.layers.Reshape((), dtype="float32", name=output)(dense)
+            super().__init__(inputs=images, outputs=outputs, name=name, **kwargs)
+        self.backbone = backbone
+        self.pooling = pooling
+
+    @property
+    def image_size(self):
+        return tuple(int(d) for d in self.input_shape[1:3])
+
+    @property
+    def named_outputs(self):
+        return tuple(self._output_list)
+
+    @property
+    def feature_layer(self):
+        """The layer that reads the backbone's features (what CAM methods explain)."""
+        return self.pooling
+
+    def get_config(self):
+        return {"backbone": keras.layers.serialize(self.backbone),
+                "output_names": list(self._output_list),
+                "initial_biases": dict(self.initial_biases), "name": self.name,
+                "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config):
+        config = copy.deepcopy(config)  # deserialising consumes the nested configs
+        config["backbone"] = keras.layers.deserialize(config["backbone"])
+        return cls(**config)
 
 
 def build_baseline_model(
@@ -16,24 +83,7 @@ def build_baseline_model(
     dtype_policy=None,
     name="baseline",
 ):
-    """Same backbone, then global average pooling and one dense unit per output.
-
-    No attribute maps, no templates: the black box that post-hoc explainers are
-    applied to. Outputs are float32 (B,) tensors named as `output_names`.
-    """
-    output_names = vocabulary.validate_output_names(output_names)
-    initial_biases = dict(initial_biases or {})
+    """Builds a `BaselineModel` from flat arguments (as `build_siam_model` does)."""
     with dtype_policy_scope(dtype_policy):
-        features_model = build_backbone(backbone, image_size, backbone_weights)
-        images = keras.Input((image_size, image_size, 3), name="image")
-        pooled = keras.layers.GlobalAveragePooling2D(name="pool")(features_model(images))
-        outputs = {}
-        for output in output_names:
-            dense = keras.layers.Dense(
-                1,
-                dtype="float32",
-                bias_initializer=keras.initializers.Constant(initial_biases.get(output, 0.0)),
-                name=f"{output}_dense",
-            )(pooled)
-            outputs[output] = keras.layers.Reshape((), dtype="float32", name=output)(dense)
-        return keras.Model(images, outputs, name=name)  # in the scope: see dtype_policy_scope
+        return BaselineModel(build_backbone(backbone, image_size, backbone_weights),
+                             output_names, initial_biases, name=name)

@@ -27,7 +27,7 @@ def preset_arguments(name, **overrides):
 
 
 def build_siam_model_from_preset(name, **overrides):
-    """Builds a preset's model, e.g. `build_siam_model_from_preset("siam_paper")`."""
-    from siam_keras.models.siam_model import build_siam_model
+    """Builds a preset's model: `SIAMModel.from_preset(name, **overrides)`."""
+    from siam_keras.models.siam_model import SIAMModel
 
-    return build_siam_model(**preset_arguments(name, **overrides))
+    return SIAMModel.from_preset(name, **overrides)

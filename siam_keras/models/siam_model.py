@@ -1,4 +1,6 @@
-"""`build_siam_model`: pixels -> backbone -> `SIAMLayer` -> a dict of named outputs."""
+"""`SIAMModel`: pixels -> backbone -> `SIAMLayer` -> a dict of named outputs."""
+
+import copy
 
 import keras
 
@@ -10,7 +12,103 @@ from siam_keras.layers.siam_layer import (
     SIAMLayer,
 )
 from siam_keras.models.backbones import build_backbone
-from siam_keras.models.dtype_policy import dtype_policy_scope
+from siam_keras.models.dtype_policy import dtype_policy_scope, model_policy
+
+
+def checked_backbone(backbone):
+    """`backbone` if it is a Keras model from (B, H, W, 3) pixels to a (B, h, w, C) grid."""
+    if not isinstance(backbone, keras.Model):
+        raise TypeError(f"`backbone` must be a keras.Model. Received: {backbone!r}")
+    if len(backbone.input_shape) != 4 or backbone.input_shape[-1] != 3 or len(
+            backbone.output_shape) != 4:
+        raise ValueError(
+            "`backbone` must take (batch, height, width, 3) pixels and return a (batch, h, w, "
+            f"channels) grid. Received: input {backbone.input_shape}, output "
+            f"{backbone.output_shape}")
+    return backbone
+
+
+@keras.saving.register_keras_serializable(package="siam_keras")
+class SIAMModel(keras.Model):
+    """A SIAM model: raw RGB pixels -> backbone -> `SIAMLayer` -> named outputs.
+
+    Built like keras-hub's task models: the parts are attributes (`backbone`,
+    `siam_head`), the config holds them serialised, and `from_preset` builds a named
+    configuration. The model is functional, built under its layers' dtype policy (so a
+    `mixed_float16` model compiles a `LossScaleOptimizer`).
+
+    Args:
+        backbone: a `keras.Model` from raw RGB pixels (B, S, S, 3) in [0, 255] to
+            features (B, h, w, C) (`siam_keras.models.build_backbone`).
+        siam_head: the `SIAMLayer` on those features.
+        name: the model's name.
+
+    Call arguments:
+        images: (B, S, S, 3) raw RGB pixels.
+
+    Returns:
+        A dict of float32 tensors: `attribute_maps` (B, h, w, K), `attribute_scores`
+        (B, K), each output (B,) and each `<output>_contributions` (B, K).
+
+    Example:
+    >>> model = build_siam_model(["trees", "water"], ["scenicness"], image_size=64,
+    ...                          template_size=8, border_size=0)
+    >>> model.attribute_names, model.named_outputs, model.image_size
+    (('trees', 'water'), ('scenicness',), (64, 64))
+    >>> SIAMModel.from_preset("siam_paper", backbone_weights=None)   # ResNet-50, 450 px
+    """
+
+    def __init__(self, backbone, siam_head, name="siam", **kwargs):
+        backbone = checked_backbone(backbone)
+        if not isinstance(siam_head, SIAMLayer):
+            raise TypeError(f"`siam_head` must be a SIAMLayer. Received: {siam_head!r}")
+        # The functional model takes the global policy when it is built (REFERENCE §4).
+        with dtype_policy_scope(model_policy(backbone)):
+            images = keras.Input(backbone.input_shape[1:], name="image")
+            outputs = siam_head(backbone(images))
+            super().__init__(inputs=images, outputs=outputs, name=name, **kwargs)
+        self.backbone = backbone
+        self.siam_head = siam_head
+
+    @property
+    def image_size(self):
+        """(height, width) of the input."""
+        return tuple(int(d) for d in self.input_shape[1:3])
+
+    @property
+    def attribute_names(self):
+        return tuple(self.siam_head.attribute_names)
+
+    @property
+    def named_outputs(self):
+        """The named outputs (e.g. `scenicness`); Keras' own `output_names` lists the
+        layers that produce the output keys."""
+        return tuple(self.siam_head.output_names)
+
+    @property
+    def feature_layer(self):
+        """The layer that reads the backbone's features (what CAM methods explain)."""
+        return self.siam_head
+
+    def get_config(self):
+        return {"backbone": keras.layers.serialize(self.backbone),
+                "siam_head": keras.layers.serialize(self.siam_head),
+                "name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config):
+        config = copy.deepcopy(config)  # deserialising consumes the nested configs
+        config["backbone"] = keras.layers.deserialize(config["backbone"])
+        config["siam_head"] = keras.layers.deserialize(config["siam_head"])
+        return cls(**config)
+
+    @classmethod
+    def from_preset(cls, preset, **overrides):
+        """A preset's model (`siam_keras.models.PRESETS`), e.g. `"siam_paper"`; the
+        overrides are `build_siam_model` arguments."""
+        from siam_keras.models.presets import preset_arguments
+
+        return build_siam_model(**preset_arguments(preset, **overrides))
 
 
 def build_siam_model(
@@ -29,7 +127,7 @@ def build_siam_model(
     dtype_policy=None,
     name="siam",
 ):
-    """Builds a SIAM model taking raw RGB pixels and returning a dict.
+    """Builds a `SIAMModel` from flat arguments.
 
     Args:
         attribute_names: list of K attribute names, or K.
@@ -45,11 +143,6 @@ def build_siam_model(
         dtype_policy: e.g. "mixed_float16" (GPU) or "mixed_bfloat16"; None keeps
             the global policy. The head's outputs are float32 under any policy.
         name: the model's name.
-
-    Returns:
-        A functional `keras.Model` with input `image` (B, S, S, 3) and outputs
-        `attribute_maps`, `attribute_scores`, each output and each
-        `<output>_contributions` (see `SIAMLayer`).
     """
     with dtype_policy_scope(dtype_policy):
         features_model = build_backbone(backbone, image_size, backbone_weights)
@@ -67,17 +160,15 @@ def build_siam_model(
             ),
             name="siam_head",
         )
-        images = keras.Input((image_size, image_size, 3), name="image")
-        outputs = head_layer(features_model(images))
-        return keras.Model(images, outputs, name=name)  # in the scope: see dtype_policy_scope
+        return SIAMModel(features_model, head_layer, name=name)
 
 
 def get_siam_layer(model):
-    """Returns the `SIAMLayer` of a SIAM model; raises if it has none."""
-    for layer in model._flatten_layers(include_self=False, recursive=True):
-        if isinstance(layer, SIAMLayer):
-            return layer
-    raise ValueError(
-        f"Model {model.name!r} has no SIAMLayer: it is not a SIAM model "
-        "(an unconstrained baseline, perhaps)."
-    )
+    """The `SIAMLayer` of a `SIAMModel`; raises ValueError for any other model."""
+    if not isinstance(model, SIAMModel):
+        raise ValueError(
+            f"Model {model.name!r} is a {type(model).__name__}, not a SIAMModel: it has no "
+            "SIAM head (an unconstrained baseline, or a .keras file saved before siam-keras "
+            "0.2, which has to be trained again)."
+        )
+    return model.siam_head

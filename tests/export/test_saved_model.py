@@ -27,7 +27,8 @@ from_pixels = loaded.signatures["serving_default"](image=tf.constant(pixels))
 from_bytes = loaded.signatures["serve_image_bytes"](image_bytes=tf.constant([open(png_file, "rb").read()]))
 np.savez(out_file, **{f"pixels/{k}": v.numpy() for k, v in from_pixels.items()},
          **{f"bytes/{k}": v.numpy() for k, v in from_bytes.items()})
-print(tf.io.read_file(loaded.siam_model.asset_path).numpy().decode()[:40])
+import os
+print(open(os.path.join(folder, "assets", "siam_model.json")).read()[:40])
 # Wrong shapes must fail with a message, never run (30 x 32) or abort the process (rank 3).
 for bad in (tf.zeros((1, 30, 32, 3)), tf.zeros((1, 32, 32)), tf.zeros((32, 32, 3, 1, 1))):
     try:

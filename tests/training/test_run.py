@@ -47,9 +47,12 @@ def test_run_writes_every_file_and_metrics_key(tiny_run):
 
 @pytest.mark.slow
 def test_saved_model_reloads_with_nothing_but_keras_and_siam_keras(tiny_run):
+    from siam_keras.models import BaselineModel, SIAMModel
     from siam_keras.saving import load_model
 
     model = load_model(tiny_run / "model.keras")
+    assert isinstance(model, SIAMModel) and model.attribute_names[0] == "sky"
+    assert isinstance(load_model(tiny_run / "baseline" / "model.keras"), BaselineModel)
     out = model.predict(np.zeros((1, 32, 32, 3), "float32"), verbose=0)
     assert out["attribute_maps"].shape == (1, 8, 8, 8)
     assert getattr(model, "optimizer", None) is None  # saved without training state

@@ -48,4 +48,4 @@ def test_evaluate_explanations_refuses_a_baseline_model(tiny_models, tmp_path, c
     code = main(["evaluate", "--model", str(tiny_models[1]), "--explanations", "--out",
                  str(tmp_path / "x.json"), "--num-images", "4", "--timing-repeats", "0"])
     assert code == 2
-    assert "no SIAMLayer" in capsys.readouterr().err
+    assert "not a SIAMModel" in capsys.readouterr().err

@@ -131,7 +131,7 @@ def test_bad_images_and_models_are_refused(explainer, tiny_models):
         explainer(np.full((1, 32, 32, 3), "x"))
     with pytest.raises(ValueError, match="top_k"):
         explainer(np.zeros((1, 32, 32, 3)), top_k=0)
-    with pytest.raises(ValueError, match="no SIAMLayer"):
+    with pytest.raises(ValueError, match="not a SIAMModel"):
         SIAMExplainer(load_model(tiny_models[1]))
     assert len(explainer(np.zeros((32, 32, 3), "uint8"))) == 1  # one image, no batch axis
 

@@ -35,7 +35,7 @@ def test_baseline_has_only_outputs_and_no_siam_layer():
     out = model.predict(np.zeros((2, 32, 32, 3), "float32"), verbose=0)
     assert set(out) == {"scenicness", "scenicness_variance"}
     assert out["scenicness"].shape == (2,) and out["scenicness"].dtype == np.float32
-    with pytest.raises(ValueError, match="has no SIAMLayer"):
+    with pytest.raises(ValueError, match="is a BaselineModel, not a SIAMModel"):
         get_siam_layer(model)
 
 
@@ -63,3 +63,60 @@ def test_wrong_image_rank_is_refused():
     model = build_siam_model(3, image_size=32, template_size=4, border_size=0)
     with pytest.raises(ValueError, match="expected shape|incompatible|expected ndim"):
         model(np.zeros((32, 32, 3), "float32"))
+
+
+def _siam(policy):
+    return build_siam_model(["a", "b", "c"], ["scenicness"], image_size=32, template_size=4,
+                            border_size=0, dtype_policy=policy)
+
+
+def test_siam_model_passes_the_model_checks(tmp_path, rng):
+    from tests.model_checks import run_model_test
+
+    images = (rng.random((2, 32, 32, 3)) * 255).astype("float32")
+    run_model_test(_siam, images, {"attribute_maps": (2, 8, 8, 3), "attribute_scores": (2, 3),
+                                   "scenicness": (2,), "scenicness_contributions": (2, 3)},
+                   num_weights=35, num_trainable=23, tmp_path=tmp_path)
+
+
+def test_baseline_model_passes_the_model_checks(tmp_path, rng):
+    from tests.model_checks import run_model_test
+
+    images = (rng.random((2, 32, 32, 3)) * 255).astype("float32")
+    run_model_test(lambda policy: build_baseline_model(["scenicness"], image_size=32,
+                                                       dtype_policy=policy),
+                   images, {"scenicness": (2,)}, num_weights=32, num_trainable=20,
+                   tmp_path=tmp_path)
+
+
+def test_siam_model_exposes_its_parts_and_names():
+    from siam_keras.layers import SIAMLayer
+    from siam_keras.models import SIAMModel
+
+    model = _siam(None)
+    assert isinstance(model, SIAMModel) and isinstance(model.siam_head, SIAMLayer)
+    assert model.backbone.name == "small_cnn" and model.image_size == (32, 32)
+    assert model.attribute_names == ("a", "b", "c") and model.named_outputs == ("scenicness",)
+    assert model.feature_layer is model.siam_head
+
+
+@pytest.mark.slow
+def test_from_preset_builds_the_paper_model():
+    from siam_keras.models import SIAMModel
+
+    model = SIAMModel.from_preset("siam_paper")
+    assert model.backbone.name == "resnet50" and model.image_size == (450, 450)
+    assert len(model.attribute_names) == 33 and model.attribute_names[0] == "trees"
+    assert model.output["attribute_maps"].shape == (None, 15, 15, 33)
+
+
+def test_models_refuse_parts_that_do_not_fit():
+    import keras
+
+    from siam_keras.models import SIAMModel
+
+    model = _siam(None)
+    with pytest.raises(TypeError, match="`siam_head` must be a SIAMLayer"):
+        SIAMModel(model.backbone, keras.layers.Dense(3))
+    with pytest.raises(TypeError, match="`backbone` must be a keras.Model"):
+        SIAMModel("resnet50", model.siam_head)
