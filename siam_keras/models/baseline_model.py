@@ -1,17 +1,15 @@
 """`BaselineModel`: the unconstrained regressor SIAM is compared with."""
 
-import copy
-
 import keras
 
 from siam_keras import vocabulary
+from siam_keras.models.backbone_task import BackboneTask
 from siam_keras.models.backbones import build_backbone
-from siam_keras.models.dtype_policy import dtype_policy_scope, model_policy
-from siam_keras.models.siam_model import checked_backbone
+from siam_keras.models.dtype_policy import dtype_policy_scope
 
 
 @keras.saving.register_keras_serializable(package="siam_keras")
-class BaselineModel(keras.Model):
+class BaselineModel(BackboneTask, keras.Model):
     """The same backbone, then global average pooling and one dense unit per output.
 
     No attribute maps, no templates: the black box that post-hoc explainers are
@@ -26,31 +24,26 @@ class BaselineModel(keras.Model):
 
     def __init__(self, backbone, output_names=vocabulary.PAPER_OUTPUTS, initial_biases=None,
                  name="baseline", **kwargs):
-        backbone = checked_backbone(backbone)
-        self._output_list = vocabulary.validate_output_names(output_names)
-        self.initial_biases = {k: float(v) for k, v in dict(initial_biases or {}).items()}
-        unknown = sorted(set(self.initial_biases) - set(self._output_list))
+        names = vocabulary.validate_output_names(output_names)
+        biases = {k: float(v) for k, v in dict(initial_biases or {}).items()}
+        unknown = sorted(set(biases) - set(names))
         if unknown:
             raise ValueError(f"`initial_biases` names unknown outputs {unknown}. Outputs: "
-                             f"{list(self._output_list)}")
-        with dtype_policy_scope(model_policy(backbone)):
-            images = keras.Input(backbone.input_shape[1:], name="image")
-            pooling = keras.layers.GlobalAveragePooling2D(name="pool")
-            pooled = pooling(backbone(images))
+                             f"{list(names)}")
+        pooling = keras.layers.GlobalAveragePooling2D(name="pool")
+
+        def head(features):
+            pooled = pooling(features)
             outputs = {}
-            for output in self._output_list:
+            for output in names:
                 dense = keras.layers.Dense(
                     1, dtype="float32", name=f"{output}_dense",
-                    bias_initializer=keras.initializers.Constant(
-                        self.initial_biases.get(output, 0.0)))(pooled)
+                    bias_initializer=keras.initializers.Constant(biases.get(output, 0.0)))(pooled)
                 outputs[output] = keras.layers.Reshape((), dtype="float32", name=output)(dense)
-            super().__init__(inputs=images, outputs=outputs, name=name, **kwargs)
-        self.backbone = backbone
-        self.pooling = pooling
+            return outputs
 
-    @property
-    def image_size(self):
-        return tuple(int(d) for d in self.input_shape[1:3])
+        self.build_graph(backbone, head, name, **kwargs)
+        self.pooling, self._output_list, self.initial_biases = pooling, names, biases
 
     @property
     def named_outputs(self):
@@ -62,16 +55,9 @@ class BaselineModel(keras.Model):
         return self.pooling
 
     def get_config(self):
-        return {"backbone": keras.layers.serialize(self.backbone),
-                "output_names": list(self._output_list),
+        return {**self.part_configs(), "output_names": list(self._output_list),
                 "initial_biases": dict(self.initial_biases), "name": self.name,
                 "trainable": self.trainable}
-
-    @classmethod
-    def from_config(cls, config):
-        config = copy.deepcopy(config)  # deserialising consumes the nested configs
-        config["backbone"] = keras.layers.deserialize(config["backbone"])
-        return cls(**config)
 
 
 def build_baseline_model(

@@ -1,7 +1,5 @@
 """`SIAMModel`: pixels -> backbone -> `SIAMLayer` -> a dict of named outputs."""
 
-import copy
-
 import keras
 
 from siam_keras import vocabulary
@@ -11,31 +9,19 @@ from siam_keras.layers.siam_layer import (
     DEFAULT_TEMPLATE_SIZE,
     SIAMLayer,
 )
+from siam_keras.models.backbone_task import BackboneTask
 from siam_keras.models.backbones import build_backbone
-from siam_keras.models.dtype_policy import dtype_policy_scope, model_policy
-
-
-def checked_backbone(backbone):
-    """`backbone` if it is a Keras model from (B, H, W, 3) pixels to a (B, h, w, C) grid."""
-    if not isinstance(backbone, keras.Model):
-        raise TypeError(f"`backbone` must be a keras.Model. Received: {backbone!r}")
-    if len(backbone.input_shape) != 4 or backbone.input_shape[-1] != 3 or len(
-            backbone.output_shape) != 4:
-        raise ValueError(
-            "`backbone` must take (batch, height, width, 3) pixels and return a (batch, h, w, "
-            f"channels) grid. Received: input {backbone.input_shape}, output "
-            f"{backbone.output_shape}")
-    return backbone
+from siam_keras.models.dtype_policy import dtype_policy_scope
 
 
 @keras.saving.register_keras_serializable(package="siam_keras")
-class SIAMModel(keras.Model):
+class SIAMModel(BackboneTask, keras.Model):
     """A SIAM model: raw RGB pixels -> backbone -> `SIAMLayer` -> named outputs.
 
-    Built like keras-hub's task models: the parts are attributes (`backbone`,
-    `siam_head`), the config holds them serialised, and `from_preset` builds a named
-    configuration. The model is functional, built under its layers' dtype policy (so a
-    `mixed_float16` model compiles a `LossScaleOptimizer`).
+    Built like keras-hub's task models (`BackboneTask`): the parts are attributes
+    (`backbone`, `siam_head`), the config holds them serialised, and `from_preset`
+    builds a named configuration. The model is functional, built under its layers'
+    dtype policy (so a `mixed_float16` model compiles a `LossScaleOptimizer`).
 
     Args:
         backbone: a `keras.Model` from raw RGB pixels (B, S, S, 3) in [0, 255] to
@@ -58,22 +44,13 @@ class SIAMModel(keras.Model):
     >>> SIAMModel.from_preset("siam_paper", backbone_weights=None)   # ResNet-50, 450 px
     """
 
+    PARTS = ("backbone", "siam_head")
+
     def __init__(self, backbone, siam_head, name="siam", **kwargs):
-        backbone = checked_backbone(backbone)
         if not isinstance(siam_head, SIAMLayer):
             raise TypeError(f"`siam_head` must be a SIAMLayer. Received: {siam_head!r}")
-        # The functional model takes the global policy when it is built (REFERENCE §4).
-        with dtype_policy_scope(model_policy(backbone)):
-            images = keras.Input(backbone.input_shape[1:], name="image")
-            outputs = siam_head(backbone(images))
-            super().__init__(inputs=images, outputs=outputs, name=name, **kwargs)
-        self.backbone = backbone
+        self.build_graph(backbone, siam_head, name, **kwargs)
         self.siam_head = siam_head
-
-    @property
-    def image_size(self):
-        """(height, width) of the input."""
-        return tuple(int(d) for d in self.input_shape[1:3])
 
     @property
     def attribute_names(self):
@@ -91,16 +68,7 @@ class SIAMModel(keras.Model):
         return self.siam_head
 
     def get_config(self):
-        return {"backbone": keras.layers.serialize(self.backbone),
-                "siam_head": keras.layers.serialize(self.siam_head),
-                "name": self.name, "trainable": self.trainable}
-
-    @classmethod
-    def from_config(cls, config):
-        config = copy.deepcopy(config)  # deserialising consumes the nested configs
-        config["backbone"] = keras.layers.deserialize(config["backbone"])
-        config["siam_head"] = keras.layers.deserialize(config["siam_head"])
-        return cls(**config)
+        return {**self.part_configs(), "name": self.name, "trainable": self.trainable}
 
     @classmethod
     def from_preset(cls, preset, **overrides):
