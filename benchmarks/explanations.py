@@ -1,7 +1,7 @@
 """What an explanation costs: SIAM's vs. a plain prediction vs. Grad-CAM, one run.
 
 For each model, one batch; every call is timed round by round, interleaved, and the
-median is kept (`siam_keras.explanations.timing`):
+median is kept (`siam_keras.evaluation.timing`):
 
 - plain prediction (`model.predict_on_batch`);
 - SIAM's full explanation: every attribute and output, contributions, their exact
@@ -56,7 +56,7 @@ def main(argv=None):
     import numpy as np
 
     from siam_keras.data import SyntheticScenes
-    from siam_keras.explanations.timing import format_timing, time_explanations
+    from siam_keras.evaluation.timing import format_timing, time_explanations
 
     model, source = _demo_model(args.model)
     size = model.input_shape[1]

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from siam_keras import vocabulary
-from siam_keras.evaluation import evaluate_model, synthetic_scenes_targets
+from siam_keras.evaluation.model_metrics import evaluate_model, synthetic_scenes_targets
 from siam_keras.metrics.report import format_report
 from siam_keras.models import build_baseline_model, build_siam_model
 from siam_keras.plotting import plot_attribute_maps

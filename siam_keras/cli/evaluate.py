@@ -7,7 +7,7 @@ With `--explanations`, score its explanations against the ground truth instead
 import os
 from pathlib import Path
 
-from siam_keras.explanations.report import format_explanation_report
+from siam_keras.evaluation.explanation_report import format_explanation_report
 from siam_keras.runtime.atomic import write_bytes, write_json
 
 #: Test images drawn with their explanation by `--figures`.
@@ -94,7 +94,7 @@ def run(args):
 
 
 def _metrics(args, model, scenes, split, outputs):
-    from siam_keras.evaluation import evaluate_model, synthetic_scenes_targets
+    from siam_keras.evaluation.model_metrics import evaluate_model, synthetic_scenes_targets
     from siam_keras.metrics.report import format_report
 
     targets, truth = synthetic_scenes_targets(split, outputs)
@@ -105,9 +105,9 @@ def _metrics(args, model, scenes, split, outputs):
 
 
 def _explanations(args, model, baseline, scenes, split):
+    from siam_keras.evaluation.explanation_ground_truth import evaluate_explanations
+    from siam_keras.evaluation.timing import format_timing, time_explanations
     from siam_keras.explanations import SIAMExplainer
-    from siam_keras.explanations.ground_truth import evaluate_explanations
-    from siam_keras.explanations.timing import format_timing, time_explanations
 
     explainer = SIAMExplainer(model, batch_size=args.batch_size)  # refuses non-SIAM models
     if args.baseline and list(baseline.input_shape) != list(model.input_shape):

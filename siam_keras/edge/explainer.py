@@ -5,12 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
-from siam_keras.runtime.explanation import (
-    DEFAULT_TOP_K,
-    RESIDUAL_TOLERANCE,
-    SIAMExplanation,
-)
+from siam_keras.runtime.explanation import RESIDUAL_TOLERANCE
 from siam_keras.runtime.images import pixel_batch
+from siam_keras.runtime.prediction_explainer import PredictionExplainer
 from siam_keras.runtime.sidecar import SIDECAR_NAME, ModelSidecar
 from siam_keras.vocabulary import ATTRIBUTE_MAPS, ATTRIBUTE_SCORES, contributions_key
 
@@ -18,7 +15,7 @@ SIGNATURE = "serving_default"
 DEFAULT_THREADS = 2
 
 
-class EdgeExplainer:
+class EdgeExplainer(PredictionExplainer):
     """Explains a `.tflite` SIAM model's predictions, with the interface of `SIAMExplainer`.
 
     The model file is one written by `siam-export` (`tflite/model_<variant>.tflite`);
@@ -68,6 +65,7 @@ class EdgeExplainer:
         self.attribute_names = sidecar.attribute_names
         self.output_names = sidecar.output_names
         self.image_size = tuple(sidecar.image_size)
+        self.head = sidecar.head
         self._check_signature(interpreter)
 
     def _check_signature(self, interpreter):
@@ -88,10 +86,3 @@ class EdgeExplainer:
         images = pixel_batch(images, self.image_size)
         results = [self._runner(image=images[i : i + 1]) for i in range(len(images))]
         return {key: np.concatenate([r[key] for r in results]) for key in results[0]}
-
-    def __call__(self, images, top_k=DEFAULT_TOP_K):
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-            raise ValueError(f"`top_k` must be a positive integer. Received: top_k={top_k!r}")
-        return SIAMExplanation.from_predictions(
-            self.sidecar.head, self.predict(images), self.image_size, top_k,
-            tolerance=self.tolerance)

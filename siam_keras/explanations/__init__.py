@@ -1,8 +1,9 @@
 """What-where-how explanations of SIAM models, and post-hoc methods to compare with.
 
-`SIAMExplanation`, `HeadWeights` and `decompose` need only NumPy (the edge runtime
-uses them); `SIAMExplainer`, `GradCAM` and the ground-truth evaluation load Keras
-when first used.
+`SIAMExplanation`, `HeadWeights` and `decompose` are the runtime layer's
+(`siam_keras.runtime`, NumPy only), re-exported here; the explainers of Keras models
+(`SIAMExplainer`, `GradCAM`, `GradCAMPlusPlus`, on one base `ModelExplainer`) load
+Keras when first used. Evaluating explanations lives in `siam_keras.evaluation`.
 """
 
 import importlib
@@ -16,14 +17,18 @@ from siam_keras.runtime.explanation import (
 from siam_keras.runtime.intervention import SIAMIntervention
 
 _LAZY = {
+    "ModelExplainer": "siam_keras.explanations.base",
     "SIAMExplainer": "siam_keras.explanations.explainer",
     "GradCAM": "siam_keras.explanations.gradcam",
+    "GradCAMPlusPlus": "siam_keras.explanations.gradcam_plus_plus",
 }
 
 __all__ = [
     "ExplanationError",
     "GradCAM",
+    "GradCAMPlusPlus",
     "HeadWeights",
+    "ModelExplainer",
     "OutputExplanation",
     "OutputHead",
     "SIAMExplainer",

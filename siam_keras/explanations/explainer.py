@@ -3,14 +3,15 @@
 import numpy as np
 
 from siam_keras import vocabulary
+from siam_keras.explanations.base import ModelExplainer
 from siam_keras.models.siam_model import get_siam_layer
 from siam_keras.runtime.decomposition import HeadWeights
-from siam_keras.runtime.explanation import DEFAULT_TOP_K, ExplanationError, SIAMExplanation
-from siam_keras.runtime.images import pixel_batch
+from siam_keras.runtime.explanation import DEFAULT_TOP_K, ExplanationError
 from siam_keras.runtime.intervention import SIAMIntervention, validate_factors
+from siam_keras.runtime.prediction_explainer import PredictionExplainer
 
 
-class SIAMExplainer:
+class SIAMExplainer(ModelExplainer, PredictionExplainer):
     """Explains a SIAM model's predictions from the forward pass that makes them.
 
     No gradients and no extra passes: the attribute maps, contributions and outputs
@@ -42,30 +43,14 @@ class SIAMExplainer:
     """
 
     def __init__(self, model, batch_size=32):
-        self.model = model
-        self.layer = get_siam_layer(model)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"`batch_size` must be a positive integer. Received: {batch_size!r}")
-        self.batch_size = batch_size
-        self.attribute_names = tuple(self.layer.attribute_names)
-        self.output_names = tuple(self.layer.output_names)
-        self.image_size = tuple(model.input_shape[1:3])
-        self._head = HeadWeights.from_layer(self.layer)
+        self.layer = get_siam_layer(model)  # refuses a model that is not a SIAMModel
+        super().__init__(model, batch_size)
+        self.head = HeadWeights.from_layer(self.layer)
 
     def predict(self, images):
         """The model's forward pass, batched: a dict of NumPy arrays."""
-        images = pixel_batch(images, self.image_size)
-        chunks = [
-            self.model.predict_on_batch(images[i : i + self.batch_size])
-            for i in range(0, len(images), self.batch_size)
-        ]
+        chunks = [self.model.predict_on_batch(batch) for batch in self.batches(self.pixels(images))]
         return _concatenate(chunks, np.asarray)
-
-    def __call__(self, images, top_k=DEFAULT_TOP_K):
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-            raise ValueError(f"`top_k` must be a positive integer. Received: top_k={top_k!r}")
-        predictions = self.predict(images)
-        return self.explain_predictions(predictions, top_k)
 
     def explain_predictions(self, predictions, top_k=DEFAULT_TOP_K):
         """Builds the explanation from a forward pass' outputs (a dict of arrays).
@@ -75,10 +60,10 @@ class SIAMExplainer:
         then read again and the check repeated, so a stale copy is never used.
         """
         try:
-            return SIAMExplanation.from_predictions(self._head, predictions, self.image_size, top_k)
+            return super().explain_predictions(predictions, top_k)
         except ExplanationError:
-            self._head = HeadWeights.from_layer(self.layer)
-            return SIAMExplanation.from_predictions(self._head, predictions, self.image_size, top_k)
+            self.head = HeadWeights.from_layer(self.layer)
+            return super().explain_predictions(predictions, top_k)
 
     def intervene(self, images, factors):
         """What the outputs would be with some attributes' maps scaled or removed.

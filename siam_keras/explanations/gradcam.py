@@ -5,10 +5,10 @@ import numpy as np
 import tensorflow as tf
 
 from siam_keras import vocabulary
-from siam_keras.explanations.feature_split import feature_tensor
+from siam_keras.explanations.base import ModelExplainer
 
 
-class GradCAM:
+class GradCAM(ModelExplainer):
     """Grad-CAM of named scalar targets of a SIAM or baseline model.
 
     For a target y (an output, or one of SIAM's attribute scores) and backbone
@@ -36,17 +36,9 @@ class GradCAM:
     """
 
     def __init__(self, model, batch_size=32, shared_forward=False):
-        self.model = model
-        self.batch_size = batch_size
+        super().__init__(model, batch_size)
         self.shared_forward = shared_forward
-        self._grad_model = keras.Model(model.input, [feature_tensor(model), model.output])
-        outputs = model.output
-        self.output_names = vocabulary.named_outputs(outputs)
-        self.attribute_names = ()
-        if vocabulary.ATTRIBUTE_SCORES in outputs:
-            from siam_keras.models.siam_model import get_siam_layer
-
-            self.attribute_names = tuple(get_siam_layer(model).attribute_names)
+        self._grad_model = keras.Model(model.input, [self.features, model.output])
         self._functions = {}
 
     def _resolve(self, targets):
@@ -102,12 +94,7 @@ class GradCAM:
     def __call__(self, images, targets):
         resolved = self._resolve(targets)
         names = [targets] if isinstance(targets, str) else list(targets)
-        images = np.asarray(images, dtype="float32")
         function = self._function(resolved)
-        stacked = np.concatenate(
-            [
-                function(tf.constant(images[i : i + self.batch_size])).numpy()
-                for i in range(0, len(images), self.batch_size)
-            ]
-        )
+        stacked = np.concatenate([function(tf.constant(batch)).numpy()
+                                  for batch in self.batches(self.pixels(images))])
         return {name: stacked[..., j] for j, name in enumerate(names)}

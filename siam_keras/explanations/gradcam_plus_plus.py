@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from siam_keras.explanations.feature_split import FEATURE_LAYER, with_feature_layer
+from siam_keras.explanations.base import FEATURE_LAYER, with_feature_layer
 from siam_keras.explanations.gradcam import GradCAM
 
 #: Where the implementation comes from (recorded in evaluation files).
@@ -44,16 +44,16 @@ class GradCAMPlusPlus(GradCAM):
 
     def __call__(self, images, targets):
         names = [targets] if isinstance(targets, str) else list(targets)
-        images = np.asarray(images, dtype="float32")
+        images = self.pixels(images)
         maps = {}
         for name, (key, index) in zip(names, self._resolve(names)):
             score = (lambda out: out) if index < 0 else (lambda out, k=index: out[:, k])
             visualizer = self._visualizer(key)
             maps[name] = np.concatenate([
                 np.asarray(visualizer(
-                    score, images[i : i + self.batch_size], penultimate_layer=FEATURE_LAYER,
+                    score, batch, penultimate_layer=FEATURE_LAYER,
                     seek_penultimate_conv_layer=False, expand_cam=False, normalize_cam=False,
                 ), dtype="float32")
-                for i in range(0, len(images), self.batch_size)
+                for batch in self.batches(images)
             ])
         return maps

@@ -18,10 +18,11 @@ import urllib.request
 
 import numpy as np
 
-from siam_keras.runtime.explanation import DEFAULT_TOP_K, ExplanationError, SIAMExplanation
+from siam_keras.runtime.explanation import DEFAULT_TOP_K, ExplanationError
 from siam_keras.runtime.image_files import explanation_record
-from siam_keras.runtime.images import ImageError, Photo, read_photo, resize_for_model
+from siam_keras.runtime.images import ImageError, Photo, pixel_batch, read_photo, resize_for_model
 from siam_keras.runtime.output_folder import display_path
+from siam_keras.runtime.prediction_explainer import PredictionExplainer
 from siam_keras.runtime.sidecar import ModelSidecar
 
 SIGNATURES = {"serving_default": "image", "serve_image_bytes": "image_bytes"}
@@ -49,7 +50,7 @@ def _png(pixels):
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-class ServingClient:
+class ServingClient(PredictionExplainer):
     """Talks to `tensorflow_model_server --rest_api_port` serving `EXPORT_DIR/saved_model`.
 
     Args:
@@ -68,6 +69,7 @@ class ServingClient:
 
     def __init__(self, sidecar, url=None, model_name="siam", timeout=60):
         self.sidecar = sidecar if isinstance(sidecar, ModelSidecar) else ModelSidecar.load(sidecar)
+        self.head, self.image_size = self.sidecar.head, tuple(self.sidecar.image_size)
         self.url = url.rstrip("/") if url else None
         self.model_name = model_name
         self.timeout = timeout
@@ -118,11 +120,17 @@ class ServingClient:
         raise ServingError("The response has neither 'predictions' (a list of named outputs per "
                            f"image) nor 'outputs'. Keys: {sorted(response)}")
 
+    def predict(self, images):
+        """The served model's outputs on (B, H, W, 3) pixels at its input size (one
+        `serving_default` request): so `client(images)` is a `SIAMExplanation`."""
+        pixels = pixel_batch(images, self.image_size)
+        values = [p.tolist() for p in pixels]
+        return self.predictions(self.post({"signature_name": "serving_default",
+                                           "instances": [{"image": v} for v in values]}))
+
     def explain_response(self, response, photos, top_k=DEFAULT_TOP_K):
         """The explanation JSON records (as `siam explain` writes) of a response."""
-        predictions = self.predictions(response)
-        explanation = SIAMExplanation.from_predictions(
-            self.sidecar.head, predictions, self.sidecar.image_size, top_k)
+        explanation = self.explain_predictions(self.predictions(response), top_k)
         if len(explanation) != len(photos):
             raise ServingError(f"The response holds {len(explanation)} images; {len(photos)} were sent")
         return [explanation_record(photo, explanation, i, self.endpoint)

@@ -159,3 +159,20 @@ def test_numbers_that_do_not_add_up_are_refused(explainer, tiny_siam, images):
     del predictions["attribute_maps"]
     with pytest.raises(ExplanationError, match="lacks"):
         SIAMExplanation.from_predictions(head, predictions, (32, 32))
+
+
+def test_every_explainer_shares_one_base_and_the_advertised_names_import(tiny_siam):
+    from siam_keras.explanations import (
+        GradCAM,
+        GradCAMPlusPlus,
+        ModelExplainer,
+        SIAMExplainer,
+    )
+    from siam_keras.runtime.prediction_explainer import PredictionExplainer
+
+    for explainer in (SIAMExplainer(tiny_siam), GradCAM(tiny_siam), GradCAMPlusPlus(tiny_siam)):
+        assert isinstance(explainer, ModelExplainer)
+        assert explainer.image_size == (32, 32) and explainer.attribute_names[0] == "sky"
+    assert isinstance(SIAMExplainer(tiny_siam), PredictionExplainer)
+    with pytest.raises(TypeError, match="needs a SIAMModel or a BaselineModel"):
+        GradCAM(object())

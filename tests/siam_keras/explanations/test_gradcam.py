@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from siam_keras.explanations import GradCAM
-from siam_keras.explanations.feature_split import feature_tensor, with_feature_layer
+from siam_keras.explanations.base import feature_tensor, with_feature_layer
 from siam_keras.models import get_siam_layer
 from tests.conftest import TINY_ATTRIBUTES
 

@@ -123,3 +123,17 @@ def test_a_reply_that_is_not_json_is_a_serving_error(tiny_export, photos):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_the_client_is_an_explainer_on_the_shared_prediction_path(server, tiny_export,
+                                                                  tiny_siam, tiny_scenes):
+    from siam_keras.explanations import SIAMExplainer
+    from siam_keras.runtime.prediction_explainer import PredictionExplainer
+
+    client = ServingClient(tiny_export / "tflite" / "siam_model.json", server.url)
+    assert isinstance(client, PredictionExplainer)
+    images = tiny_scenes["image"][:3]
+    served, local = client(images, top_k=3), SIAMExplainer(tiny_siam)(images, top_k=3)
+    for name in local.output_names:
+        np.testing.assert_allclose(served.outputs[name].spatial_contributions,
+                                   local.outputs[name].spatial_contributions, atol=1e-5)

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from siam_keras.data import SyntheticScenes
-from siam_keras.explanations.ground_truth import evaluate_explanations
-from siam_keras.explanations.report import format_explanation_report
+from siam_keras.evaluation.explanation_ground_truth import evaluate_explanations
+from siam_keras.evaluation.explanation_report import format_explanation_report
 
 KEYS = ("pointing_game", "relevance_mass", "iou", "deletion_auc")
 

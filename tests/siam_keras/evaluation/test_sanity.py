@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from siam_keras.explanations.sanity import randomized_head_copy, rank_correlation
+from siam_keras.evaluation.sanity import randomized_head_copy, rank_correlation
 from siam_keras.models import get_siam_layer
 
 

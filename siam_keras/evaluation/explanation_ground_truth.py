@@ -13,9 +13,9 @@ import time
 
 import numpy as np
 
+from siam_keras.evaluation.sanity import randomized_head_copy, rank_correlation
 from siam_keras.explanations.explainer import SIAMExplainer
 from siam_keras.explanations.gradcam import GradCAM
-from siam_keras.explanations.sanity import randomized_head_copy, rank_correlation
 from siam_keras.metrics import contributions as how
 from siam_keras.metrics import deletion, localization
 from siam_keras.metrics.average_precision import POSITIVE_THRESHOLD

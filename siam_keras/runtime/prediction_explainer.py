@@ -1,0 +1,42 @@
+"""`PredictionExplainer`: from a SIAM model's outputs to its explanation, for any runtime."""
+
+from siam_keras.runtime.explanation import DEFAULT_TOP_K, RESIDUAL_TOLERANCE, SIAMExplanation
+
+
+def checked_top_k(top_k):
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        raise ValueError(f"`top_k` must be a positive integer. Received: top_k={top_k!r}")
+    return top_k
+
+
+class PredictionExplainer:
+    """The one path from predictions to a checked `SIAMExplanation`.
+
+    A runtime that produces a SIAM model's outputs (Keras: `SIAMExplainer`; LiteRT:
+    `EdgeExplainer`; TF Serving: `ServingClient`) gives `head` (`HeadWeights`),
+    `image_size` and `tolerance`, and `predict(images)` if it can be called on images;
+    this class turns the outputs into the explanation and checks that they add up.
+
+    Call arguments:
+        images: (B, H, W, 3) raw RGB pixels at the model's input size, or one image.
+        top_k: attributes ranked per output.
+
+    Returns:
+        A `SIAMExplanation`.
+    """
+
+    #: The relative residual accepted when the explanation is checked.
+    tolerance = RESIDUAL_TOLERANCE
+
+    def predict(self, images):
+        """The model's outputs on `images`: a dict of NumPy arrays."""
+        raise NotImplementedError
+
+    def explain_predictions(self, predictions, top_k=DEFAULT_TOP_K):
+        """The explanation of a forward pass' outputs (a dict of arrays)."""
+        return SIAMExplanation.from_predictions(self.head, predictions, self.image_size,
+                                                checked_top_k(top_k), tolerance=self.tolerance)
+
+    def __call__(self, images, top_k=DEFAULT_TOP_K):
+        checked_top_k(top_k)
+        return self.explain_predictions(self.predict(images), top_k)
