@@ -27,9 +27,9 @@ def training_throughput(num_images, repeats):
     import tensorflow as tf
 
     from training import datasets
+    from training.builders import siam_model_from_config
     from training.config import load_config
     from training.losses import siam_losses
-    from training.run import siam_model_from_config
 
     config = load_config("training/configs/demo.toml")
     scenes = datasets.synthetic_scenes(config.data)

@@ -49,8 +49,8 @@ def main(argv=None):
     from siam_keras import vocabulary
     from siam_keras.models.dtype_policy import rewrapped
     from siam_keras.vocabulary import PAPER_ATTRIBUTES
+    from training.builders import siam_model_from_config, trained_as
     from training.config import load_config
-    from training.run import siam_model_from_config, trained_as
 
     config = load_config("training/configs/sun_son_resnet50.toml",
                          ['model.backbone_weights=""', "train.mixed_precision=false"])

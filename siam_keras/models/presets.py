@@ -24,10 +24,3 @@ def preset_arguments(name, **overrides):
     if name not in PRESETS:
         raise ValueError(f"Unknown preset {name!r}. Choose one of: {', '.join(PRESETS)}")
     return {**PRESETS[name], **overrides}
-
-
-def build_siam_model_from_preset(name, **overrides):
-    """Builds a preset's model: `SIAMModel.from_preset(name, **overrides)`."""
-    from siam_keras.models.siam_model import SIAMModel
-
-    return SIAMModel.from_preset(name, **overrides)

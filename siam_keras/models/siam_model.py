@@ -12,6 +12,7 @@ from siam_keras.layers.siam_layer import (
 from siam_keras.models.backbone_task import BackboneTask
 from siam_keras.models.backbones import build_backbone
 from siam_keras.models.dtype_policy import dtype_policy_scope
+from siam_keras.models.presets import preset_arguments
 
 
 @keras.saving.register_keras_serializable(package="siam_keras")
@@ -74,8 +75,6 @@ class SIAMModel(BackboneTask, keras.Model):
     def from_preset(cls, preset, **overrides):
         """A preset's model (`siam_keras.models.PRESETS`), e.g. `"siam_paper"`; the
         overrides are `build_siam_model` arguments."""
-        from siam_keras.models.presets import preset_arguments
-
         return build_siam_model(**preset_arguments(preset, **overrides))
 
 
@@ -140,3 +139,8 @@ def get_siam_layer(model):
             "0.2, which has to be trained again)."
         )
     return model.siam_head
+
+
+def build_siam_model_from_preset(name, **overrides):
+    """Builds a preset's model: `SIAMModel.from_preset(name, **overrides)`."""
+    return SIAMModel.from_preset(name, **overrides)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from siam_keras.models import build_siam_model
+from training import builders as run_module
 from training import datasets
-from training import run as run_module
 from training.cli import main
 from training.config import load_config
 from training.fit import fit_stage

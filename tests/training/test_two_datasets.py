@@ -65,10 +65,10 @@ def test_a_rerun_after_the_attribute_stage_continues_from_its_result(fixtures, t
     import numpy as np
 
     from siam_keras.saving import load_model
-    from training import two_datasets
+    from training import run as run_module
 
     out = tmp_path / "run"
-    real_fit_stage, started = two_datasets.fit_stage, []
+    real_fit_stage, started = run_module.fit_stage, []
 
     def fit_stage(stage_dir, model, *args, **kwargs):
         if stage_dir == out:  # the joint stage
@@ -77,7 +77,7 @@ def test_a_rerun_after_the_attribute_stage_continues_from_its_result(fixtures, t
                 raise KeyboardInterrupt("killed as the joint stage starts")
         return real_fit_stage(stage_dir, model, *args, **kwargs)
 
-    monkeypatch.setattr(two_datasets, "fit_stage", fit_stage)
+    monkeypatch.setattr(run_module, "fit_stage", fit_stage)
     args = ["--out", str(out), *shrunk(fixtures, "train.attribute_epochs=1", "train.epochs=1",
                                        "baseline.enabled=false")]
     with pytest.raises(KeyboardInterrupt):

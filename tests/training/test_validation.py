@@ -3,9 +3,9 @@ import pytest
 
 from siam_keras.models import build_siam_model
 from tests.conftest import _randomise_head
+from training.builders import validation
 from training.config import load_config
 from training.losses import AttributeLoss, SquaredError
-from training.run import validation
 from training.weighting import PaperLossWeighting
 
 OUTPUTS = ["scenicness", "scenicness_variance"]

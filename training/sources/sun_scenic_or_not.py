@@ -10,7 +10,6 @@ ScenicOrNot's test split, per-attribute AP and mAP on SUN's.
 """
 
 import math
-import time
 
 import numpy as np
 import tensorflow as tf
@@ -20,7 +19,7 @@ from siam_keras.metrics.average_precision import attribute_average_precision
 from siam_keras.metrics.regression import regression_report
 from siam_keras.plotting import plot_attribute_maps
 from training import datasets
-from training.fit import fit_stage
+from training.sources.base import DataSource
 
 SUN, SON = "sun_attributes", "scenic_or_not"
 OUTPUTS = vocabulary.PAPER_OUTPUTS
@@ -132,7 +131,7 @@ def evaluate(model, sun_test, son_test, attributes, batch_size):
     return report, son_predictions
 
 
-def initial_biases(builder, limit):
+def output_label_means(builder, limit):
     """Each output's mean on ScenicOrNot's training split (the paper's initial bias)."""
     import tensorflow_datasets as tfds
 
@@ -146,82 +145,71 @@ def initial_biases(builder, limit):
     return {name: float(np.mean(np.concatenate(values))) for name, values in sums.items()}
 
 
-def run_two_datasets(config, out, log=print):
-    """Trains and evaluates SIAM (and the baseline) on SUN Attributes + ScenicOrNot."""
-    from training.run import (
-        baseline_from_config,
-        loss_setup,
-        output_losses,
-        siam_model_from_config,
-        trained_as,
-        validation,
-    )
+class SunScenicOrNotSource(DataSource):
+    """SUN Attributes (attribute labels) and ScenicOrNot (outputs), the paper's pair.
 
-    data, train_cfg = config.data, config.train
-    size, batch, limit = data.image_size, train_cfg.batch_size, data.max_examples
-    log("[1/4] Datasets")
-    sun = prepared_builder(SUN, data.sun_config, data.sun_manual_dir, data.tfds_data_dir, log)
-    son = prepared_builder(SON, data.son_config, data.son_manual_dir, data.tfds_data_dir, log)
-    attributes = list(sun.info.metadata["attribute_names"])
-    k = len(attributes)
+    Training batches take `batch_size` images of each dataset that has a target asked
+    for (attributes: SUN; outputs: ScenicOrNot), endlessly; validation and evaluation
+    keep each dataset apart (a batch holds one).
+    """
 
-    def split(builder, examples, name, num_attributes=k):
-        return examples(builder, name, size, num_attributes, limit)
+    def prepare(self):
+        data = self.config.data
+        self.log("[1/4] Datasets")
+        self.sun = prepared_builder(SUN, data.sun_config, data.sun_manual_dir, data.tfds_data_dir,
+                                    self.log)
+        self.son = prepared_builder(SON, data.son_config, data.son_manual_dir, data.tfds_data_dir,
+                                    self.log)
+        self.attribute_names = tuple(self.sun.info.metadata["attribute_names"])
+        self.output_names = tuple(OUTPUTS)
 
-    train_sizes = [min(b.info.splits["train"].num_examples, limit or math.inf) for b in (sun, son)]
-    steps = train_cfg.steps_per_epoch or math.ceil(max(train_sizes) / batch)
-    biases = initial_biases(son, limit)
-    siam = siam_model_from_config(config, attributes, list(OUTPUTS), biases)
-    sun_validation = split(sun, sun_examples, "validation")
-    start = time.perf_counter()
-    if train_cfg.attribute_epochs:
-        log(f"[2/4] Training SIAM: attributes first ({train_cfg.attribute_epochs} epochs of {steps} "
-            f"steps, SUN only{', backbone frozen' if train_cfg.freeze_backbone_attribute_stage else ''})")
-        losses, weights = loss_setup(config, list(OUTPUTS), with_outputs=False)
-        siam = fit_stage(
-            out / "attribute_stage", siam, losses, weights,
-            mixed_batches([split(sun, sun_examples, "train")], batch, train_cfg),
-            validation(config, evaluation_batches([sun_validation], batch), OUTPUTS,
-                       with_outputs=False),
-            train_cfg.attribute_epochs, train_cfg, steps, log=log,
-            trained_as=trained_as(config, siam, train_cfg.freeze_backbone_attribute_stage))
-    log(f"[2/4] Training SIAM: both datasets ({train_cfg.epochs} epochs of {steps} steps of "
-        f"{batch} + {batch} images, {train_cfg.loss_weighting} loss weighting; the best epoch by "
-        "validation on both)")
-    losses, weights = loss_setup(config, list(OUTPUTS))
-    both = evaluation_batches([sun_validation, split(son, son_examples, "validation")], batch)
-    siam = fit_stage(out, siam, losses, weights,
-                     mixed_batches([split(sun, sun_examples, "train"),
-                                    split(son, son_examples, "train")], batch, train_cfg),
-                     validation(config, both, OUTPUTS), train_cfg.epochs, train_cfg, steps, log=log,
-                     trained_as=trained_as(config, siam, train_cfg.freeze_backbone))
-    seconds = time.perf_counter() - start
+    def _split(self, builder, examples, name, with_attributes=True):
+        num_attributes = len(self.attribute_names) if with_attributes else 0
+        return examples(builder, name, self.config.data.image_size, num_attributes,
+                        self.config.data.max_examples)
 
-    log("[3/4] Evaluating SIAM: ScenicOrNot test (outputs), SUN test (attributes)")
-    son_test, sun_test = split(son, son_examples, "test"), split(sun, sun_examples, "test")
-    metrics, predictions = evaluate(siam, sun_test, son_test, attributes, batch)
-    images = np.concatenate([x.numpy() for x, _, _ in evaluation_batches([son_test], batch).take(1)])
-    shown = slice(0, NUM_FIGURE_IMAGES)
-    plot_attribute_maps(out / "attribute_maps.png", images[shown].astype(np.uint8),
-                        predictions[vocabulary.ATTRIBUTE_MAPS][shown], attributes,
-                        titles=[f"{OUTPUTS[0]}: {p:.2f}" for p in predictions[OUTPUTS[0]][shown]])
-    metrics = {"dataset": {"name": data.dataset, "split": "test", "image_size": size,
-                           "sun_attributes": data.sun_config, "scenic_or_not": data.son_config,
-                           "num_images": metrics["outputs"][OUTPUTS[0]]["num_images"]},
-               **metrics, "training": {"siam_seconds": round(seconds, 1), "steps_per_epoch": steps}}
-    if config.baseline.enabled:
-        log(f"[4/4] Training the unconstrained baseline on ScenicOrNot ({config.baseline.epochs} "
-            "epochs)")
-        start = time.perf_counter()
-        baseline = fit_stage(
-            out / "baseline", baseline_from_config(config, list(OUTPUTS), biases),
-            *output_losses(config, OUTPUTS),
-            mixed_batches([split(son, son_examples, "train", 0)], batch, train_cfg),
-            validation(config, evaluation_batches([split(son, son_examples, "validation", 0)], batch),
-                       OUTPUTS, with_attributes=False),
-            config.baseline.epochs, train_cfg, steps, log=log)
-        metrics["baseline"], _ = evaluate(baseline, sun_test, son_test, attributes, batch)
-        metrics["training"]["baseline_seconds"] = round(time.perf_counter() - start, 1)
-    else:
-        log("[4/4] Baseline disabled (baseline.enabled = false)")
-    return metrics
+    def _parts(self, split, with_attributes, with_outputs):
+        parts = []
+        if with_attributes:
+            parts.append(self._split(self.sun, sun_examples, split))
+        if with_outputs:
+            parts.append(self._split(self.son, son_examples, split, with_attributes))
+        return parts
+
+    def steps_per_epoch(self):
+        train = self.config.train
+        limit = self.config.data.max_examples or math.inf
+        sizes = [min(b.info.splits["train"].num_examples, limit) for b in (self.sun, self.son)]
+        return train.steps_per_epoch or math.ceil(max(sizes) / train.batch_size)
+
+    def label_means(self):
+        return output_label_means(self.son, self.config.data.max_examples)
+
+    def training_data(self, with_attributes=True, with_outputs=True):
+        return mixed_batches(self._parts("train", with_attributes, with_outputs),
+                             self.config.train.batch_size, self.config.train)
+
+    def validation_data(self, with_attributes=True, with_outputs=True):
+        return evaluation_batches(self._parts("validation", with_attributes, with_outputs),
+                                  self.config.train.batch_size)
+
+    def evaluate(self, model):
+        with_attributes = vocabulary.ATTRIBUTE_SCORES in model.output
+        son_test = self._split(self.son, son_examples, "test", with_attributes)
+        sun_test = self._split(self.sun, sun_examples, "test")
+        self._son_test = son_test
+        return evaluate(model, sun_test, son_test, list(self.attribute_names),
+                        self.config.train.batch_size)
+
+    def plot_preview(self, path, predictions):
+        batches = evaluation_batches([self._son_test], self.config.train.batch_size).take(1)
+        images = np.concatenate([x.numpy() for x, _, _ in batches])
+        shown, first = slice(0, NUM_FIGURE_IMAGES), OUTPUTS[0]
+        plot_attribute_maps(path, images[shown].astype(np.uint8),
+                            predictions[vocabulary.ATTRIBUTE_MAPS][shown], list(self.attribute_names),
+                            titles=[f"{first}: {p:.2f}" for p in predictions[first][shown]])
+
+    def description(self):
+        data = self.config.data
+        return {"name": data.dataset, "split": "test", "image_size": data.image_size,
+                "sun_attributes": data.sun_config, "scenic_or_not": data.son_config}

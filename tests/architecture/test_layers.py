@@ -1,0 +1,105 @@
+"""The architecture the README describes, kept true: layers, import direction, no cycles."""
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("siam_keras", "training", "export")
+
+
+def modules():
+    """{module name: path} of every module of the library and the pipelines."""
+    found = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            found[".".join(parts)] = path
+    return found
+
+
+def imports(path, known):
+    """The project modules `path` imports, anywhere in it (deferred imports included)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        for name in names:
+            while name and name not in known:
+                name = name.rpartition(".")[0]
+            if name:
+                found.add(name)
+    return found
+
+
+def graph():
+    known = modules()
+    return {name: imports(path, known) - {name} for name, path in known.items()}
+
+
+def _package(name):
+    return name.rpartition(".")[0] if name.count(".") else name
+
+
+def test_no_import_cycles_deferred_imports_included():
+    edges = graph()
+    # A package's __init__ re-exporting its modules is not a cycle with them.
+    edges = {m: {t for t in targets if not (m == _package(t) or t == _package(m) and
+                                             m.startswith(t + "."))}
+             for m, targets in edges.items()}
+    state, cycles = {}, []
+
+    def visit(module, stack):
+        state[module] = "open"
+        for target in sorted(edges.get(module, ())):
+            if state.get(target) == "open":
+                cycles.append(stack[stack.index(target):] + [target])
+            elif target not in state:
+                visit(target, stack + [target])
+        state[module] = "done"
+
+    for module in sorted(edges):
+        if module not in state:
+            visit(module, [module])
+    assert not cycles, cycles
+
+
+def test_the_library_never_imports_the_pipelines():
+    offending = {m: sorted(t for t in targets if t.split(".")[0] in ("training", "export"))
+                 for m, targets in graph().items() if m.startswith("siam_keras")}
+    assert not {m: t for m, t in offending.items() if t}
+
+
+def test_layers_import_only_the_layers_before_them():
+    """runtime <- layers/models <- explanations/evaluation <- cli/serving/edge."""
+    order = {"siam_keras.runtime": 0, "siam_keras.vocabulary": 0, "siam_keras.layers": 1,
+             "siam_keras.models": 1, "siam_keras.explanations": 2, "siam_keras.evaluation": 2,
+             "siam_keras.metrics": 2, "siam_keras.plotting": 2, "siam_keras.data": 2,
+             "siam_keras.cli": 3, "siam_keras.serving": 3, "siam_keras.edge": 3}
+
+    def layer(module):
+        matches = [rank for prefix, rank in order.items()
+                   if module == prefix or module.startswith(prefix + ".")]
+        return max(matches) if matches else None
+
+    wrong = []
+    for module, targets in graph().items():
+        own = layer(module)
+        if own is None:
+            continue
+        wrong += [(module, t) for t in targets if layer(t) is not None and layer(t) > own]
+    assert not wrong, wrong
+
+
+def test_nothing_uses_a_private_keras_attribute():
+    private = re.compile(r"\.(_flatten_layers|_tf_trackable|_layers\b|_trackable_children|"
+                         r"_inbound_nodes|_keras_history|_tracker|_functional)")
+    hits = [f"{path.relative_to(ROOT)}:{number}" for path in modules().values()
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+            if private.search(line) and not line.lstrip().startswith("#")]
+    assert not hits, hits

@@ -1,0 +1,83 @@
+"""What a config builds: the SIAM model, the baseline, their losses, and the selection.
+
+One place for the config -> model and config -> loss decisions, whatever the data
+source; the training job (`training.run`) and the benchmarks call these.
+"""
+
+from siam_keras import vocabulary
+from siam_keras.models import build_baseline_model, build_siam_model
+from training.losses import AttributeLoss, SquaredError, siam_losses
+from training.validation import ValidationLosses
+from training.weighting import PaperLossWeighting
+
+
+def dtype_policy(config):
+    """The Keras dtype policy a config trains under (None: the global default)."""
+    return "mixed_float16" if config.train.mixed_precision else None
+
+
+def siam_model_from_config(config, attribute_names, output_names, initial_biases=None):
+    """The SIAM model a config describes (the demo model for the demo config)."""
+    return build_siam_model(
+        attribute_names,
+        output_names=output_names,
+        backbone=config.model.backbone,
+        image_size=config.data.image_size,
+        backbone_weights=config.model.backbone_weights or None,
+        head=config.model.head,
+        num_templates=config.model.num_templates,
+        template_size=config.model.template_size,
+        border_size=config.model.border_size,
+        initial_biases=initial_biases,
+        template_l1=config.train.template_l1,
+        contribution_l1=config.train.contribution_l1,
+        dtype_policy=dtype_policy(config),
+    )
+
+
+def loss_setup(config, outputs, with_outputs=True):
+    """(losses, loss_weights) for `fit_stage`: the configured weights, or (None, None)
+    when the paper's weighting computes the loss (`PaperLossWeighting`)."""
+    if config.train.loss_weighting == "paper":
+        return None, None
+    weights = dict(config.train.output_loss_weights)
+    unknown = sorted(set(weights) - set(outputs))
+    if unknown:
+        raise ValueError(f"train.output_loss_weights names unknown outputs {unknown}. Outputs: {outputs}")
+    loss_weights = {name: weights.get(name, 1.0) if with_outputs else 0.0 for name in outputs}
+    loss_weights[vocabulary.ATTRIBUTE_SCORES] = config.train.attribute_loss_weight
+    return siam_losses(outputs), loss_weights
+
+
+def trained_as(config, model, freeze_backbone=False):
+    """Freezes `model`'s backbone if asked; returns the class `fit_stage` trains it as:
+    `PaperLossWeighting` (which computes the paper's loss), or None (a plain model)."""
+    model.backbone.trainable = not freeze_backbone
+    return PaperLossWeighting if config.train.loss_weighting == "paper" else None
+
+
+def validation(config, batches, outputs, with_attributes=True, with_outputs=True):
+    """The `ValidationLosses` a stage selects its best model with: each target's mean loss
+    over the validation samples that have its label, weighted by `train.attribute_loss_weight`
+    and `train.output_loss_weights` (under either loss weighting)."""
+    losses = {name: SquaredError() for name in outputs} if with_outputs else {}
+    if with_attributes:
+        losses[vocabulary.ATTRIBUTE_SCORES] = AttributeLoss()
+    weights = {name: config.train.output_loss_weights.get(name, 1.0) for name in outputs}
+    weights[vocabulary.ATTRIBUTE_SCORES] = config.train.attribute_loss_weight
+    return ValidationLosses(batches, losses, weights, outputs if with_outputs else ())
+
+
+def baseline_from_config(config, outputs, initial_biases):
+    return build_baseline_model(
+        outputs, backbone=config.model.backbone, image_size=config.data.image_size,
+        backbone_weights=config.model.backbone_weights or None,
+        initial_biases=initial_biases, dtype_policy=dtype_policy(config),
+    )
+
+
+def output_losses(config, outputs):
+    """The baseline's losses and weights (it has outputs only)."""
+    weights = config.train.output_loss_weights
+    return ({name: SquaredError() for name in outputs},
+            {name: weights.get(name, 1.0) for name in outputs})

@@ -1,0 +1,60 @@
+"""`DataSource`: what the training job needs of a dataset, whatever it is."""
+
+
+class DataSource:
+    """A dataset as the training job uses it: build -> fit -> evaluate -> write is
+    written once (`training.run`), against this interface.
+
+    Batches are `(images, targets, sample_weights)` as `model.fit` takes them: uint8
+    pixels cast to float32, targets keyed by output name and `attribute_scores`, and a
+    sample weight of 0 wherever a label is missing (so a sample adds nothing to that
+    target's loss).
+
+    Args:
+        config: the training `Config`.
+        log: progress printer.
+    """
+
+    def __init__(self, config, log=print):
+        self.config, self.log = config, log
+
+    #: Set by `prepare`: the attributes and the named outputs the models learn.
+    attribute_names = ()
+    output_names = ()
+
+    def prepare(self):
+        """Loads, generates or builds the data (logged as step 1 of the job)."""
+        raise NotImplementedError
+
+    def steps_per_epoch(self):
+        """Training steps in an epoch."""
+        raise NotImplementedError
+
+    def label_means(self):
+        """{output: mean label on the training split}: the outputs' initial biases."""
+        raise NotImplementedError
+
+    def training_data(self, with_attributes=True, with_outputs=True):
+        """Training batches for the targets asked (augmented, shuffled)."""
+        raise NotImplementedError
+
+    def validation_data(self, with_attributes=True, with_outputs=True):
+        """Validation batches for the targets asked (neither augmented nor shuffled)."""
+        raise NotImplementedError
+
+    def preview_images(self):
+        """A few validation images whose maps TensorBoard shows each epoch, or None."""
+        return None
+
+    def evaluate(self, model):
+        """(metrics report, predictions) of `model` on the test split (a baseline model
+        gets its outputs' metrics only)."""
+        raise NotImplementedError
+
+    def plot_preview(self, path, predictions):
+        """Writes `attribute_maps.png`: test images beside the maps `predictions` holds."""
+        raise NotImplementedError
+
+    def description(self):
+        """metrics.json's `dataset` entry: what was evaluated."""
+        raise NotImplementedError
