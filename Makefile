@@ -24,7 +24,8 @@ $(DEMO)/metrics.json: $(STAMP) training/configs/demo.toml
 
 $(DEMO)/explanations.json: $(DEMO)/metrics.json
 	$(VENV)/bin/siam evaluate --model $(DEMO)/model.keras --baseline $(DEMO)/baseline/model.keras \
-		--explanations --out $(DEMO)/explanations.json --figures $(DEMO)/explanations
+		--config $(DEMO)/config.toml --explanations --out $(DEMO)/explanations.json \
+		--figures $(DEMO)/explanations
 
 $(DEMO)/export/fidelity.json: $(DEMO)/metrics.json
 	$(VENV)/bin/siam-export --model $(DEMO)/model.keras --out $(DEMO)/export --version 1 --overwrite

@@ -4,11 +4,9 @@ import argparse
 import os
 import sys
 
+from export.config import DEFAULT_CALIBRATION_IMAGES, DEFAULT_HOLDOUT_IMAGES, ExportConfig
 from export.variants import VARIANTS
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
-
-DEFAULT_CALIBRATION_IMAGES = 256
-DEFAULT_HOLDOUT_IMAGES = 200
 
 
 def build_parser():
@@ -57,17 +55,16 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from export.variants import parse_variants
-
     try:
-        variants = parse_variants(args.tflite)
-        for flag in ("calibration_images", "holdout_images", "latency_runs", "max_pixels"):
-            if getattr(args, flag) < 1:
-                raise ValueError(f"--{flag.replace('_', '-')} must be at least 1. Received: "
-                                 f"{getattr(args, flag)}")
+        config = ExportConfig(
+            model=args.model, out=args.out, version=args.version, variants=args.tflite,
+            calibration=args.calibration, calibration_images=args.calibration_images,
+            holdout=args.holdout, holdout_images=args.holdout_images,
+            latency_runs=args.latency_runs, seed=args.seed, max_pixels=args.max_pixels,
+            overwrite=args.overwrite)
         from export.run import run
 
-        run(args, variants)
+        run(config)
     except (ValueError, TypeError, OSError, ImportError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

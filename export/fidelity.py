@@ -20,14 +20,14 @@ def _runner(path, threads):
     from ai_edge_litert.interpreter import Interpreter
 
     return Interpreter(model_path=str(path), num_threads=threads).get_signature_runner(
-        "serving_default")
+        vocabulary.PIXELS_SIGNATURE)
 
 
 def run_tflite(path, images, threads=THREADS):
     """LiteRT's outputs for each image (batch 1), joined into (N, ...) arrays."""
     runner = _runner(path, threads)
     images = np.asarray(images, dtype="float32")
-    results = [runner(image=images[i : i + 1]) for i in range(len(images))]
+    results = [runner(**{vocabulary.PIXELS_INPUT: images[i : i + 1]}) for i in range(len(images))]
     return {key: np.concatenate([r[key] for r in results]) for key in results[0]}
 
 
@@ -37,7 +37,7 @@ def latencies(paths, image, runs, threads=THREADS, seed=0):
     runners = {variant: _runner(path, threads) for variant, path in paths.items()}
     image = np.asarray(image, dtype="float32")[None]
     seconds = interleaved_rounds(
-        {variant: (lambda runner=runner: runner(image=image)) for variant, runner in runners.items()},
+        {variant: (lambda runner=runner: runner(**{vocabulary.PIXELS_INPUT: image})) for variant, runner in runners.items()},
         runs, seed)
     medians = {variant: 1000 * float(np.median(values)) for variant, values in seconds.items()}
     ratios = {}

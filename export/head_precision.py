@@ -63,7 +63,7 @@ def int8_with_float_head(converter, calibration, denylisted_nodes):
 
     def representative():
         for i in range(len(calibration)):
-            yield {"image": calibration[i : i + 1]}
+            yield {vocabulary.PIXELS_INPUT: calibration[i : i + 1]}
 
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative

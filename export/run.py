@@ -59,14 +59,14 @@ def check_tflite_outputs(out, overwrite):
             "export stays beside the new sidecar), or choose another --out.")
 
 
-def calibration_images(args, image_size, warnings, log=print):
+def calibration_images(config, image_size, warnings, log=print):
     """The int8 calibration pixels; refuses fewer than `MIN_CALIBRATION_IMAGES`."""
-    images = load_images(args.calibration, image_size, args.calibration_images, "train",
-                         args.seed, log)
-    log(f"Calibration: {len(images)} images from {args.calibration}")
+    images = load_images(config.calibration, image_size, config.calibration_images, "train",
+                         config.seed, log)
+    log(f"Calibration: {len(images)} images from {config.calibration}")
     if len(images) < MIN_CALIBRATION_IMAGES:
         raise ValueError(
-            f"int8 needs at least {MIN_CALIBRATION_IMAGES} calibration images; {args.calibration} "
+            f"int8 needs at least {MIN_CALIBRATION_IMAGES} calibration images; {config.calibration} "
             f"gave {len(images)}. Give more (--calibration DIR, --calibration-images N), or leave "
             "int8 out (--tflite float32,float16,dynamic).")
     if len(images) < RECOMMENDED_CALIBRATION_IMAGES:
@@ -76,26 +76,27 @@ def calibration_images(args, image_size, warnings, log=print):
     return images
 
 
-def run(args, variants, log=print):
-    """Runs the export described by `siam-export`'s arguments; returns fidelity.json's dict."""
+def run(config, log=print):
+    """Runs the export an `ExportConfig` describes; returns fidelity.json's dict."""
     from siam_keras.saving import load_model
 
-    out = Path(args.out)
-    model = load_model(args.model)
-    sidecar = model_sidecar(model, args.model, args.max_pixels)
+    out = Path(config.out)
+    model = load_model(config.model)
+    sidecar = model_sidecar(model, config.model, config.max_pixels)
     base = out / "saved_model"
     # Everything that can refuse does so before the long work.
-    version = saved_model.check_version(base, args.version, args.overwrite)
-    check_tflite_outputs(out, args.overwrite)
+    version = saved_model.check_version(base, config.version, config.overwrite)
+    check_tflite_outputs(out, config.overwrite)
     warnings = []
     calibration = None
+    variants = config.variants
     if "int8" in variants:
-        calibration = calibration_images(args, sidecar.image_size, warnings, log)
-    holdout = load_images(args.holdout, sidecar.image_size, args.holdout_images, "test", args.seed,
+        calibration = calibration_images(config, sidecar.image_size, warnings, log)
+    holdout = load_images(config.holdout, sidecar.image_size, config.holdout_images, "test", config.seed,
                           log)
 
     log(f"[1/4] SavedModel for TF Serving ({saved_model.PIXELS}, {saved_model.BYTES})")
-    saved_model.write_saved_model(model, base, sidecar, version, args.overwrite, args.max_pixels,
+    saved_model.write_saved_model(model, base, sidecar, version, config.overwrite, config.max_pixels,
                                   log)
 
     log(f"[2/4] TFLite: {', '.join(variants)} (quantised backbones, float32 heads)")
@@ -118,9 +119,9 @@ def run(args, variants, log=print):
                 f"{', '.join(sorted(tflite.operators(path)))})")
 
         log("[3/4] Fidelity of each variant")
-        report = fidelity.measure(model, files, holdout, sidecar, args.latency_runs,
+        report = fidelity.measure(model, files, holdout, sidecar, config.latency_runs,
                                   quantised_whole=whole_files, log=log)
-        report["holdout"] = str(args.holdout)
+        report["holdout"] = str(config.holdout)
         report["warnings"] = warnings + report["warnings"]
         sidecar = dataclasses.replace(sidecar, variants={
             variant: {"file": path.name, "sha256": file_sha256(path),

@@ -7,12 +7,13 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from siam_keras import vocabulary
 from siam_keras.runtime.atomic import replace_folder
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
 from siam_keras.runtime.sidecar import SIDECAR_NAME
 
-PIXELS, BYTES = "serving_default", "serve_image_bytes"
-PIXELS_INPUT, BYTES_INPUT = "image", "image_bytes"
+PIXELS, BYTES = vocabulary.PIXELS_SIGNATURE, vocabulary.BYTES_SIGNATURE
+PIXELS_INPUT, BYTES_INPUT = vocabulary.PIXELS_INPUT, vocabulary.BYTES_INPUT
 PNG_MAGIC, JPEG_MAGIC = b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"
 #: Where the sidecar lies in a SavedModel version: a file beside the graph's assets
 #: (ExportArchive has no public way to register an asset; TF Serving and clients read

@@ -8,9 +8,10 @@ import numpy as np
 import tensorflow as tf
 
 from export import flatbuffer, head_precision
+from siam_keras import vocabulary
 from siam_keras.models.dtype_policy import layer_policies
 
-SIGNATURE = "serving_default"
+SIGNATURE = vocabulary.PIXELS_SIGNATURE
 
 def _float32_policies(value):
     """A layer config with every dtype policy replaced by float32."""
@@ -81,7 +82,7 @@ def _batch_one_saved_model(model, folder):
     archive.track(model)
     archive.add_endpoint(SIGNATURE, lambda image: model(image, training=False),
                          input_signature=[tf.TensorSpec((1, height, width, 3), tf.float32,
-                                                        name="image")])
+                                                        name=vocabulary.PIXELS_INPUT)])
     archive.write_out(folder, verbose=False)
 
 
@@ -142,7 +143,7 @@ def convert(model, variants, calibration=None):
 def _int8_whole(converter, images):
     """Full-integer quantisation of everything, the head included (for comparison)."""
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ({"image": images[i : i + 1]}
+    converter.representative_dataset = lambda: ({vocabulary.PIXELS_INPUT: images[i : i + 1]}
                                                 for i in range(len(images)))
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     return converter.convert()

@@ -37,6 +37,11 @@ PAPER_ATTRIBUTES = (
 
 RESERVED_NAMES = (ATTRIBUTE_MAPS, ATTRIBUTE_SCORES)
 
+#: Exported models' signatures and their inputs: raw pixels, and encoded JPEG/PNG bytes
+#: (SavedModel only; the TFLite models have the pixel signature).
+PIXELS_SIGNATURE, PIXELS_INPUT = "serving_default", "image"
+BYTES_SIGNATURE, BYTES_INPUT = "serve_image_bytes", "image_bytes"
+
 
 def contributions_key(output_name):
     """The key of an output's per-attribute contributions, e.g. `scenicness_contributions`."""

@@ -20,7 +20,8 @@ def build_parser():
         ),
         epilog="Example: siam-train --config demo --out runs/demo --set train.epochs=3",
     )
-    parser.add_argument("--config", help="TOML config file (sections [data], [model], [train], "
+    parser.add_argument("--config", help="TOML config file (tables [data], [data.synthetic_scenes], "
+                        "[data.sun_scenic_or_not], [model], [train], [train.augmentation], "
                         "[baseline]; omitted keys take their defaults), or the name of one shipped "
                         f"with siam-keras: {', '.join(BUILTIN_CONFIGS)}")
     parser.add_argument("--out", default="runs/train", help="output folder (default: runs/train)")

@@ -1,9 +1,12 @@
-"""Typed training configs: frozen dataclasses loaded from TOML, validated once.
+"""Typed training configs: frozen dataclasses loaded from TOML, each checked where it is defined.
 
-A config file has the sections `[data]`, `[model]`, `[train]` and `[baseline]`;
-every key is optional and defaults to the field's value below. Unknown keys and
-values of the wrong type are refused with the file, the key and what was expected.
-Overrides use the same dotted names: `--set train.epochs=3 data.num_train=500`.
+A config file has the tables `[data]` (with `[data.synthetic_scenes]` and
+`[data.sun_scenic_or_not]`: each dataset's own settings), `[model]`, `[train]` (with
+`[train.augmentation]`) and `[baseline]`; every key is optional and defaults to the
+field's value below. Unknown keys and values of the wrong type are refused with the
+file, the key and what was expected; every number has its range beside it (`field`),
+checked with the table's other rules in its `__post_init__`. Overrides use the same
+dotted names: `--set train.epochs=3 data.synthetic_scenes.num_train=500`.
 """
 
 import dataclasses
@@ -31,19 +34,36 @@ MAX_SEED = 2**31 - 1
 MAX_MEMORY_SHARE = 0.5
 
 
+def _choice(key, value, choices):
+    if value not in choices:
+        raise ConfigError(f"{key} must be one of: {', '.join(choices)}. Received: {value!r}")
+
+
+class _Table:
+    """A config table: `PATH` is its dotted name; its numbers are checked on creation."""
+
+    PATH = ""
+
+    def __post_init__(self):
+        check_ranges({self.PATH: self})
+
+
 @dataclasses.dataclass(frozen=True)
-class DataConfig:
-    dataset: str = "synthetic_scenes"
-    image_size: int = field(64, low=32, high=MAX_IMAGE_SIZE)
-    # synthetic_scenes
+class SyntheticScenesConfig(_Table):
+    PATH = "data.synthetic_scenes"
     num_train: int = field(4000, low=1)
     num_validation: int = field(500, low=1)
     num_test: int = field(1000, low=1)
     seed: int = field(0, low=0, high=MAX_SEED)
     noise: float = field(0.1, low=0.0)
-    #: Side of the true templates of `synthetic_scenes`.
+    #: Side of the true templates.
     truth_template_size: int = field(8, low=1)
-    # sun_scenic_or_not: the manual folders (see the README) and where TFDS prepares them.
+
+
+@dataclasses.dataclass(frozen=True)
+class SunScenicOrNotConfig(_Table):
+    PATH = "data.sun_scenic_or_not"
+    #: The manual folders (see the README) and where TFDS prepares them.
     sun_manual_dir: str = ""
     son_manual_dir: str = ""
     tfds_data_dir: str = ""
@@ -54,21 +74,63 @@ class DataConfig:
     #: At most this many examples of each split (0: all; for trials and tests).
     max_examples: int = field(0, low=0)
 
+    def __post_init__(self):
+        super().__post_init__()
+        _choice(f"{self.PATH}.sun_config", self.sun_config, SUN_CONFIGS)
+        _choice(f"{self.PATH}.son_config", self.son_config, SON_CONFIGS)
+
 
 @dataclasses.dataclass(frozen=True)
-class ModelConfig:
+class DataConfig(_Table):
+    PATH = "data"
+    dataset: str = "synthetic_scenes"
+    image_size: int = field(64, low=32, high=MAX_IMAGE_SIZE)
+    synthetic_scenes: SyntheticScenesConfig = dataclasses.field(
+        default_factory=SyntheticScenesConfig)
+    sun_scenic_or_not: SunScenicOrNotConfig = dataclasses.field(
+        default_factory=SunScenicOrNotConfig)
+
+    def __post_init__(self):
+        super().__post_init__()
+        _choice("data.dataset", self.dataset, DATASETS)
+        if self.dataset == "sun_scenic_or_not":
+            for key in ("sun_manual_dir", "son_manual_dir"):
+                if not getattr(self.sun_scenic_or_not, key):
+                    raise ConfigError(f"data.sun_scenic_or_not.{key} is needed for "
+                                      "sun_scenic_or_not (the folder of the manual download; "
+                                      "see the README)")
+        if self.synthetic_scenes.truth_template_size > self.image_size:
+            raise ConfigError(f"data.synthetic_scenes.truth_template_size must be between 1 and "
+                              f"data.image_size={self.image_size}. Received: "
+                              f"{self.synthetic_scenes.truth_template_size}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig(_Table):
+    PATH = "model"
     backbone: str = "small_cnn"
     #: "" for random initialisation, "imagenet" (needs network), or a weights file.
     backbone_weights: str = ""
     head: str = "templates"
     num_templates: int = field(2, low=1, high=64)
-    #: At most the side of the backbone's feature grid (checked with the backbone).
+    #: At most the side of the backbone's feature grid (checked with the data's image size).
     template_size: int = field(8, low=1)
     border_size: int = field(0, low=0)
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainConfig:
+class AugmentationConfig(_Table):
+    PATH = "train.augmentation"
+    #: Horizontal flips, random resized crops of at least this share of the side,
+    #: rotations up to this many degrees.
+    flip: bool = True
+    crop_min_scale: float = field(0.9, above=0.0, high=1.0)
+    rotation_degrees: float = field(5.0, low=0.0, high=180.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig(_Table):
+    PATH = "train"
     epochs: int = field(12, low=1)
     batch_size: int = field(32, low=1, high=65536)
     learning_rate: float = field(1e-3, above=0.0)
@@ -96,16 +158,17 @@ class TrainConfig:
     #: each); 0: one pass over the larger training split.
     steps_per_epoch: int = field(0, low=0)
     mixed_precision: bool = False
-    #: Augmentation: horizontal flips, random resized crops of at least this
-    #: share of the side, rotations up to this many degrees.
-    flip: bool = True
-    crop_min_scale: float = field(0.9, above=0.0, high=1.0)
-    rotation_degrees: float = field(5.0, low=0.0, high=180.0)
     seed: int = field(0, low=0, high=MAX_SEED)
+    augmentation: AugmentationConfig = dataclasses.field(default_factory=AugmentationConfig)
+
+    def __post_init__(self):
+        super().__post_init__()
+        _choice("train.loss_weighting", self.loss_weighting, LOSS_WEIGHTINGS)
 
 
 @dataclasses.dataclass(frozen=True)
-class BaselineConfig:
+class BaselineConfig(_Table):
+    PATH = "baseline"
     enabled: bool = True
     epochs: int = field(12, low=1)
 
@@ -117,8 +180,49 @@ class Config:
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     baseline: BaselineConfig = dataclasses.field(default_factory=BaselineConfig)
 
+    def __post_init__(self):
+        _check_geometry(self)
+
 
 SECTIONS = {f.name: f.type for f in dataclasses.fields(Config)}
+
+
+def _check_geometry(config):
+    """The model's feature grid fits the templates and the border, and the data fit in memory."""
+    from siam_keras.runtime.feature_grid import BACKBONES, feature_grid_size
+
+    data, model = config.data, config.model
+    if model.backbone in BACKBONES:  # an unknown one is refused, with the choices, when built
+        grid = feature_grid_size(model.backbone, data.image_size)
+        where = f"the {grid} x {grid} feature grid of {model.backbone} at {data.image_size} px"
+        if model.template_size > grid:
+            raise ConfigError(f"model.template_size must be between 1 and {grid}, the side of "
+                              f"{where} (a finer template only repeats cells). Received: "
+                              f"{model.template_size}")
+        if 2 * model.border_size >= grid:
+            raise ConfigError(f"model.border_size must be between 0 and {(grid - 1) // 2} for "
+                              f"{where} (it zeroes that many cells on each side). Received: "
+                              f"{model.border_size}")
+    if data.dataset == "synthetic_scenes":
+        scenes = data.synthetic_scenes
+        images = scenes.num_train + scenes.num_validation + scenes.num_test
+        # Each image, its label map, and the copy tf.data makes: 8 bytes per pixel.
+        needed = images * data.image_size**2 * 8
+        available = _memory_bytes()
+        if available and needed > MAX_MEMORY_SHARE * available:
+            raise ConfigError(
+                f"{images} synthetic_scenes images of {data.image_size} px (data.synthetic_scenes"
+                ".num_train + num_validation + num_test, data.image_size) need about "
+                f"{needed / 2**30:.1f} GiB of memory, more than half of this machine's "
+                f"{available / 2**30:.1f} GiB. Lower data.image_size or the image counts.")
+
+
+def _memory_bytes():
+    """The machine's physical memory in bytes, or None where it cannot be read."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def _type_name(tp):
@@ -148,101 +252,54 @@ def _coerce(where, value, tp):
     return value
 
 
-def _section(name, cls, values, source):
+def _table(path, cls, values, source):
+    """A table's dataclass from its (nested) dict of values."""
     if not isinstance(values, dict):
-        raise ConfigError(f"{source}: [{name}] must be a table. Received: {values!r}")
+        raise ConfigError(f"{source}: [{path}] must be a table. Received: {values!r}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields))
     if unknown:
         raise ConfigError(
-            f"{source}: unknown key(s) {', '.join(f'{name}.{k}' for k in unknown)}. "
-            f"Valid keys in [{name}]: {', '.join(fields)}"
+            f"{source}: unknown key(s) {', '.join(f'{path}.{k}' for k in unknown)}. "
+            f"Valid keys in [{path}]: {', '.join(fields)}"
         )
     hints = typing.get_type_hints(cls)
-    return cls(**{k: _coerce(f"{source}: {name}.{k}", v, hints[k]) for k, v in values.items()})
+    kwargs = {}
+    for key, value in values.items():
+        if dataclasses.is_dataclass(hints[key]):
+            kwargs[key] = _table(f"{path}.{key}", hints[key], value, source)
+        else:
+            kwargs[key] = _coerce(f"{source}: {path}.{key}", value, hints[key])
+    return _created(cls, kwargs, source)
 
 
-def _check_geometry(config, source):
-    """The model's feature grid fits the templates and the border, and the data fit in memory."""
-    from siam_keras.runtime.feature_grid import BACKBONES, feature_grid_size
-
-    data, model = config.data, config.model
-    if model.backbone in BACKBONES:  # an unknown one is refused, with the choices, when built
-        grid = feature_grid_size(model.backbone, data.image_size)
-        where = f"the {grid} x {grid} feature grid of {model.backbone} at {data.image_size} px"
-        if model.template_size > grid:
-            raise ConfigError(f"{source}: model.template_size must be between 1 and {grid}, the "
-                              f"side of {where} (a finer template only repeats cells). Received: "
-                              f"{model.template_size}")
-        if 2 * model.border_size >= grid:
-            raise ConfigError(f"{source}: model.border_size must be between 0 and {(grid - 1) // 2} "
-                              f"for {where} (it zeroes that many cells on each side). Received: "
-                              f"{model.border_size}")
-    if data.truth_template_size > data.image_size:
-        raise ConfigError(f"{source}: data.truth_template_size must be between 1 and "
-                          f"data.image_size={data.image_size}. Received: {data.truth_template_size}")
-    if data.dataset == "synthetic_scenes":
-        images = data.num_train + data.num_validation + data.num_test
-        # Each image, its label map, and the copy tf.data makes: 8 bytes per pixel.
-        needed = images * data.image_size**2 * 8
-        available = _memory_bytes()
-        if available and needed > MAX_MEMORY_SHARE * available:
-            raise ConfigError(
-                f"{source}: {images} synthetic_scenes images of {data.image_size} px "
-                f"(data.num_train + data.num_validation + data.num_test, data.image_size) need "
-                f"about {needed / 2**30:.1f} GiB of memory, more than half of this machine's "
-                f"{available / 2**30:.1f} GiB. Lower data.image_size or the image counts.")
-
-
-def _memory_bytes():
-    """The machine's physical memory in bytes, or None where it cannot be read."""
+def _created(cls, kwargs, source):
     try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def _validate(config, source):
-    check_ranges({name: getattr(config, name) for name in SECTIONS}, source)
-    if config.data.dataset not in DATASETS:
-        raise ConfigError(
-            f"{source}: data.dataset must be one of: {', '.join(DATASETS)}. "
-            f"Received: {config.data.dataset!r}"
-        )
-    if config.data.dataset == "sun_scenic_or_not":
-        for key in ("sun_manual_dir", "son_manual_dir"):
-            if not getattr(config.data, key):
-                raise ConfigError(f"{source}: data.{key} is needed for sun_scenic_or_not (the "
-                                  "folder of the manual download; see the README)")
-        for key, choices in (("sun_config", SUN_CONFIGS), ("son_config", SON_CONFIGS)):
-            if getattr(config.data, key) not in choices:
-                raise ConfigError(f"{source}: data.{key} must be one of: {', '.join(choices)}. "
-                                  f"Received: {getattr(config.data, key)!r}")
-    if config.train.loss_weighting not in LOSS_WEIGHTINGS:
-        raise ConfigError(f"{source}: train.loss_weighting must be one of: "
-                          f"{', '.join(LOSS_WEIGHTINGS)}. Received: {config.train.loss_weighting!r}")
-    _check_geometry(config, source)
-    return config
+        return cls(**kwargs)
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
 
 
 def config_from_dict(values, source="<config>"):
-    """Builds and validates a `Config` from nested dicts (e.g. parsed TOML)."""
+    """Builds and checks a `Config` from nested dicts (e.g. parsed TOML)."""
     unknown = sorted(set(values) - set(SECTIONS))
     if unknown:
         raise ConfigError(
             f"{source}: unknown section(s) {unknown}. Valid sections: {', '.join(SECTIONS)}"
         )
-    sections = {name: _section(name, cls, values.get(name, {}), source) for name, cls in SECTIONS.items()}
-    return _validate(Config(**sections), source)
+    sections = {name: _table(name, cls, values.get(name, {}), source)
+                for name, cls in SECTIONS.items()}
+    return _created(Config, sections, source)
 
 
 def parse_override(text):
     """'train.epochs=3' -> (("train", "epochs"), 3); values are TOML, bare words strings."""
     key, sep, raw = text.partition("=")
     parts = tuple(key.strip().split("."))
-    if not sep or len(parts) != 2 or not all(parts):
+    if not sep or len(parts) < 2 or not all(parts):
         raise ConfigError(
-            f"An override must look like section.key=value (e.g. train.epochs=3). Received: {text!r}"
+            "An override must look like section.key=value (e.g. train.epochs=3, "
+            f"data.synthetic_scenes.num_train=500). Received: {text!r}"
         )
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
@@ -252,7 +309,7 @@ def parse_override(text):
 
 
 def load_config(path=None, overrides=()):
-    """Reads a TOML file (None: all defaults) and applies `section.key=value` overrides."""
+    """Reads a TOML file (None: all defaults) and applies `table.key=value` overrides."""
     values, source = {}, "<defaults>"
     if path is not None:
         path = Path(path)
@@ -266,11 +323,13 @@ def load_config(path=None, overrides=()):
     if overrides:
         source = f"{source} with --set overrides" if path is not None else "--set overrides"
     for override in overrides:
-        (section, key), value = parse_override(override)
-        values.setdefault(section, {})
-        if not isinstance(values[section], dict):
-            raise ConfigError(f"{source}: [{section}] must be a table.")
-        values[section][key] = value
+        parts, value = parse_override(override)
+        table = values
+        for depth, name in enumerate(parts[:-1]):
+            table = table.setdefault(name, {})
+            if not isinstance(table, dict):
+                raise ConfigError(f"{source}: [{'.'.join(parts[:depth + 1])}] must be a table.")
+        table[parts[-1]] = value
     return config_from_dict(values, source)
 
 
@@ -286,12 +345,40 @@ def _toml_value(value):
     return repr(value)
 
 
+def _toml_table(path, table, lines):
+    lines.append(f"[{path}]")
+    nested = []
+    for spec in dataclasses.fields(table):
+        value = getattr(table, spec.name)
+        if dataclasses.is_dataclass(value):
+            nested.append((f"{path}.{spec.name}", value))
+        else:
+            lines.append(f"{spec.name} = {_toml_value(value)}")
+    lines.append("")
+    for sub_path, sub_table in nested:
+        _toml_table(sub_path, sub_table, lines)
+
+
 def config_to_toml(config):
     """The effective config as TOML text that `load_config` reads back unchanged."""
     lines = []
     for name in SECTIONS:
-        lines.append(f"[{name}]")
-        for key, value in dataclasses.asdict(getattr(config, name)).items():
-            lines.append(f"{key} = {_toml_value(value)}")
-        lines.append("")
+        _toml_table(name, getattr(config, name), lines)
     return "\n".join(lines)
+
+
+def flat_items(config):
+    """{"table.key": value} of every setting of a config (nested tables spelled out)."""
+    items = {}
+
+    def walk(path, table):
+        for spec in dataclasses.fields(table):
+            value = getattr(table, spec.name)
+            if dataclasses.is_dataclass(value):
+                walk(f"{path}.{spec.name}", value)
+            else:
+                items[f"{path}.{spec.name}"] = value
+
+    for name in SECTIONS:
+        walk(name, getattr(config, name))
+    return items

@@ -25,6 +25,10 @@ def field(default=dataclasses.MISSING, *, low=None, high=None, above=None, facto
     return dataclasses.field(default=default, metadata=metadata)
 
 
+def _where(source):
+    return f"{source}: " if source else ""
+
+
 def _range_text(low, high, above):
     number = lambda v: f"{v}" if isinstance(v, int) else f"{v:g}"  # noqa: E731
     if above is not None:
@@ -32,22 +36,22 @@ def _range_text(low, high, above):
     return f">= {number(low)}" if high is None else f"between {number(low)} and {number(high)}"
 
 
-def _check_range(key, value, meta, source):
+def _check_range(key, value, meta, source=None):
     """Raises naming `key`, the value and the allowed range, if `value` is outside it."""
     low, high, above = meta.get("low"), meta.get("high"), meta.get("above")
     if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"{source}: {key} must be a finite number ({_range_text(low, high, above)})."
+        raise ConfigError(f"{_where(source)}{key} must be a finite number ({_range_text(low, high, above)})."
                           f" Received: {value}")
     if low is None and high is None and above is None:
         return
     inside = ((low is None or value >= low) and (high is None or value <= high)
               and (above is None or value > above))
     if not inside:
-        raise ConfigError(f"{source}: {key} must be {_range_text(low, high, above)}. "
+        raise ConfigError(f"{_where(source)}{key} must be {_range_text(low, high, above)}. "
                           f"Received: {value}")
 
 
-def check_ranges(sections, source):
+def check_ranges(sections, source=None):
     """Checks every number of `sections` ({name: dataclass}) against its field's range."""
     for section, values in sections.items():
         for spec in dataclasses.fields(values):

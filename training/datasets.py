@@ -10,11 +10,12 @@ from training.augmentation import random_affine
 
 def synthetic_scenes(config):
     """The `SyntheticScenes` generator a `DataConfig` describes."""
+    scenes = config.synthetic_scenes
     return SyntheticScenes(
         image_size=config.image_size,
-        template_size=config.truth_template_size,
-        noise=config.noise,
-        seed=config.seed,
+        template_size=scenes.truth_template_size,
+        noise=scenes.noise,
+        seed=scenes.seed,
     )
 
 
@@ -53,8 +54,9 @@ def make_dataset(images, targets, weights, batch_size, training, train_config=No
 def finish_batches(dataset, training, train_config=None):
     """Batches of (uint8 images, targets, weights) -> float32 images, augmented when
     training (one warp per batch, `augmentation.random_affine`), prefetched."""
-    augment = training and train_config is not None and (
-        train_config.flip or train_config.crop_min_scale < 1 or train_config.rotation_degrees > 0
+    aug = train_config.augmentation if train_config is not None else None
+    augment = training and aug is not None and (
+        aug.flip or aug.crop_min_scale < 1 or aug.rotation_degrees > 0
     )
     if augment:
         dataset = dataset.enumerate()
@@ -64,9 +66,9 @@ def finish_batches(dataset, training, train_config=None):
             seed = tf.stack([tf.cast(step, tf.int32), tf.constant(train_config.seed, tf.int32)])
             x = random_affine(
                 tf.cast(x, tf.float32), seed,
-                flip=train_config.flip,
-                crop_min_scale=train_config.crop_min_scale,
-                rotation_degrees=train_config.rotation_degrees,
+                flip=aug.flip,
+                crop_min_scale=aug.crop_min_scale,
+                rotation_degrees=aug.rotation_degrees,
             )
             return x, y, w
 

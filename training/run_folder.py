@@ -8,12 +8,11 @@ from weights trained for another one, so it is refused, naming the keys that dif
 folder shared with other files keeps them.
 """
 
-import dataclasses
 import shutil
 from pathlib import Path
 
 from siam_keras.runtime.atomic import write_bytes
-from training.config import ConfigError, config_to_toml, load_config
+from training.config import ConfigError, config_to_toml, flat_items, load_config
 
 CONFIG_FILE = "config.toml"
 METRICS_FILE = "metrics.json"
@@ -27,14 +26,10 @@ class RunFolderError(FileExistsError):
 
 
 def config_differences(old, new):
-    """["section.key (old -> new)", ...] for every value that differs between two configs."""
-    changes = []
-    for section in ("data", "model", "train", "baseline"):
-        before = dataclasses.asdict(getattr(old, section))
-        after = dataclasses.asdict(getattr(new, section))
-        changes += [f"{section}.{key} ({before[key]!r} -> {after[key]!r})"
-                    for key in after if before.get(key) != after[key]]
-    return changes
+    """["table.key (old -> new)", ...] for every value that differs between two configs."""
+    before, after = flat_items(old), flat_items(new)
+    return [f"{key} ({before.get(key)!r} -> {value!r})" for key, value in after.items()
+            if before.get(key) != value]
 
 
 def _remove(path):

@@ -35,10 +35,11 @@ def add_parser(subparsers):
     parser.add_argument("--split", default="test", choices=["train", "validation", "test"],
                         help="split to score (default: test)")
     parser.add_argument("--num-images", type=int, default=1000, help="images of the split (default: 1000)")
-    parser.add_argument("--seed", type=int, default=0, help="dataset seed (default: 0, as the demo)")
-    parser.add_argument("--noise", type=float, default=0.1, help="label noise (default: 0.1)")
-    parser.add_argument("--truth-template-size", type=int, default=8,
-                        help="side of the true templates (default: 8, as the demo)")
+    parser.add_argument("--config", metavar="CONFIG_TOML",
+                        help="the config.toml siam-train wrote for the model: the synthetic_scenes "
+                             "settings (seed, noise, true template size) are read from its "
+                             "[data.synthetic_scenes] table, so the split is the one training held "
+                             "out (default: the built-in data's defaults, which the demo uses)")
     parser.add_argument("--batch-size", type=int, default=64, help="prediction batch size")
     group = parser.add_argument_group("explanations (with --explanations)")
     group.add_argument("--explanations", action="store_true",
@@ -59,6 +60,24 @@ def add_parser(subparsers):
     return parser
 
 
+def synthetic_scenes_settings(path):
+    """`SyntheticScenes` arguments (seed, noise, template_size) from a run's config.toml
+    (`[data.synthetic_scenes]`); {} (the defaults) for None."""
+    if path is None:
+        return {}
+    import tomllib
+
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"Config file not found: {path}")
+    try:
+        table = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        table = table.get("data", {}).get("synthetic_scenes", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, AttributeError) as error:
+        raise ValueError(f"{path} is not a siam-train config.toml: {error}") from None
+    names = {"seed": "seed", "noise": "noise", "truth_template_size": "template_size"}
+    return {argument: table[key] for key, argument in names.items() if key in table}
+
+
 def run(args):
     from siam_keras.data import SyntheticScenes
     from siam_keras.saving import load_model
@@ -68,8 +87,8 @@ def run(args):
     model = load_model(args.model)
     baseline = load_model(args.baseline) if args.explanations and args.baseline else None
     image_size = model.input_shape[1]
-    scenes = SyntheticScenes(image_size=image_size, template_size=args.truth_template_size,
-                             noise=args.noise, seed=args.seed)
+    settings = synthetic_scenes_settings(args.config)
+    scenes = SyntheticScenes(image_size=image_size, **settings)
     print(f"Generating {args.num_images} {args.split} images of {args.dataset} ({image_size} px)")
     split = scenes.generate(args.split, args.num_images)
     outputs = [name for name in scenes.output_names if name in model.output]
@@ -80,7 +99,7 @@ def run(args):
         )
     header = {"model": os.fspath(args.model),
               "dataset": {"name": args.dataset, "split": args.split, "num_images": args.num_images,
-                          "image_size": image_size, "seed": args.seed}}
+                          "image_size": image_size, "seed": scenes.seed}}
     if args.explanations:
         report = _explanations(args, model, baseline, scenes, split)
         table = Path(args.out).with_suffix(".txt")

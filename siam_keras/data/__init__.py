@@ -1,13 +1,10 @@
 """Datasets. Importing this package does not import TensorFlow.
 
-It registers the TFDS builders `synthetic_scenes`, `sun_attributes` and
-`scenic_or_not`: at once if `tensorflow_datasets` is already imported, otherwise
-when it is (`siam_keras.data.registration`).
+The TFDS builders `synthetic_scenes`, `sun_attributes` and `scenic_or_not` are
+registered by `register_tfds_builders()` (an explicit call: it imports TFDS).
 """
 
-from siam_keras.data.registration import register_when_tfds_is_imported
+from siam_keras.data.registration import register_tfds_builders
 from siam_keras.data.synthetic_scenes import SyntheticScenes
 
-register_when_tfds_is_imported()
-
-__all__ = ["SyntheticScenes"]
+__all__ = ["SyntheticScenes", "register_tfds_builders"]

@@ -9,9 +9,15 @@ from siam_keras.runtime.explanation import RESIDUAL_TOLERANCE
 from siam_keras.runtime.images import pixel_batch
 from siam_keras.runtime.prediction_explainer import PredictionExplainer
 from siam_keras.runtime.sidecar import SIDECAR_NAME, ModelSidecar
-from siam_keras.vocabulary import ATTRIBUTE_MAPS, ATTRIBUTE_SCORES, contributions_key
+from siam_keras.vocabulary import (
+    ATTRIBUTE_MAPS,
+    ATTRIBUTE_SCORES,
+    PIXELS_INPUT,
+    PIXELS_SIGNATURE,
+    contributions_key,
+)
 
-SIGNATURE = "serving_default"
+SIGNATURE = PIXELS_SIGNATURE
 DEFAULT_THREADS = 2
 
 
@@ -76,7 +82,7 @@ class EdgeExplainer(PredictionExplainer):
         outputs = set(interpreter.get_signature_list()[SIGNATURE]["outputs"])
         expected_outputs = {*self.output_names, ATTRIBUTE_MAPS, ATTRIBUTE_SCORES,
                             *map(contributions_key, self.output_names)}
-        if shapes != {"image": expected_input} or outputs != expected_outputs:
+        if shapes != {PIXELS_INPUT: expected_input} or outputs != expected_outputs:
             raise ValueError(
                 f"{self.model_path} takes {shapes} and returns {sorted(outputs)}; its sidecar "
                 f"describes image {expected_input} and {sorted(expected_outputs)}")
@@ -84,5 +90,5 @@ class EdgeExplainer(PredictionExplainer):
     def predict(self, images):
         """LiteRT's outputs for each image, joined into a dict of (B, ...) arrays."""
         images = pixel_batch(images, self.image_size)
-        results = [self._runner(image=images[i : i + 1]) for i in range(len(images))]
+        results = [self._runner(**{PIXELS_INPUT: images[i : i + 1]}) for i in range(len(images))]
         return {key: np.concatenate([r[key] for r in results]) for key in results[0]}

@@ -18,6 +18,7 @@ import urllib.request
 
 import numpy as np
 
+from siam_keras import vocabulary
 from siam_keras.runtime.explanation import DEFAULT_TOP_K, ExplanationError
 from siam_keras.runtime.image_files import explanation_record
 from siam_keras.runtime.images import ImageError, Photo, pixel_batch, read_photo, resize_for_model
@@ -25,7 +26,8 @@ from siam_keras.runtime.output_folder import display_path
 from siam_keras.runtime.prediction_explainer import PredictionExplainer
 from siam_keras.runtime.sidecar import ModelSidecar
 
-SIGNATURES = {"serving_default": "image", "serve_image_bytes": "image_bytes"}
+SIGNATURES = {vocabulary.PIXELS_SIGNATURE: vocabulary.PIXELS_INPUT,
+              vocabulary.BYTES_SIGNATURE: vocabulary.BYTES_INPUT}
 LAYOUTS = ("row", "columnar")
 
 
@@ -82,7 +84,7 @@ class ServingClient(PredictionExplainer):
         """`Photo`s of image paths (read as every runtime reads them) or of `Photo`s."""
         return [image if isinstance(image, Photo) else read_photo(image) for image in images]
 
-    def request(self, photos, signature="serving_default", layout="row"):
+    def request(self, photos, signature=vocabulary.PIXELS_SIGNATURE, layout="row"):
         """The JSON body (a dict) of a `:predict` request for these photos."""
         if signature not in SIGNATURES:
             raise ValueError(f"Unknown signature {signature!r}. Choose one of: {', '.join(SIGNATURES)}")
@@ -92,7 +94,7 @@ class ServingClient(PredictionExplainer):
             raise ValueError("A request needs at least one image")
         height, width = self.sidecar.image_size
         pixels = [resize_for_model(photo.pixels, height, width) for photo in self.photos(photos)]
-        if signature == "serving_default":
+        if signature == vocabulary.PIXELS_SIGNATURE:
             values = [p.astype("float32").tolist() for p in pixels]
         else:
             values = [{"b64": _png(p)} for p in pixels]
@@ -125,8 +127,9 @@ class ServingClient(PredictionExplainer):
         `serving_default` request): so `client(images)` is a `SIAMExplanation`."""
         pixels = pixel_batch(images, self.image_size)
         values = [p.tolist() for p in pixels]
-        return self.predictions(self.post({"signature_name": "serving_default",
-                                           "instances": [{"image": v} for v in values]}))
+        return self.predictions(self.post({
+            "signature_name": vocabulary.PIXELS_SIGNATURE,
+            "instances": [{vocabulary.PIXELS_INPUT: v} for v in values]}))
 
     def explain_response(self, response, photos, top_k=DEFAULT_TOP_K):
         """The explanation JSON records (as `siam explain` writes) of a response."""
@@ -182,7 +185,7 @@ class ServingClient(PredictionExplainer):
             return [record for photo in photos
                     for record in self._explain_batch([photo], signature, layout, top_k)]
 
-    def explain(self, images, signature="serving_default", layout="row", top_k=DEFAULT_TOP_K,
+    def explain(self, images, signature=vocabulary.PIXELS_SIGNATURE, layout="row", top_k=DEFAULT_TOP_K,
                 batch_size=DEFAULT_BATCH_SIZE):
         """Sends the images, `batch_size` per request, and returns one record per image.
 

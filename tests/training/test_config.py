@@ -27,7 +27,8 @@ def test_int_is_accepted_for_float():
         ("[train]\nepoch = 3\n", r"unknown key\(s\) train.epoch. Valid keys in \[train\]: epochs"),
         ("[trian]\nepochs = 3\n", r"unknown section\(s\) \['trian'\]"),
         ('[train]\nepochs = "3"\n', r"train.epochs must be of type int. Received: '3' \(str\)"),
-        ("[train]\nflip = 1\n", r"train.flip must be of type bool"),
+        ("[train.augmentation]\nflip = 1\n", r"train.augmentation.flip must be of type bool"),
+        ("[train]\nflip = true\n", r"unknown key\(s\) train.flip. Valid keys in \[train\]"),
         ("[train]\nepochs = true\n", r"train.epochs must be of type int"),
         ("[train]\nlr_decay_epochs = 3\n", r"train.lr_decay_epochs must be a list of int"),
         ("[train]\nepochs = 0\n", r"train.epochs must be >= 1"),
@@ -59,21 +60,21 @@ def test_bad_override_form():
     [
         ("train.learning_rate=nan", r"train.learning_rate must be a finite number \(> 0\). Received: nan"),
         ("train.template_l1=inf", r"train.template_l1 must be a finite number \(>= 0\). Received: inf"),
-        ("data.noise=-inf", r"data.noise must be a finite number"),
+        ("data.synthetic_scenes.noise=-inf", r"data.synthetic_scenes.noise must be a finite number"),
         ("train.output_loss_weights={scenicness=nan}", r"train.output_loss_weights.scenicness must be a finite"),
         ("train.lr_decay_factor=0", r"train.lr_decay_factor must be > 0. Received: 0.0"),
         ("train.learning_rate=0", r"train.learning_rate must be > 0"),
-        ("data.seed=-1", r"data.seed must be between 0 and 2147483647. Received: -1"),
+        ("data.synthetic_scenes.seed=-1", r"data.synthetic_scenes.seed must be between 0 and 2147483647. Received: -1"),
         ("train.seed=-5", r"train.seed must be between 0 and 2147483647. Received: -5"),
         ("train.seed=2147483648", r"train.seed must be between 0 and 2147483647"),
         ("data.image_size=100000", r"data.image_size must be between 32 and 2048. Received: 100000"),
         ("train.lr_decay_epochs=[3, -1]", r"train.lr_decay_epochs\[1\] must be >= 0"),
-        ("train.crop_min_scale=0", r"train.crop_min_scale must be in \(0, 1\]"),
-        ("train.rotation_degrees=400", r"train.rotation_degrees must be between 0 and 180"),
+        ("train.augmentation.crop_min_scale=0", r"train.augmentation.crop_min_scale must be in \(0, 1\]"),
+        ("train.augmentation.rotation_degrees=400", r"train.augmentation.rotation_degrees must be between 0 and 180"),
         ("model.template_size=10000", r"model.template_size must be between 1 and 16, the side of the "
                                       r"16 x 16 feature grid of small_cnn at 64 px"),
         ("model.border_size=8", r"model.border_size must be between 0 and 7"),
-        ("data.truth_template_size=65", r"data.truth_template_size must be between 1 and"),
+        ("data.synthetic_scenes.truth_template_size=65", r"data.synthetic_scenes.truth_template_size must be between 1 and"),
     ],
 )
 def test_values_out_of_range_are_refused_with_key_value_and_range(override, match):
@@ -92,8 +93,8 @@ def test_synthetic_data_that_cannot_fit_in_memory_is_refused_before_generating(m
     from training import config as config_module
 
     monkeypatch.setattr(config_module, "_memory_bytes", lambda: 24 * 2**30)
-    with pytest.raises(ConfigError, match=r"data.num_train \+ data.num_validation \+ "
-                                          r"data.num_test, data.image_size\) need about"):
+    with pytest.raises(ConfigError, match=r"data.synthetic_scenes.num_train \+ num_validation \+ "
+                                          r"num_test, data.image_size\) need about"):
         load_config(None, ["data.image_size=2048"])
     load_config(None, ["data.image_size=450"])  # 5500 images of 450 px: 8.3 GiB, accepted
 
@@ -110,10 +111,11 @@ def test_feature_grid_arithmetic_matches_the_built_backbones(backbone):
 
 def test_dataset_configs_are_checked_by_name():
     paper = "training/configs/sun_son_resnet50.toml"
-    assert load_config(paper, ["data.sun_config=authors33"]).data.sun_config == "authors33"
-    with pytest.raises(ConfigError, match="data.sun_config must be one of: paper33, authors33, "
+    assert load_config(paper, ["data.sun_scenic_or_not.sun_config=authors33"]).data.sun_scenic_or_not.sun_config == (
+        "authors33")
+    with pytest.raises(ConfigError, match="data.sun_scenic_or_not.sun_config must be one of: paper33, authors33, "
                                           "all102. Received: 'paper34'"):
-        load_config(paper, ["data.sun_config=paper34"])
+        load_config(paper, ["data.sun_scenic_or_not.sun_config=paper34"])
 
 
 def test_loading_a_config_imports_no_tensorflow():

@@ -13,8 +13,8 @@ from training.config import load_config
 from training.fit import fit_stage
 from training.losses import siam_losses
 
-TINY = ["data.image_size=32", "data.num_train=64", "data.num_validation=16", "data.num_test=32",
-        "data.truth_template_size=4", "model.template_size=4", "train.epochs=2",
+TINY = ["data.image_size=32", "data.synthetic_scenes.num_train=64", "data.synthetic_scenes.num_validation=16", "data.synthetic_scenes.num_test=32",
+        "data.synthetic_scenes.truth_template_size=4", "model.template_size=4", "train.epochs=2",
         "train.batch_size=16", "train.lr_decay_epochs=[1]", "baseline.epochs=1"]
 
 
@@ -71,7 +71,7 @@ def test_siam_evaluate_scores_the_held_out_split(tiny_run, tmp_path, capsys):
 
     out = tmp_path / "eval.json"
     code = siam_main(["evaluate", "--model", str(tiny_run / "model.keras"), "--out", str(out),
-                      "--num-images", "32", "--truth-template-size", "4"])
+                      "--num-images", "32", "--config", str(tiny_run / "config.toml")])
     assert code == 0
     report = json.loads(out.read_text())
     training_metrics = json.loads((tiny_run / "metrics.json").read_text())
@@ -97,7 +97,7 @@ class _Kill(keras.callbacks.Callback):
 
 def _tiny_stage(tmp_path):
     """A tiny stage on 32 synthetic images: `stage(epochs, callbacks)` fits a fresh model."""
-    config = load_config(None, TINY + ["train.flip=false"])
+    config = load_config(None, TINY + ["train.augmentation.flip=false"])
     scenes = datasets.synthetic_scenes(config.data)
     split = scenes.generate("train", 32)
     targets, weights = datasets.targets_and_weights(split, ["scenicness"], True)
@@ -193,8 +193,8 @@ def test_a_kill_while_the_model_is_written_leaves_a_run_that_restarts(tmp_path, 
     ],
 )
 def test_cli_bad_input_gets_one_clear_message(tmp_path, capsys, args, message):
-    code = main(["--out", str(tmp_path / "x"), *args, "--set", "data.num_train=32",
-                 "data.num_validation=8", "data.num_test=8", "data.image_size=32"]
+    code = main(["--out", str(tmp_path / "x"), *args, "--set", "data.synthetic_scenes.num_train=32",
+                 "data.synthetic_scenes.num_validation=8", "data.synthetic_scenes.num_test=8", "data.image_size=32"]
                 if "--set" not in args else ["--out", str(tmp_path / "x"), *args])
     assert code == 2
     err = capsys.readouterr().err

@@ -11,8 +11,8 @@ PAPER = "training/configs/sun_son_resnet50.toml"
 
 def shrunk(tmp_path, *extra):
     """The paper's preset shrunk: small CNN at 32 px, a few steps, fixture datasets."""
-    return ["--config", PAPER, "--set", f"data.sun_manual_dir={tmp_path / 'sun'}",
-            f"data.son_manual_dir={tmp_path / 'son'}", f"data.tfds_data_dir={tmp_path / 'tfds'}",
+    return ["--config", PAPER, "--set", f"data.sun_scenic_or_not.sun_manual_dir={tmp_path / 'sun'}",
+            f"data.sun_scenic_or_not.son_manual_dir={tmp_path / 'son'}", f"data.sun_scenic_or_not.tfds_data_dir={tmp_path / 'tfds'}",
             "data.image_size=32", "model.backbone=small_cnn", 'model.backbone_weights=""',
             "model.template_size=4", "model.border_size=1", "train.epochs=6",
             "train.steps_per_epoch=10", "train.batch_size=8", "train.lr_decay_epochs=[5]",
@@ -51,7 +51,7 @@ def test_paper_preset_shrunk_trains_end_to_end_and_both_losses_fall(fixtures, tm
 def test_missing_manual_folder_is_named_with_the_files_expected(fixtures, tmp_path, capsys):
     # A fresh TFDS folder: a prepared dataset would not need its manual folder.
     code = main(["--out", str(tmp_path / "run"), *shrunk(fixtures),
-                 f"data.sun_manual_dir={tmp_path / 'nowhere'}", f"data.tfds_data_dir={tmp_path}"])
+                 f"data.sun_scenic_or_not.sun_manual_dir={tmp_path / 'nowhere'}", f"data.sun_scenic_or_not.tfds_data_dir={tmp_path}"])
     assert code == 2
     err = capsys.readouterr().err
     assert str(tmp_path / "nowhere") in err and "attributes.mat" in err and "Traceback" not in err

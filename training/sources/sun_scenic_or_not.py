@@ -31,7 +31,9 @@ def prepared_builder(name, config_name, manual_dir, data_dir, log=print):
     """The TFDS builder `name/config_name`, prepared from `manual_dir` if not yet."""
     import tensorflow_datasets as tfds
 
-    import siam_keras.data  # noqa: F401  (registers the builders)
+    from siam_keras.data import register_tfds_builders
+
+    register_tfds_builders()
 
     builder = tfds.builder(f"{name}/{config_name}", data_dir=data_dir or None)
     if not builder.is_prepared():
@@ -154,7 +156,7 @@ class SunScenicOrNotSource(DataSource):
     """
 
     def prepare(self):
-        data = self.config.data
+        data = self.config.data.sun_scenic_or_not
         self.log("[1/4] Datasets")
         self.sun = prepared_builder(SUN, data.sun_config, data.sun_manual_dir, data.tfds_data_dir,
                                     self.log)
@@ -166,7 +168,7 @@ class SunScenicOrNotSource(DataSource):
     def _split(self, builder, examples, name, with_attributes=True):
         num_attributes = len(self.attribute_names) if with_attributes else 0
         return examples(builder, name, self.config.data.image_size, num_attributes,
-                        self.config.data.max_examples)
+                        self.config.data.sun_scenic_or_not.max_examples)
 
     def _parts(self, split, with_attributes, with_outputs):
         parts = []
@@ -178,12 +180,12 @@ class SunScenicOrNotSource(DataSource):
 
     def steps_per_epoch(self):
         train = self.config.train
-        limit = self.config.data.max_examples or math.inf
+        limit = self.config.data.sun_scenic_or_not.max_examples or math.inf
         sizes = [min(b.info.splits["train"].num_examples, limit) for b in (self.sun, self.son)]
         return train.steps_per_epoch or math.ceil(max(sizes) / train.batch_size)
 
     def label_means(self):
-        return output_label_means(self.son, self.config.data.max_examples)
+        return output_label_means(self.son, self.config.data.sun_scenic_or_not.max_examples)
 
     def training_data(self, with_attributes=True, with_outputs=True):
         return mixed_batches(self._parts("train", with_attributes, with_outputs),
@@ -210,6 +212,6 @@ class SunScenicOrNotSource(DataSource):
                             titles=[f"{first}: {p:.2f}" for p in predictions[first][shown]])
 
     def description(self):
-        data = self.config.data
+        data, tables = self.config.data, self.config.data.sun_scenic_or_not
         return {"name": data.dataset, "split": "test", "image_size": data.image_size,
-                "sun_attributes": data.sun_config, "scenic_or_not": data.son_config}
+                "sun_attributes": tables.sun_config, "scenic_or_not": tables.son_config}

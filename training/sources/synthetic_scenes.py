@@ -18,24 +18,24 @@ class SyntheticScenesSource(DataSource):
     every label known (also the true contributions, for `ground_truth` metrics)."""
 
     def prepare(self):
-        data = self.config.data
-        scenes = datasets.synthetic_scenes(data)
+        data = self.config.data.synthetic_scenes
+        scenes = datasets.synthetic_scenes(self.config.data)
         self.output_names = tuple(scenes.output_names)
         self.attribute_names = tuple(scenes.attribute_names)
         start = time.perf_counter()
         self.log(f"[1/4] Generating synthetic_scenes ({data.num_train} train, "
                  f"{data.num_validation} validation, {data.num_test} test images of "
-                 f"{data.image_size} px)")
+                 f"{self.config.data.image_size} px)")
         self.splits = {split: scenes.generate(split, count) for split, count in (
             ("train", data.num_train), ("validation", data.num_validation),
             ("test", data.num_test))}
         self.log(f"      done in {time.perf_counter() - start:.1f} s")
         if self.steps_per_epoch() < 1:
             raise ValueError(f"train.batch_size={self.config.train.batch_size} is larger than "
-                             f"data.num_train={data.num_train}")
+                             f"data.synthetic_scenes.num_train={data.num_train}")
 
     def steps_per_epoch(self):
-        return self.config.data.num_train // self.config.train.batch_size
+        return self.config.data.synthetic_scenes.num_train // self.config.train.batch_size
 
     def label_means(self):
         return {name: float(np.nanmean(self.splits["train"][name])) for name in self.output_names}
@@ -75,5 +75,6 @@ class SyntheticScenesSource(DataSource):
 
     def description(self):
         data = self.config.data
-        return {"name": data.dataset, "split": "test", "num_images": data.num_test,
-                "image_size": data.image_size, "seed": data.seed}
+        return {"name": data.dataset, "split": "test",
+                "num_images": data.synthetic_scenes.num_test, "image_size": data.image_size,
+                "seed": data.synthetic_scenes.seed}

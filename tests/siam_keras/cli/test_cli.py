@@ -24,9 +24,11 @@ def test_evaluate_explanations_writes_the_report_and_figures(tiny_models, tmp_pa
     import json
 
     out, figures = tmp_path / "explanations.json", tmp_path / "figures"
+    config = tmp_path / "config.toml"  # as siam-train writes it: the tiny models' data
+    config.write_text("[data.synthetic_scenes]\nseed = 0\nnoise = 0.1\ntruth_template_size = 4\n")
     code = main(["evaluate", "--model", str(tiny_models[0]), "--baseline", str(tiny_models[1]),
                  "--explanations", "--out", str(out), "--figures", str(figures),
-                 "--num-images", "8", "--truth-template-size", "4", "--deletion-steps", "2",
+                 "--num-images", "8", "--config", str(config), "--deletion-steps", "2",
                  "--timing-repeats", "1", "--num-figures", "2", "--batch-size", "4"])
     assert code == 0
     report = json.loads(out.read_text())

@@ -115,7 +115,9 @@ def test_requests_keep_to_the_rate(geograph, tmp_path):
     GeographDownloader(tmp_path, rate=20, log=lambda *a: None, allowed_hosts=LOCAL).download(
         geograph.records(["21", "22", "23"]))
     gaps = [b - a for a, b in zip(geograph.times, geograph.times[1:])]
-    assert len(gaps) == 5 and min(gaps) >= 0.045
+    # Seen by the server, one late arrival can shorten the next gap: the rate holds on
+    # average (5 gaps of 0.05 s), and no two requests come together (unlimited: ~1 ms).
+    assert len(gaps) == 5 and sum(gaps) >= 0.9 * 5 * 0.05 and min(gaps) >= 0.02
 
 
 def test_page_metadata_and_bad_settings():

@@ -1,0 +1,49 @@
+"""`ExportConfig`: what an export does, typed and checked once (no TensorFlow needed)."""
+
+import dataclasses
+
+from export.variants import VARIANTS, parse_variants
+from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
+
+DEFAULT_CALIBRATION_IMAGES = 256
+DEFAULT_HOLDOUT_IMAGES = 200
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportConfig:
+    """An export of a SIAM model (`siam-export`'s flags, one field each).
+
+    Attributes:
+        model: the `.keras` file.
+        out: the export folder.
+        version: the SavedModel version (None: one more than the latest).
+        variants: TFLite variants, names of `export.variants.VARIANTS` (a tuple, or a
+            comma-separated string).
+        calibration, holdout: a folder of images, or "synthetic_scenes".
+        calibration_images, holdout_images: how many of each.
+        latency_runs: timed rounds of batch-1 calls.
+        seed: the synthetic_scenes seed.
+        max_pixels: `serve_image_bytes` refuses larger images before decoding.
+        overwrite: replace a SavedModel version and an earlier export's TFLite files.
+    """
+
+    model: str
+    out: str
+    version: int = None
+    variants: tuple = VARIANTS
+    calibration: str = "synthetic_scenes"
+    calibration_images: int = DEFAULT_CALIBRATION_IMAGES
+    holdout: str = "synthetic_scenes"
+    holdout_images: int = DEFAULT_HOLDOUT_IMAGES
+    latency_runs: int = 1000
+    seed: int = 0
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    overwrite: bool = False
+
+    def __post_init__(self):
+        variants = self.variants if isinstance(self.variants, tuple) else parse_variants(self.variants)
+        object.__setattr__(self, "variants", parse_variants(",".join(variants)))
+        for name in ("calibration_images", "holdout_images", "latency_runs", "max_pixels"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be at least 1. Received: {value}")
