@@ -5,7 +5,8 @@ through its real signatures with TF Serving's documented REST semantics
 (tensorflow/serving g3doc api_rest.md): `POST /v1/models/<name>:predict` takes
 `signature_name` and `instances` (row) or `inputs` (columnar); `{"b64": ...}` values
 are binary; the answer is `predictions` (a list of named outputs per instance) or
-`outputs` (named batches), or `{"error": message}` with an HTTP error status.
+`outputs` (named batches), or `{"error": message}` with an HTTP error status;
+`GET /v1/models/<name>` and `.../metadata` give the status and the signatures.
 """
 
 import base64
@@ -25,7 +26,7 @@ def _decode(value):
 
 
 class FakeTFServing:
-    def __init__(self, saved_model_dir, model_name="siam"):
+    def __init__(self, saved_model_dir, model_name="siam", port=0):
         import tensorflow as tf
 
         self.tf = tf
@@ -41,6 +42,15 @@ class FakeTFServing:
             def log_message(self, *args):
                 pass
 
+            def do_GET(self):
+                status, answer = server.status(self.path)
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 status, answer = server.answer(self.path, body)
@@ -51,7 +61,7 @@ class FakeTFServing:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -62,6 +72,23 @@ class FakeTFServing:
     def __exit__(self, *exc):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+    def status(self, path):
+        """GET /v1/models/<name> (the version's state) and .../metadata (the signatures)."""
+        base = f"/v1/models/{self.model_name}"
+        if path == base:
+            return 200, {"model_version_status": [{"version": "1", "state": "AVAILABLE",
+                                                   "status": {"error_code": "OK"}}]}
+        if path == f"{base}/metadata":
+            signatures = {
+                name: {"inputs": {key: {"dtype": spec.dtype.name}
+                                  for key, spec in function.structured_input_signature[1].items()},
+                       "outputs": {key: {"dtype": spec.dtype.name}
+                                   for key, spec in function.structured_outputs.items()}}
+                for name, function in self.model.signatures.items()}
+            return 200, {"model_spec": {"name": self.model_name, "version": "1"},
+                         "metadata": {"signature_def": {"signature_def": signatures}}}
+        return 404, {"error": f"Servable not found for request: {path}"}
 
     def answer(self, path, body):
         tf = self.tf

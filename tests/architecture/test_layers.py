@@ -69,18 +69,34 @@ def test_no_import_cycles_deferred_imports_included():
     assert not cycles, cycles
 
 
-def test_the_library_never_imports_the_pipelines():
-    offending = {m: sorted(t for t in targets if t.split(".")[0] in ("training", "export"))
-                 for m, targets in graph().items() if m.startswith("siam_keras")}
-    assert not {m: t for m, t in offending.items() if t}
+def test_the_library_never_imports_the_pipelines_nor_they_each_other():
+    edges = graph()
+    for package, forbidden in (("siam_keras", ("training", "export")), ("training", ("export",)),
+                               ("export", ("training",))):
+        offending = {m: sorted(t for t in targets if t.split(".")[0] in forbidden)
+                     for m, targets in edges.items() if m.split(".")[0] == package}
+        assert not {m: t for m, t in offending.items() if t}, package
+
+
+def readme_layers():
+    """{package: rank} from the README's Architecture table (row order is the rank)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Architecture", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "`" in line]
+    return {name: rank for rank, row in enumerate(rows)
+            for name in re.findall(r"`((?:siam_keras(?:\.\w+)?)|training|export)`",
+                                   row.split("|")[2])}
 
 
 def test_layers_import_only_the_layers_before_them():
-    """runtime <- layers/models <- explanations/evaluation <- cli/serving/edge."""
-    order = {"siam_keras.runtime": 0, "siam_keras.vocabulary": 0, "siam_keras.layers": 1,
-             "siam_keras.models": 1, "siam_keras.explanations": 2, "siam_keras.evaluation": 2,
-             "siam_keras.metrics": 2, "siam_keras.plotting": 2, "siam_keras.data": 2,
-             "siam_keras.cli": 3, "siam_keras.serving": 3, "siam_keras.edge": 3}
+    """The README's Architecture table: runtime <- models <- explanations and evaluation
+    <- front ends <- pipelines."""
+    order = readme_layers()
+    assert order["siam_keras.runtime"] == 0 and order["export"] == max(order.values())
+    packages = {name for name in modules() if name.count(".") == 1 or name in ("training", "export")}
+    unlisted = sorted(name for name in packages if name.startswith("siam_keras.") and
+                      name not in order and (ROOT / name.replace(".", "/")).is_dir())
+    assert not unlisted, f"packages missing from the README's Architecture table: {unlisted}"
 
     def layer(module):
         matches = [rank for prefix, rank in order.items()

@@ -1,0 +1,183 @@
+"""Every command and snippet of the README runs, in a scratch folder, at small sizes.
+
+The README's blocks are read from the file, not copied here: a snippet that uses an
+undefined name or a flag that no longer exists fails this test. Optional flags in
+brackets are left out; heavy commands get small-size flags appended (`SMALL`).
+What cannot run here is replaced as narrowly as possible: `docker run` by a stub that
+checks its image tag and mount, TF Serving by `tests/fake_tf_serving.py` on the
+README's port (curl talks to it), `make` by a dry run, and the edge wheel's
+`pip install` by the wheel's file name (its fresh-venv install is
+`tests/siam_keras/edge/test_fresh_install.py`).
+"""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV = Path(sys.prefix)  # the virtual environment the tests run in (make test's .venv)
+pytestmark = pytest.mark.slow
+
+#: Flags appended to the README's heavy commands (by their start) to run them small.
+SMALL = {
+    "siam-train --config demo": "--set data.synthetic_scenes.num_train=64 "
+    "data.synthetic_scenes.num_validation=16 data.synthetic_scenes.num_test=32 train.epochs=1 "
+    "train.batch_size=16 train.lr_decay_epochs=[] baseline.epochs=1",
+    "siam-train --config sun_son_resnet50": "--set data.sun_scenic_or_not.sun_manual_dir=sun "
+    "data.sun_scenic_or_not.son_manual_dir=son data.sun_scenic_or_not.tfds_data_dir=tfds "
+    "data.image_size=32 model.backbone=small_cnn 'model.backbone_weights=\"\"' "
+    "model.template_size=4 model.border_size=1 train.epochs=1 train.steps_per_epoch=2 "
+    "train.batch_size=4 train.lr_decay_epochs=[] train.mixed_precision=false baseline.epochs=1",
+    "siam evaluate --model runs/demo/model.keras --config": "--num-images 16",
+    "siam evaluate --model runs/demo/model.keras --explanations": "--num-images 16 "
+    "--timing-repeats 2 --deletion-steps 2 --num-figures 1",
+    "siam-export": "--calibration-images 16 --holdout-images 8 --latency-runs 2",
+    "siam download-scenic-or-not": "--allow-host 127.0.0.1 --rate 100",
+}
+
+
+def blocks(language):
+    """The README's fenced blocks of `language`, in order."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return [m.group(1) for m in re.finditer(rf"```{language}\n(.*?)```", text, re.S)]
+
+
+def commands(block):
+    """A shell block's commands: continuation lines joined, optional [--flags] left out,
+    comments dropped, small-size flags appended."""
+    joined = re.sub(r"\\\n\s*", " ", block)
+    lines = []
+    for line in joined.splitlines():
+        line = re.sub(r"\s*\[--[^\]]*\]", "", line)
+        line = re.sub(r"\s+#[^'\"]*$", "", line).strip()
+        if not line:
+            continue
+        for start, extra in SMALL.items():
+            if start in line:
+                line = f"{line} {extra}"
+        lines.append(line)
+    return lines
+
+
+def run(command, cwd, env):
+    result = subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, f"{command}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory):
+    """A folder laid out as the README assumes: .venv, photos, the fixture datasets."""
+    from PIL import Image
+
+    from tests.dataset_fixtures import write_son_fixture, write_sun_fixture
+    from tests.real_photos import real_photos
+
+    folder = tmp_path_factory.mktemp("readme")
+    (folder / ".venv").symlink_to(VENV)
+    (folder / "photos").mkdir()
+    for path in real_photos()[:3]:
+        shutil.copy(path, folder / "photos" / path.name)
+    Image.open(real_photos()[3]).convert("RGB").save(folder / "more.jpg")
+    Image.open(real_photos()[4]).convert("RGB").save(folder / "photo.jpg")
+    (folder / "broken.jpg").write_text("not a photo")
+    write_sun_fixture(folder / "sun")
+    write_son_fixture(folder / "son", with_id=False)
+    stubs = folder / "stubs"
+    stubs.mkdir()
+    (stubs / "docker").write_text(
+        "#!/usr/bin/env bash\n# The image must be the exported TensorFlow's; the mount must exist.\n"
+        "for a in \"$@\"; do case $a in tensorflow/serving:*) tag=${a#*:};; esac; done\n"
+        "[ \"$tag\" = \"$TF_EXPECTED\" ] || { echo \"image tag $tag\" >&2; exit 1; }\n"
+        "[ -d runs/demo/export/saved_model/1 ] || exit 1\n")
+    (stubs / "docker").chmod(0o755)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def env(scratch):
+    import tensorflow as tf
+
+    environment = dict(os.environ, PATH=f"{scratch / 'stubs'}:{VENV / 'bin'}:{os.environ['PATH']}",
+                       TF_EXPECTED=tf.__version__, TF_CPP_MIN_LOG_LEVEL="2")
+    environment.pop("PYTHONPATH", None)
+    return environment
+
+
+def test_make_targets_exist():
+    result = subprocess.run(["make", "-n", "-C", str(ROOT), "demo", "test"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert [line.split()[0] for line in blocks("sh")[0].splitlines() if line.strip()
+            and not line.startswith(" ")] == ["make", "make"]
+
+
+def test_every_command_and_snippet_runs(scratch, env):
+    sh = blocks("sh")
+    train, explain, evaluate, library = sh[1], sh[2], sh[3], blocks("python")[0]
+    download, paper, export, serving, request, edge = sh[4], sh[5], sh[6], sh[7], sh[8], sh[9]
+    for command in commands(train) + commands(explain) + commands(evaluate):
+        run(command, scratch, env)
+    assert (scratch / "explained" / "summary.json").is_file()
+    assert (scratch / "runs" / "demo" / "explanations.json").is_file()
+    run(f"{sys.executable} -c {shell_quote(library)}", scratch, env)
+
+    from tests.siam_keras.data.test_geograph import FakeGeograph
+
+    geograph = FakeGeograph()
+    try:
+        votes = scratch / "data" / "scenic_or_not"
+        votes.mkdir(parents=True)
+        (votes / "votes.tsv").write_text(
+            "Lat\tLon\tAverage\tVariance\tVotes\tGeograph URI\n"
+            f"51\t-1\t5\t1\t4,5,6\t{geograph.url}/photo/41\n")
+        for command in commands(download):
+            run(command, scratch, env)
+        assert (votes / "images" / "41.jpg").is_file()
+    finally:
+        geograph.httpd.shutdown()
+        geograph.httpd.server_close()
+    for command in commands(paper) + commands(export):
+        run(command, scratch, env)
+    assert (scratch / "runs" / "paper" / "metrics.json").is_file()
+
+    from tests.fake_tf_serving import FakeTFServing
+
+    port = free_port(8501)
+    with FakeTFServing(scratch / "runs" / "demo" / "export" / "saved_model" / "1", port=port):
+        on_port = lambda text: text.replace("localhost:8501", f"localhost:{port}")  # noqa: E731
+        status = run(on_port("\n".join(commands(serving))), scratch, env)
+        assert '"AVAILABLE"' in status and "serve_image_bytes" in status
+        answer = run(on_port("\n".join(commands(serving)[:1] + commands(request))), scratch, env)
+        assert '"predictions"' in answer and '"scenicness"' in answer
+        snippet = on_port(blocks("python")[1])
+        run(f"{sys.executable} -c {shell_quote(snippet + chr(10) + 'assert len(records) == 2')}",
+            scratch, env)
+
+    wheel, explain_edge = commands(edge)
+    assert (scratch / wheel.split()[2]).is_file()  # the README names the wheel the export wrote
+    tflite = scratch / "runs" / "demo" / "export" / "tflite"
+    shutil.copytree(scratch / "photos", tflite / "photos")
+    run(explain_edge, tflite, env)
+    assert (tflite / "explained" / "summary.json").is_file()
+
+
+def shell_quote(text):
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def free_port(preferred):
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            probe.bind(("127.0.0.1", 0))
+            return probe.getsockname()[1]
