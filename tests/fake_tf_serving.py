@@ -42,8 +42,7 @@ class FakeTFServing:
             def log_message(self, *args):
                 pass
 
-            def do_GET(self):
-                status, answer = server.status(self.path)
+            def reply(self, status, answer):
                 data = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -51,15 +50,12 @@ class FakeTFServing:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def do_GET(self):
+                self.reply(*server.status(self.path))
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                status, answer = server.answer(self.path, body)
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.reply(*server.answer(self.path, body))
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
