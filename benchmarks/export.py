@@ -1,6 +1,6 @@
 """Size and latency of an export's TFLite variants, one run (LiteRT, batch 1, 2 threads).
 
-The same measurement as `python -m export`'s fidelity report (rounds interleaved in
+The same measurement as `siam-export`'s fidelity report (rounds interleaved in
 random order, ratios to float32 paired by round), repeated on an existing export
 without converting again.
 
@@ -32,7 +32,7 @@ def main(argv=None):
     sidecar = ModelSidecar.load(folder / SIDECAR_NAME)
     files = {v: folder / f"model_{v}.tflite" for v in VARIANTS if (folder / f"model_{v}.tflite").is_file()}
     if not files:
-        raise SystemExit(f"No model_<variant>.tflite in {folder}: run python -m export first")
+        raise SystemExit(f"No model_<variant>.tflite in {folder}: run siam-export first")
     image = np.random.default_rng(0).integers(0, 256, (*sidecar.image_size, 3)).astype("float32")
     medians, ratios, _ = latencies(files, image, args.rounds, args.threads)
     rows = [("variant", "size_bytes", "size_ratio", "latency_ms", "latency_ratio")]

@@ -4,7 +4,12 @@ import argparse
 import os
 import sys
 
-from export.config import DEFAULT_CALIBRATION_IMAGES, DEFAULT_HOLDOUT_IMAGES, ExportConfig
+from export.config import (
+    DEFAULT_CALIBRATION_IMAGES,
+    DEFAULT_HOLDOUT_IMAGES,
+    DEFAULT_LATENCY_RUNS,
+    ExportConfig,
+)
 from export.variants import VARIANTS
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
 
@@ -40,7 +45,7 @@ def build_parser():
                              "synthetic_scenes (its test split; the default)")
     parser.add_argument("--holdout-images", type=int, default=DEFAULT_HOLDOUT_IMAGES,
                         help=f"how many (default: {DEFAULT_HOLDOUT_IMAGES})")
-    parser.add_argument("--latency-runs", type=int, default=1000,
+    parser.add_argument("--latency-runs", type=int, default=DEFAULT_LATENCY_RUNS,
                         help="timed rounds of batch-1 calls, one per variant (default: 1000)")
     parser.add_argument("--seed", type=int, default=0, help="synthetic_scenes seed (default: 0)")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,

@@ -7,6 +7,7 @@ from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
 
 DEFAULT_CALIBRATION_IMAGES = 256
 DEFAULT_HOLDOUT_IMAGES = 200
+DEFAULT_LATENCY_RUNS = 1000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,20 +30,21 @@ class ExportConfig:
 
     model: str
     out: str
-    version: int = None
+    version: int | None = None
     variants: tuple = VARIANTS
     calibration: str = "synthetic_scenes"
     calibration_images: int = DEFAULT_CALIBRATION_IMAGES
     holdout: str = "synthetic_scenes"
     holdout_images: int = DEFAULT_HOLDOUT_IMAGES
-    latency_runs: int = 1000
+    latency_runs: int = DEFAULT_LATENCY_RUNS
     seed: int = 0
     max_pixels: int = DEFAULT_MAX_PIXELS
     overwrite: bool = False
 
     def __post_init__(self):
-        variants = self.variants if isinstance(self.variants, tuple) else parse_variants(self.variants)
-        object.__setattr__(self, "variants", parse_variants(",".join(variants)))
+        variants = self.variants
+        text = variants if isinstance(variants, str) else ",".join(map(str, variants))
+        object.__setattr__(self, "variants", parse_variants(text))
         for name in ("calibration_images", "holdout_images", "latency_runs", "max_pixels"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

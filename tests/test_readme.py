@@ -111,18 +111,42 @@ def env(scratch):
     return environment
 
 
+def block(language, marker):
+    """The one README block of `language` that contains `marker`."""
+    found = [text for text in blocks(language) if marker in text]
+    assert len(found) == 1, (language, marker, len(found))
+    return found[0]
+
+
+def test_every_readme_block_is_run_below():
+    """A new block must be added to the test: each block is matched by one marker."""
+    markers = {"sh": MARKERS_SH, "python": MARKERS_PYTHON}
+    for language, known in markers.items():
+        for text in blocks(language):
+            assert sum(marker in text for marker in known) == 1, text[:80]
+
+
+MARKERS_SH = ("make demo", "siam-train --config demo", "siam explain", "siam evaluate",
+              "download-scenic-or-not", "--config sun_son_resnet50", "siam-export --model",
+              "docker run", "request.json", "siam-edge explain")
+MARKERS_PYTHON = ("build_siam_model", "ServingClient(")
+
+
 def test_make_targets_exist():
     result = subprocess.run(["make", "-n", "-C", str(ROOT), "demo", "test"], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert [line.split()[0] for line in blocks("sh")[0].splitlines() if line.strip()
+    assert [line.split()[0] for line in block("sh", "make demo").splitlines() if line.strip()
             and not line.startswith(" ")] == ["make", "make"]
 
 
 def test_every_command_and_snippet_runs(scratch, env):
-    sh = blocks("sh")
-    train, explain, evaluate, library = sh[1], sh[2], sh[3], blocks("python")[0]
-    download, paper, export, serving, request, edge = sh[4], sh[5], sh[6], sh[7], sh[8], sh[9]
+    train, explain = block("sh", "siam-train --config demo"), block("sh", "siam explain")
+    evaluate, library = block("sh", "siam evaluate"), block("python", "build_siam_model")
+    download = block("sh", "download-scenic-or-not")
+    paper, export = block("sh", "--config sun_son_resnet50"), block("sh", "siam-export --model")
+    serving, request = block("sh", "docker run"), block("sh", "request.json")
+    edge = block("sh", "siam-edge explain")
     for command in commands(train) + commands(explain) + commands(evaluate):
         run(command, scratch, env)
     assert (scratch / "explained" / "summary.json").is_file()
@@ -157,7 +181,7 @@ def test_every_command_and_snippet_runs(scratch, env):
         assert '"AVAILABLE"' in status and "serve_image_bytes" in status
         answer = run(on_port("\n".join(commands(serving)[:1] + commands(request))), scratch, env)
         assert '"predictions"' in answer and '"scenicness"' in answer
-        snippet = on_port(blocks("python")[1])
+        snippet = on_port(block("python", "ServingClient("))
         run(f"{sys.executable} -c {shell_quote(snippet + chr(10) + 'assert len(records) == 2')}",
             scratch, env)
 

@@ -5,8 +5,10 @@ import os
 import sys
 from pathlib import Path
 
-#: Configs shipped with the package, by name: `--config demo` works from any folder.
-BUILTIN_CONFIGS = {path.stem: path for path in sorted((Path(__file__).parent / "configs").glob("*.toml"))}
+
+def builtin_configs():
+    """The configs shipped with the package, by name: `--config demo` works from any folder."""
+    return {path.stem: path for path in sorted((Path(__file__).parent / "configs").glob("*.toml"))}
 
 
 def build_parser():
@@ -23,7 +25,7 @@ def build_parser():
     parser.add_argument("--config", help="TOML config file (tables [data], [data.synthetic_scenes], "
                         "[data.sun_scenic_or_not], [model], [train], [train.augmentation], "
                         "[baseline]; omitted keys take their defaults), or the name of one shipped "
-                        f"with siam-keras: {', '.join(BUILTIN_CONFIGS)}")
+                        f"with siam-keras: {', '.join(builtin_configs())}")
     parser.add_argument("--out", default="runs/train", help="output folder (default: runs/train)")
     parser.add_argument("--set", dest="overrides", nargs="+", default=[], metavar="SECTION.KEY=VALUE",
                         help="override config values, e.g. --set train.epochs=3 model.backbone=resnet50")
@@ -46,8 +48,8 @@ def main(argv=None):
     if args.mixed_precision:
         overrides.append("train.mixed_precision=true")
     path = args.config
-    if path is not None and not Path(path).exists() and path in BUILTIN_CONFIGS:
-        path = BUILTIN_CONFIGS[path]
+    if path is not None and not Path(path).is_file() and path in builtin_configs():
+        path = builtin_configs()[path]
     try:
         config = load_config(path, overrides)
     except (ConfigError, FileNotFoundError) as error:

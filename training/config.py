@@ -1,228 +1,35 @@
-"""Typed training configs: frozen dataclasses loaded from TOML, each checked where it is defined.
+"""Training configs as TOML: reading (with `--set` overrides), checking, writing back.
 
-A config file has the tables `[data]` (with `[data.synthetic_scenes]` and
-`[data.sun_scenic_or_not]`: each dataset's own settings), `[model]`, `[train]` (with
-`[train.augmentation]`) and `[baseline]`; every key is optional and defaults to the
-field's value below. Unknown keys and values of the wrong type are refused with the
-file, the key and what was expected; every number has its range beside it (`field`),
-checked with the table's other rules in its `__post_init__`. Overrides use the same
-dotted names: `--set train.epochs=3 data.synthetic_scenes.num_train=500`.
+The tables and their rules are `training.config_schema`'s dataclasses, re-exported
+here with `ConfigError`. Unknown keys and values of the wrong type are refused with
+the file, the key and what was expected; a table's own checks (its `__post_init__`)
+are reported with the file too.
 """
 
 import dataclasses
-import os
 import typing
 from pathlib import Path
 
 import tomllib
 
-from training.config_ranges import ConfigError, check_ranges, field
-
-#: `data.dataset` choices: the built-in data, or the paper's two datasets mixed.
-DATASETS = ("synthetic_scenes", "sun_scenic_or_not")
-LOSS_WEIGHTINGS = ("fixed", "paper")
-#: The TFDS configs of the two datasets (`siam_keras.data`'s builders).
-SUN_CONFIGS = ("paper33", "authors33", "all102")
-SON_CONFIGS = ("default", "spatial")
-#: Largest input side a config may ask for: the paper uses 450 px, and a batch of
-#: 2048 px images already needs about 20 times its memory.
-MAX_IMAGE_SIZE = 2048
-#: Seeds are non-negative 32-bit signed integers: the augmentation's stateless random
-#: ops take them as int32, NumPy and Keras take any of them.
-MAX_SEED = 2**31 - 1
-#: Share of the machine's memory that generated `synthetic_scenes` splits may take.
-MAX_MEMORY_SHARE = 0.5
-
-
-def _choice(key, value, choices):
-    if value not in choices:
-        raise ConfigError(f"{key} must be one of: {', '.join(choices)}. Received: {value!r}")
-
-
-class _Table:
-    """A config table: `PATH` is its dotted name; its numbers are checked on creation."""
-
-    PATH = ""
-
-    def __post_init__(self):
-        check_ranges({self.PATH: self})
-
-
-@dataclasses.dataclass(frozen=True)
-class SyntheticScenesConfig(_Table):
-    PATH = "data.synthetic_scenes"
-    num_train: int = field(4000, low=1)
-    num_validation: int = field(500, low=1)
-    num_test: int = field(1000, low=1)
-    seed: int = field(0, low=0, high=MAX_SEED)
-    noise: float = field(0.1, low=0.0)
-    #: Side of the true templates.
-    truth_template_size: int = field(8, low=1)
-
-
-@dataclasses.dataclass(frozen=True)
-class SunScenicOrNotConfig(_Table):
-    PATH = "data.sun_scenic_or_not"
-    #: The manual folders (see the README) and where TFDS prepares them.
-    sun_manual_dir: str = ""
-    son_manual_dir: str = ""
-    tfds_data_dir: str = ""
-    #: "paper33" (our 102 -> 33 mapping), "authors33" (the authors' own labels), "all102".
-    sun_config: str = "paper33"
-    #: "default" (split by photo) or "spatial" (by 10 km map cells).
-    son_config: str = "default"
-    #: At most this many examples of each split (0: all; for trials and tests).
-    max_examples: int = field(0, low=0)
-
-    def __post_init__(self):
-        super().__post_init__()
-        _choice(f"{self.PATH}.sun_config", self.sun_config, SUN_CONFIGS)
-        _choice(f"{self.PATH}.son_config", self.son_config, SON_CONFIGS)
-
-
-@dataclasses.dataclass(frozen=True)
-class DataConfig(_Table):
-    PATH = "data"
-    dataset: str = "synthetic_scenes"
-    image_size: int = field(64, low=32, high=MAX_IMAGE_SIZE)
-    synthetic_scenes: SyntheticScenesConfig = dataclasses.field(
-        default_factory=SyntheticScenesConfig)
-    sun_scenic_or_not: SunScenicOrNotConfig = dataclasses.field(
-        default_factory=SunScenicOrNotConfig)
-
-    def __post_init__(self):
-        super().__post_init__()
-        _choice("data.dataset", self.dataset, DATASETS)
-        if self.dataset == "sun_scenic_or_not":
-            for key in ("sun_manual_dir", "son_manual_dir"):
-                if not getattr(self.sun_scenic_or_not, key):
-                    raise ConfigError(f"data.sun_scenic_or_not.{key} is needed for "
-                                      "sun_scenic_or_not (the folder of the manual download; "
-                                      "see the README)")
-        if self.synthetic_scenes.truth_template_size > self.image_size:
-            raise ConfigError(f"data.synthetic_scenes.truth_template_size must be between 1 and "
-                              f"data.image_size={self.image_size}. Received: "
-                              f"{self.synthetic_scenes.truth_template_size}")
-
-
-@dataclasses.dataclass(frozen=True)
-class ModelConfig(_Table):
-    PATH = "model"
-    backbone: str = "small_cnn"
-    #: "" for random initialisation, "imagenet" (needs network), or a weights file.
-    backbone_weights: str = ""
-    head: str = "templates"
-    num_templates: int = field(2, low=1, high=64)
-    #: At most the side of the backbone's feature grid (checked with the data's image size).
-    template_size: int = field(8, low=1)
-    border_size: int = field(0, low=0)
-
-
-@dataclasses.dataclass(frozen=True)
-class AugmentationConfig(_Table):
-    PATH = "train.augmentation"
-    #: Horizontal flips, random resized crops of at least this share of the side,
-    #: rotations up to this many degrees.
-    flip: bool = True
-    crop_min_scale: float = field(0.9, above=0.0, high=1.0)
-    rotation_degrees: float = field(5.0, low=0.0, high=180.0)
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainConfig(_Table):
-    PATH = "train"
-    epochs: int = field(12, low=1)
-    batch_size: int = field(32, low=1, high=65536)
-    learning_rate: float = field(1e-3, above=0.0)
-    #: Epochs after which the learning rate is divided by `lr_decay_factor`.
-    lr_decay_epochs: tuple[int, ...] = field(low=0, factory=lambda: (8, 11))
-    lr_decay_factor: float = field(10.0, above=0.0)
-    #: The loss weights of `"fixed"` weighting, and the weights of the validation
-    #: loss the best model is selected on (under either weighting; see the README).
-    attribute_loss_weight: float = field(1.0, low=0.0)
-    output_loss_weights: dict[str, float] = field(
-        low=0.0, factory=lambda: {"scenicness": 1.0, "scenicness_variance": 1.0}
-    )
-    template_l1: float = field(1e-4, low=0.0)
-    #: L1 on each image's contributions: attributes that do not matter contribute
-    #: nothing instead of carrying part of the bias (see the README).
-    contribution_l1: float = field(0.0, low=0.0)
-    #: "fixed": the weights above; "paper": the authors' rescaling of each term to
-    #: the attribute loss, L_sun + 0.1 L_son (L_sun/L_son) + 0.001 L_T (L_sun/L_T).
-    loss_weighting: str = "fixed"
-    #: Epochs of a first stage on the attributes alone (0: none), then `epochs` joint.
-    attribute_epochs: int = field(0, low=0)
-    freeze_backbone_attribute_stage: bool = False
-    freeze_backbone: bool = False
-    #: Steps per epoch when two datasets are mixed (each step: `batch_size` images of
-    #: each); 0: one pass over the larger training split.
-    steps_per_epoch: int = field(0, low=0)
-    mixed_precision: bool = False
-    seed: int = field(0, low=0, high=MAX_SEED)
-    augmentation: AugmentationConfig = dataclasses.field(default_factory=AugmentationConfig)
-
-    def __post_init__(self):
-        super().__post_init__()
-        _choice("train.loss_weighting", self.loss_weighting, LOSS_WEIGHTINGS)
-
-
-@dataclasses.dataclass(frozen=True)
-class BaselineConfig(_Table):
-    PATH = "baseline"
-    enabled: bool = True
-    epochs: int = field(12, low=1)
-
-
-@dataclasses.dataclass(frozen=True)
-class Config:
-    data: DataConfig = dataclasses.field(default_factory=DataConfig)
-    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
-    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
-    baseline: BaselineConfig = dataclasses.field(default_factory=BaselineConfig)
-
-    def __post_init__(self):
-        _check_geometry(self)
-
-
-SECTIONS = {f.name: f.type for f in dataclasses.fields(Config)}
-
-
-def _check_geometry(config):
-    """The model's feature grid fits the templates and the border, and the data fit in memory."""
-    from siam_keras.runtime.feature_grid import BACKBONES, feature_grid_size
-
-    data, model = config.data, config.model
-    if model.backbone in BACKBONES:  # an unknown one is refused, with the choices, when built
-        grid = feature_grid_size(model.backbone, data.image_size)
-        where = f"the {grid} x {grid} feature grid of {model.backbone} at {data.image_size} px"
-        if model.template_size > grid:
-            raise ConfigError(f"model.template_size must be between 1 and {grid}, the side of "
-                              f"{where} (a finer template only repeats cells). Received: "
-                              f"{model.template_size}")
-        if 2 * model.border_size >= grid:
-            raise ConfigError(f"model.border_size must be between 0 and {(grid - 1) // 2} for "
-                              f"{where} (it zeroes that many cells on each side). Received: "
-                              f"{model.border_size}")
-    if data.dataset == "synthetic_scenes":
-        scenes = data.synthetic_scenes
-        images = scenes.num_train + scenes.num_validation + scenes.num_test
-        # Each image, its label map, and the copy tf.data makes: 8 bytes per pixel.
-        needed = images * data.image_size**2 * 8
-        available = _memory_bytes()
-        if available and needed > MAX_MEMORY_SHARE * available:
-            raise ConfigError(
-                f"{images} synthetic_scenes images of {data.image_size} px (data.synthetic_scenes"
-                ".num_train + num_validation + num_test, data.image_size) need about "
-                f"{needed / 2**30:.1f} GiB of memory, more than half of this machine's "
-                f"{available / 2**30:.1f} GiB. Lower data.image_size or the image counts.")
-
-
-def _memory_bytes():
-    """The machine's physical memory in bytes, or None where it cannot be read."""
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
+from training.config_ranges import ConfigError
+from training.config_schema import (  # noqa: F401  (re-exported)
+    DATASETS,
+    LOSS_WEIGHTINGS,
+    MAX_IMAGE_SIZE,
+    MAX_SEED,
+    SECTIONS,
+    SON_CONFIGS,
+    SUN_CONFIGS,
+    AugmentationConfig,
+    BaselineConfig,
+    Config,
+    DataConfig,
+    ModelConfig,
+    SunScenicOrNotConfig,
+    SyntheticScenesConfig,
+    TrainConfig,
+)
 
 
 def _type_name(tp):

@@ -1,22 +1,20 @@
 """In-memory splits and the tf.data input pipeline."""
 
+import dataclasses
+
 import numpy as np
 import tensorflow as tf
 
 from siam_keras import vocabulary
 from siam_keras.data import SyntheticScenes
+from siam_keras.data.synthetic_scenes import scene_settings
 from training.augmentation import random_affine
 
 
 def synthetic_scenes(config):
     """The `SyntheticScenes` generator a `DataConfig` describes."""
-    scenes = config.synthetic_scenes
-    return SyntheticScenes(
-        image_size=config.image_size,
-        template_size=scenes.truth_template_size,
-        noise=scenes.noise,
-        seed=scenes.seed,
-    )
+    return SyntheticScenes(image_size=config.image_size,
+                           **scene_settings(dataclasses.asdict(config.synthetic_scenes)))
 
 
 def targets_and_weights(split, output_names, with_attributes=True):

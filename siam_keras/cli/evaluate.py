@@ -63,6 +63,8 @@ def add_parser(subparsers):
 def synthetic_scenes_settings(path):
     """`SyntheticScenes` arguments (seed, noise, template_size) from a run's config.toml
     (`[data.synthetic_scenes]`); {} (the defaults) for None."""
+    from siam_keras.data.synthetic_scenes import scene_settings
+
     if path is None:
         return {}
     import tomllib
@@ -70,12 +72,16 @@ def synthetic_scenes_settings(path):
     if not Path(path).is_file():
         raise FileNotFoundError(f"Config file not found: {path}")
     try:
-        table = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        table = table.get("data", {}).get("synthetic_scenes", {})
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("data", {})
+        table = data.get("synthetic_scenes")
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, AttributeError) as error:
         raise ValueError(f"{path} is not a siam-train config.toml: {error}") from None
-    names = {"seed": "seed", "noise": "noise", "truth_template_size": "template_size"}
-    return {argument: table[key] for key, argument in names.items() if key in table}
+    if data.get("dataset", "synthetic_scenes") != "synthetic_scenes" or not isinstance(table, dict):
+        raise ValueError(f"{path} has no [data.synthetic_scenes] table of a synthetic_scenes run "
+                         f"(dataset: {data.get('dataset')!r}; a config.toml written before "
+                         "siam-keras 0.2 keeps these settings in [data]): siam evaluate regenerates "
+                         "synthetic_scenes splits only")
+    return scene_settings(table)
 
 
 def run(args):

@@ -64,6 +64,16 @@ def attribute_labels(coverage):
     return levels / len(LABEL_THRESHOLDS)
 
 
+#: `SyntheticScenes` arguments by their names in a training config's
+#: `[data.synthetic_scenes]` table.
+CONFIG_KEYS = {"seed": "seed", "noise": "noise", "truth_template_size": "template_size"}
+
+
+def scene_settings(table):
+    """`SyntheticScenes` arguments from a config table (a dict; keys of `CONFIG_KEYS`)."""
+    return {argument: table[key] for key, argument in CONFIG_KEYS.items() if key in table}
+
+
 class SyntheticScenes:
     """Generator of the `synthetic_scenes` dataset.
 

@@ -43,8 +43,8 @@ class SIAMExplainer(ModelExplainer, PredictionExplainer):
     """
 
     def __init__(self, model, batch_size=32):
-        self.layer = get_siam_layer(model)  # refuses a model that is not a SIAMModel
-        super().__init__(model, batch_size)
+        super().__init__(model, batch_size)  # refuses what is not a SIAM or baseline model
+        self.layer = get_siam_layer(model)  # refuses a baseline
         self.head = HeadWeights.from_layer(self.layer)
 
     def predict(self, images):
@@ -102,10 +102,7 @@ class SIAMExplainer(ModelExplainer, PredictionExplainer):
     def _head_outputs(self, maps):
         import keras
 
-        chunks = [
-            self.layer.outputs_from_maps(maps[i : i + self.batch_size])
-            for i in range(0, len(maps), self.batch_size)
-        ]
+        chunks = [self.layer.outputs_from_maps(batch) for batch in self.batches(maps)]
         return _concatenate(chunks, keras.ops.convert_to_numpy)
 
 

@@ -35,8 +35,9 @@ class BackboneTask:
     PARTS = ("backbone",)
 
     def build_graph(self, backbone, head, name, **kwargs):
-        """Builds `head(backbone(image))` under the backbone's dtype policy (a functional
-        model takes the global policy when it is built: REFERENCE §4)."""
+        """Builds `head(backbone(image))` under the backbone's dtype policy: a functional
+        model takes the global policy when it is built, and compiles a LossScaleOptimizer
+        only if that policy is mixed_float16."""
         backbone = checked_backbone(backbone)
         with dtype_policy_scope(model_policy(backbone)):
             images = keras.Input(backbone.input_shape[1:], name="image")

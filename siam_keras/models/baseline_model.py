@@ -43,6 +43,7 @@ class BaselineModel(BackboneTask, keras.Model):
             return outputs
 
         self.build_graph(backbone, head, name, **kwargs)
+        # Not `output_names`: Keras' own attribute of that name lists the output layers.
         self.pooling, self._output_list, self.initial_biases = pooling, names, biases
 
     @property

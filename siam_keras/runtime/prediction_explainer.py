@@ -38,5 +38,5 @@ class PredictionExplainer:
                                                 checked_top_k(top_k), tolerance=self.tolerance)
 
     def __call__(self, images, top_k=DEFAULT_TOP_K):
-        checked_top_k(top_k)
+        checked_top_k(top_k)  # before the (costly) forward pass
         return self.explain_predictions(self.predict(images), top_k)

@@ -1,7 +1,7 @@
 """`ModelSidecar`: what travels with an exported SIAM model, as one JSON file.
 
-`siam-export` writes it (`siam_model.json`) beside the TFLite files, at the
-export's top and inside each SavedModel version (an asset). The edge runtime and the
+`siam-export` writes it (`siam_model.json`) beside the TFLite files and inside each
+SavedModel version (the file `assets/siam_model.json`). The edge runtime and the
 serving client read it: attribute and output names, the input size, how images are
 prepared, the feature grid, the head's weights (for the exact spatial split of the
 contributions, `siam_keras.runtime.decomposition`) and, per TFLite variant, the

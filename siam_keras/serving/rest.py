@@ -123,13 +123,16 @@ class ServingClient(PredictionExplainer):
                            f"image) nor 'outputs'. Keys: {sorted(response)}")
 
     def predict(self, images):
-        """The served model's outputs on (B, H, W, 3) pixels at its input size (one
-        `serving_default` request): so `client(images)` is a `SIAMExplanation`."""
+        """The served model's outputs on (B, H, W, 3) pixels at its input size
+        (`serving_default` requests of at most `DEFAULT_BATCH_SIZE` images): so
+        `client(images)` is a `SIAMExplanation`."""
         pixels = pixel_batch(images, self.image_size)
-        values = [p.tolist() for p in pixels]
-        return self.predictions(self.post({
+        parts = [self.predictions(self.post({
             "signature_name": vocabulary.PIXELS_SIGNATURE,
-            "instances": [{vocabulary.PIXELS_INPUT: v} for v in values]}))
+            "instances": [{vocabulary.PIXELS_INPUT: p.tolist()} for p in
+                          pixels[start : start + DEFAULT_BATCH_SIZE]]}))
+            for start in range(0, len(pixels), DEFAULT_BATCH_SIZE)]
+        return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
 
     def explain_response(self, response, photos, top_k=DEFAULT_TOP_K):
         """The explanation JSON records (as `siam explain` writes) of a response."""

@@ -90,7 +90,7 @@ def test_paper_preset_template_fits_resnet50_grid_and_a_larger_one_does_not():
 
 
 def test_synthetic_data_that_cannot_fit_in_memory_is_refused_before_generating(monkeypatch):
-    from training import config as config_module
+    from training import config_schema as config_module
 
     monkeypatch.setattr(config_module, "_memory_bytes", lambda: 24 * 2**30)
     with pytest.raises(ConfigError, match=r"data.synthetic_scenes.num_train \+ num_validation \+ "

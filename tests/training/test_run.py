@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from siam_keras.models import build_siam_model
-from training import builders as run_module
-from training import datasets
+from training import builders, datasets
 from training.cli import main
 from training.config import load_config
 from training.fit import fit_stage
@@ -107,7 +106,7 @@ def _tiny_stage(tmp_path):
     def stage(epochs, callbacks=(), model=None):
         model = model or build_siam_model(scenes.attribute_names, ["scenicness"], image_size=32,
                                           template_size=4, border_size=0)
-        validation = run_module.validation(config, checks, ["scenicness"])
+        validation = builders.validation(config, checks, ["scenicness"])
         return fit_stage(tmp_path, model, siam_losses(["scenicness"]),
                          {"scenicness": 1.0, "attribute_scores": 1.0}, data, validation, epochs,
                          config.train, 2, callbacks=callbacks, log=lambda *a: None)

@@ -199,12 +199,12 @@ class SunScenicOrNotSource(DataSource):
         with_attributes = vocabulary.ATTRIBUTE_SCORES in model.output
         son_test = self._split(self.son, son_examples, "test", with_attributes)
         sun_test = self._split(self.sun, sun_examples, "test")
-        self._son_test = son_test
         return evaluate(model, sun_test, son_test, list(self.attribute_names),
                         self.config.train.batch_size)
 
     def plot_preview(self, path, predictions):
-        batches = evaluation_batches([self._son_test], self.config.train.batch_size).take(1)
+        son_test = self._split(self.son, son_examples, "test")
+        batches = evaluation_batches([son_test], self.config.train.batch_size).take(1)
         images = np.concatenate([x.numpy() for x, _, _ in batches])
         shown, first = slice(0, NUM_FIGURE_IMAGES), OUTPUTS[0]
         plot_attribute_maps(path, images[shown].astype(np.uint8),

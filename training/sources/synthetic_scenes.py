@@ -60,10 +60,8 @@ class SyntheticScenesSource(DataSource):
     def evaluate(self, model):
         test = self.splits["test"]
         targets, truth = synthetic_scenes_targets(test, self.output_names)
-        if vocabulary.ATTRIBUTE_SCORES in model.output:
-            return evaluate_model(model, test["image"], targets, self.output_names,
-                                  list(self.attribute_names), truth)
-        return evaluate_model(model, test["image"], targets, self.output_names)
+        return evaluate_model(model, test["image"], targets, self.output_names,
+                              list(self.attribute_names), truth)
 
     def plot_preview(self, path, predictions):
         test, shown, first = self.splits["test"], slice(0, NUM_FIGURE_IMAGES), self.output_names[0]
