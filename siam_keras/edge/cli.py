@@ -20,13 +20,15 @@ def build_parser():
             "Explain the model's prediction on each image: the same JSON files as `siam "
             "explain` (values, bias, contributions, top-k, attribute maps and spatial "
             "contributions on the feature grid) and a PNG overlay drawn with Pillow, plus "
-            f"summary.json. Folders are searched recursively for {', '.join(IMAGE_SUFFIXES)}. "
+            "summary.json and, for the photos with an EXIF GPS position, locations.geojson "
+            "(a map of the predictions). Folders are searched recursively for "
+            f"{', '.join(IMAGE_SUFFIXES)}. "
             "An image that cannot be read is reported by name and skipped; the exit status "
             "is then 1."
         ),
     )
     explain.add_argument("images", nargs="+", metavar="IMAGE_OR_FOLDER",
-                         help="image files (JPEG, PNG, WebP, any size and mode) or folders")
+                         help="image files (JPEG, PNG, WebP, TIFF: any size and mode) or folders")
     explain.add_argument("--model", required=True,
                          help="a .tflite file written by siam-export (e.g. model_int8.tflite)")
     explain.add_argument("--sidecar", default=None,

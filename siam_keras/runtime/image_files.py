@@ -3,8 +3,9 @@
 Shared by `siam explain` (Keras) and `siam-edge explain` (LiteRT): reading (with
 `siam_keras.runtime.images`), batching, reporting each file that fails by name and going on
 (unreadable, an explanation whose numbers do not add up, a figure or file that
-cannot be written), the JSON records and `summary.json`, all in an `--out` folder
-that `output_folder` keeps apart from the inputs. NumPy and Pillow only.
+cannot be written), the JSON records, `summary.json` and the map of the photos'
+locations (`locations.geojson`), all in an `--out` folder that `output_folder` keeps
+apart from the inputs. NumPy and Pillow only.
 """
 
 import os
@@ -23,11 +24,18 @@ from siam_keras.runtime.images import (
     read_photo,
     resize_for_model,
 )
+from siam_keras.runtime.locations import (
+    Location,
+    exif_location,
+    location_feature,
+    write_locations,
+)
 from siam_keras.runtime.output_folder import (
     PROGRESS_LOG,
     SUMMARY,
     display_path,
     is_explain_output,
+    locations_name,
     log_output,
     output_names,
     prepare_output_folder,
@@ -70,13 +78,42 @@ def checked_output(output, output_names):
     return output
 
 
-def explanation_record(photo, explanation, index, model):
-    """The JSON record of one explained photo (what both CLIs write)."""
+def explanation_record(photo, explanation, index, model, location=None):
+    """The JSON record of one explained photo (what both CLIs write); `location`
+    (a `Location`) adds {"latitude", "longitude", "source"} as "location"."""
     height, width = photo.pixels.shape[:2]
-    return {"image": display_path(photo.path), "model": display_path(model),
-            "source": {"format": photo.source_format, "mode": photo.source_mode,
-                       "width": width, "height": height},
-            **explanation.to_json(index)}
+    record = {"image": display_path(photo.path), "model": display_path(model),
+              "source": {"format": photo.source_format, "mode": photo.source_mode,
+                         "width": width, "height": height}}
+    if location is not None:
+        record["location"] = location.to_json()
+    return {**record, **explanation.to_json(index)}
+
+
+def checked_locations(locations):
+    """{real path: Location} from {image path: (latitude, longitude) or Location};
+    raises ValueError or TypeError naming the image whose location is invalid."""
+    checked = {}
+    for path, value in (locations or {}).items():
+        try:
+            if isinstance(value, Location):
+                location = value
+            elif isinstance(value, (tuple, list)) and len(value) == 2:
+                location = Location(*value)
+            else:
+                raise TypeError(f"Expected a (latitude, longitude) pair. Received: {value!r}")
+        except (ValueError, TypeError) as error:
+            raise type(error)(f"{display_path(path)}: its location is invalid. {error}") from None
+        checked[os.path.realpath(path)] = location
+    return checked
+
+
+def _photo_location(photo, locations):
+    """The manifest's location of `photo`, else its EXIF GPS position, else None."""
+    if os.path.realpath(photo.path) in locations:
+        return locations[os.path.realpath(photo.path)]
+    found = exif_location(photo)
+    return None if found is None else Location(*found, source="exif")
 
 
 class Progress:
@@ -120,8 +157,9 @@ def _explain_batch(explainer, pixels, top_k):
 
 
 def explain_files(files, explainer, out_dir, model, draw=None, output=None, top_k=8,
-                  batch_size=16, max_pixels=DEFAULT_MAX_PIXELS, label="explain"):
-    """Explains each file into `out_dir`: `<name>.json`, `<name>.png` (if `draw`), summary.
+                  batch_size=16, max_pixels=DEFAULT_MAX_PIXELS, label="explain", locations=None):
+    """Explains each file into `out_dir`: `<name>.json`, `<name>.png` (if `draw`), summary
+    and, when a photo has a location, `locations.geojson`.
 
     Args:
         files: image paths (`checked_arguments`).
@@ -134,18 +172,24 @@ def explain_files(files, explainer, out_dir, model, draw=None, output=None, top_
         output: the output the figures explain (default: the first).
         top_k, batch_size, max_pixels: see the CLIs.
         label: shown in the progress line.
+        locations: optional {image path: (latitude, longitude)} (e.g. a manifest's
+            columns), checked before anything is written; they take precedence over
+            the photos' EXIF GPS positions. Each record with a location holds
+            "location": {"latitude", "longitude", "source": "manifest" or "exif"}.
 
     Returns:
-        The summary (also written to `summary.json`): counts, the files explained
-        and, for each file that failed, its path and the reason. A file fails alone:
+        The summary (also written to `summary.json`): counts, the files explained,
+        "locations": the GeoJSON map of those with a location (None when none has
+        one) and, for each file that failed, its path and the reason. A file fails alone:
         unreadable, an explanation that does not add up (`ExplanationError`), or a
         figure or JSON file that cannot be written.
     """
     out = Path(out_dir)
+    locations = checked_locations(locations)
     height, width = explainer.image_size
-    names = output_names(files, out)
+    names, map_name = output_names(files, out), locations_name(out)
     progress = Progress(len(files), label)
-    explained, failed = [], []
+    explained, failed, features = [], [], []
 
     def fail(path, reason):
         failed.append({"image": display_path(path), "error": reason})
@@ -153,9 +197,15 @@ def explain_files(files, explainer, out_dir, model, draw=None, output=None, top_
         progress.step(display_path(path))
 
     def write_summary():
+        if features:
+            log_output(out, {"locations": map_name})  # ours, even if killed right now
+            write_locations(out / map_name, features)
+        else:
+            (out / map_name).unlink(missing_ok=True)  # an earlier run's (locations_name)
         summary = {"model": display_path(model), "num_images": len(files),
                    "num_explained": len(explained), "num_failed": len(failed),
-                   "explained": explained, "failed": failed}
+                   "explained": explained, "failed": failed,
+                   "locations": map_name if features else None}
         write_json(out / SUMMARY, summary)
         return summary
 
@@ -176,8 +226,9 @@ def explain_files(files, explainer, out_dir, model, draw=None, output=None, top_
                 continue
             explanation, i = result
             chosen = output or explanation.output_names[0]
+            location = _photo_location(photo, locations)
             try:
-                record = explanation_record(photo, explanation, i, model)
+                record = explanation_record(photo, explanation, i, model, location)
                 if draw is not None:
                     draw(out / f"{name}.png", photo.pixels, explanation, i, chosen, top_k,
                          os.path.basename(shown))
@@ -191,6 +242,12 @@ def explain_files(files, explainer, out_dir, model, draw=None, output=None, top_
                               "figure": record.get("figure"),
                               chosen: record["outputs"][chosen]["value"]})
             log_output(out, explained[-1])
+            if location is not None:
+                top = record["outputs"][chosen]["top_k"]
+                features.append(location_feature(location, {
+                    "image": shown, "json": f"{name}.json",
+                    chosen: record["outputs"][chosen]["value"],
+                    "top_attribute": top[0]["attribute"] if top else None}))
             progress.step(shown)
     progress.close()
     summary = write_summary()
@@ -200,8 +257,9 @@ def explain_files(files, explainer, out_dir, model, draw=None, output=None, top_
 
 def report(summary, out_dir, stream=None):
     """Prints the outcome; returns the exit status (1 if any file failed)."""
+    mapped = f", {summary['locations']}" if summary.get("locations") else ""
     print(f"Explained {summary['num_explained']} of {summary['num_images']} images into "
-          f"{out_dir}/ (JSON per image, {SUMMARY})")
+          f"{out_dir}/ (JSON per image, {SUMMARY}{mapped})")
     if summary["failed"]:
         stream = stream or sys.stderr
         print(f"{summary['num_failed']} failed:", file=stream)

@@ -1,14 +1,16 @@
-"""Reading photos for a model: any JPEG, PNG or WebP, safely (Pillow and NumPy only).
+"""Reading photos for a model: any JPEG, PNG, WebP or TIFF, safely (Pillow and NumPy only).
 
 Shared by `siam explain` and the edge runtime, so that both feed a model the very
 same pixels. Handles every Pillow mode (grey, palette, RGBA, CMYK, 16-bit, float),
 applies the EXIF orientation, composites transparency over white, and refuses
 images whose header announces more than `max_pixels` before decoding anything
-(decompression bombs).
+(decompression bombs). A TIFF of several pages is read from its first page.
 """
 
 import dataclasses
+import io
 import os
+import struct
 import warnings
 from pathlib import Path
 
@@ -17,11 +19,14 @@ import numpy as np
 #: Largest image decoded by default: 50 megapixels (an 8660 x 5773 photo).
 DEFAULT_MAX_PIXELS = 50_000_000
 #: Suffixes picked up when a folder is given (files named explicitly are always tried).
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff")
 #: Resampling of the resize to the model's input: Pillow's antialiased bilinear.
 RESAMPLING = "BILINEAR"
 #: Transparent pixels are composited over this colour.
 BACKGROUND = (255, 255, 255)
+#: The EXIF tag of the GPS IFD (`siam_keras.runtime.locations` reads it).
+GPS_IFD = 0x8825
+_TIFF_MAGIC = (b"II*\0", b"MM\0*")
 
 
 class ImageError(ValueError):
@@ -35,14 +40,18 @@ class Photo:
     Attributes:
         path: where it was read from.
         pixels: (H, W, 3) uint8 RGB, upright (EXIF orientation applied).
-        source_mode: Pillow's mode of the file (e.g. "CMYK", "I;16", "RGBA").
-        source_format: "JPEG", "PNG", "WEBP", ...
+        source_mode: Pillow's mode of the file (e.g. "CMYK", "I;16", "RGBA"); 16-bit
+            colour TIFFs, which Pillow reads as 8-bit, are "RGB;16" (or "RGBA;16", ...).
+        source_format: "JPEG", "PNG", "WEBP", "TIFF", ...
+        gps: the file's EXIF GPS IFD as Pillow reads it ({tag number: value}), None
+            when it has none (`siam_keras.runtime.locations.exif_location` reads it).
     """
 
     path: str
     pixels: np.ndarray
     source_mode: str
     source_format: str
+    gps: dict | None = None
 
 
 def _to_rgb(image):
@@ -54,9 +63,11 @@ def _to_rgb(image):
         grey = np.asarray(image, dtype=np.uint16).astype("float32") / 257.0
         return np.repeat(np.round(grey).astype(np.uint8)[..., None], 3, axis=-1)
     if mode in ("I", "F"):
-        values = np.asarray(image, dtype="float64")
-        # 32-bit integer PNGs and TIFFs hold 16-bit data; floats are taken as 0-255.
-        scale = 257.0 if mode == "I" and values.max(initial=0) > 255 else 1.0
+        values = np.nan_to_num(np.asarray(image, dtype="float64"), posinf=0.0, neginf=0.0)
+        # 32-bit integer PNGs and TIFFs hold 16-bit data; floats are taken as 0-1 when
+        # none is above 1 (float TIFFs), else as 0-255.
+        top = values.max(initial=0)
+        scale = (257.0 if top > 255 else 1.0) if mode == "I" else (1 / 255 if top <= 1 else 1.0)
         grey = np.clip(np.round(values / scale), 0, 255).astype(np.uint8)
         return np.repeat(grey[..., None], 3, axis=-1)
     if mode == "P" and "transparency" in image.info:
@@ -76,37 +87,118 @@ def read_photo(path, max_pixels=DEFAULT_MAX_PIXELS):
         ImageError: for anything else: not an image, truncated or corrupt, empty,
             or larger than `max_pixels` (refused from its header, not decoded).
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no such file")
     if os.path.getsize(path) == 0:
         raise ImageError(f"{path}: empty file (0 bytes)")
+    return _decode(path, path, max_pixels)
+
+
+def decode_photo(data, name, max_pixels=DEFAULT_MAX_PIXELS):
+    """Decodes encoded image bytes (any format `read_photo` reads) into a `Photo`.
+
+    Args:
+        data: the file's bytes (`bytes`, `bytearray` or `memoryview`).
+        name: what the photo is called in errors and in `Photo.path` (a file
+            name, an archive member, a URL).
+        max_pixels: larger images are refused from their header, not decoded.
+
+    Raises:
+        TypeError: `data` is not bytes.
+        ImageError: empty, not an image, truncated or corrupt, or too large.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{name}: image data must be bytes. Received: {type(data).__name__}")
+    if len(data) == 0:
+        raise ImageError(f"{name}: empty file (0 bytes)")
+    return _decode(io.BytesIO(data), os.fspath(name), max_pixels)
+
+
+def _decode(source, name, max_pixels):
+    """Opens `source` (a path or a file object) and decodes it; errors name `name`."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            with Image.open(source) as image:
                 width, height = image.size
                 if width * height > max_pixels:
                     raise ImageError(
-                        f"{path}: {width} x {height} pixels ({width * height / 1e6:.0f} MP) is more "
-                        f"than the limit of {max_pixels / 1e6:.0f} MP; refused without decoding "
-                        "(a possible decompression bomb). Raise --max-pixels to accept it."
+                        f"{name}: {width} x {height} pixels ({width * height / 1e6:.0f} MP) is "
+                        f"more than the limit of {max_pixels / 1e6:.0f} MP; refused without "
+                        "decoding (a possible decompression bomb). Raise --max-pixels to accept it."
                     )
-                source_mode, source_format = image.mode, image.format or "unknown"
+                source_mode, source_format = _source_mode(image, name), image.format or "unknown"
                 image.load()
+                gps = exif_gps(image)
                 upright = ImageOps.exif_transpose(image)
                 pixels = _to_rgb(upright)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageError(f"{path}: refused as a possible decompression bomb ({error})") from None
+        raise ImageError(f"{name}: refused as a possible decompression bomb ({error})") from None
     except UnidentifiedImageError:
-        raise ImageError(f"{path}: not an image Pillow can read (unknown or corrupt format)") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise ImageError(f"{name}: {_unreadable(source)}") from None
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
         if isinstance(error, ImageError):
             raise
-        raise ImageError(f"{path}: cannot be decoded ({error})") from None
-    return Photo(path=path, pixels=pixels, source_mode=source_mode, source_format=source_format)
+        raise ImageError(f"{name}: cannot be decoded ({error})") from None
+    return Photo(path=name, pixels=pixels, source_mode=source_mode, source_format=source_format,
+                 gps=gps)
+
+
+def _source_mode(image, name):
+    """Pillow's mode, with ";16" for the 16-bit colour TIFFs Pillow reads as 8-bit.
+
+    Raises ImageError for the one TIFF layout Pillow decodes wrongly without a word:
+    uncompressed 16-bit colour in separate planes."""
+    if image.format != "TIFF" or image.mode not in ("RGB", "RGBA", "CMYK"):
+        return image.mode
+    bits = image.tag_v2.get(258, (8,))
+    bits = bits if isinstance(bits, tuple) else (bits,)
+    if max(bits, default=8) <= 8:
+        return image.mode
+    planar = image.tag_v2.get(284, 1) == 2
+    if planar and any(tile[0] == "raw" for tile in image.tile):
+        raise ImageError(
+            f"{name}: an uncompressed {max(bits)}-bit TIFF with separate colour planes, which "
+            "Pillow cannot decode correctly. Expected 8-bit, interleaved or compressed "
+            "(LZW, deflate) 16-bit TIFF; save it again as one of those.")
+    return f"{image.mode};{max(bits)}"
+
+
+def exif_gps(image):
+    """The EXIF GPS IFD of an open Pillow image as a plain dict, None if absent or unreadable."""
+    try:
+        gps = dict(image.getexif().get_ifd(GPS_IFD))
+    except (OSError, SyntaxError, ValueError, TypeError, KeyError, IndexError, EOFError,
+            ArithmeticError, struct.error):
+        return None  # a photo's broken GPS block never stops it being explained
+    return gps or None
+
+
+def _unreadable(source):
+    """Why Pillow did not recognise `source`: for a TIFF, what its reader said."""
+    from PIL import TiffImagePlugin
+
+    if isinstance(source, io.BytesIO):
+        source.seek(0)
+        magic = source.read(4)
+    else:
+        with open(source, "rb") as file:
+            magic = file.read(4)
+    if magic in _TIFF_MAGIC:
+        if isinstance(source, io.BytesIO):
+            source.seek(0)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                TiffImagePlugin.TiffImageFile(source).close()
+        except (OSError, SyntaxError, ValueError, TypeError, IndexError, EOFError,
+                struct.error) as error:
+            return (f"a TIFF Pillow cannot read ({error or type(error).__name__}; e.g. 64-bit "
+                    "or colour floating-point samples, or a corrupt header)")
+    return "not an image Pillow can read (unknown or corrupt format)"
 
 
 def resize_for_model(pixels, height, width=None):

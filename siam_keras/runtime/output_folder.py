@@ -7,6 +7,8 @@ Shared by `siam explain` and `siam-edge explain` (NumPy-free, standard library o
 - Output names never replace a file the explain commands did not write: a name that
   is taken (a user's file, an input, `summary.json`'s name) gets `-2`, `-3`, ...;
   the files an earlier run listed in its `summary.json` are replaced by a rerun.
+- The map of the photos' locations, `locations.geojson`, is named in `summary.json`
+  and follows the same rules (`locations-2.geojson` beside a user's file of that name).
 - Names are valid UTF-8 whatever the input's file name (a file name that is not
   UTF-8 shows as `\\xNN` in JSON and figures, and as `?` in output names).
 """
@@ -23,6 +25,8 @@ SUMMARY = "summary.json"
 #: which files the run wrote, so a rerun replaces them instead of avoiding their names.
 PROGRESS_LOG = "summary.progress.jsonl"
 SUFFIXES = (".json", ".png")
+#: The GeoJSON map of the explained photos that have a location (see `locations_name`).
+LOCATIONS = "locations.geojson"
 
 
 class OutputFolderError(ValueError):
@@ -40,7 +44,8 @@ def _safe_stem(stem):
 
 
 def _names(entries):
-    return {entry[key] for entry in entries for key in ("json", "figure") if entry.get(key)}
+    return {entry[key] for entry in entries for key in ("json", "figure", "locations")
+            if isinstance(entry.get(key), str)}
 
 
 def _logged_entries(folder):
@@ -66,7 +71,7 @@ def _listed_outputs(folder):
     if (folder / SUMMARY).is_file():
         try:
             summary = json.loads((folder / SUMMARY).read_text(encoding="utf-8"))
-            names |= _names(summary["explained"])
+            names |= _names(summary["explained"]) | _names([summary])
             found = True
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
@@ -155,3 +160,17 @@ def output_names(files, out_dir):
         taken.update(f"{name}{suffix}".lower() for suffix in SUFFIXES)
         names.append(name)
     return names
+
+
+def locations_name(out_dir):
+    """The name `LOCATIONS` is written under in `out_dir`: `locations.geojson`, or
+    `locations-2.geojson`, ... when a file there that no explain run wrote has that
+    name (case-insensitively). A file an earlier run wrote under it is replaced."""
+    out = Path(out_dir)
+    taken = {p.name.lower() for p in out.iterdir()} - _written_by_us(out) if out.is_dir() else set()
+    stem, suffix = os.path.splitext(LOCATIONS)
+    name, n = LOCATIONS, 1
+    while name.lower() in taken:
+        n += 1
+        name = f"{stem}-{n}{suffix}"
+    return name

@@ -180,3 +180,35 @@ def test_a_full_disk_fails_each_image_by_name_and_leaves_no_figure_without_json(
     assert _explain(tiny_models[0], photos, "--out", tmp_path / "out2") == 2
     err = capsys.readouterr().err
     assert "No space left on device" in err.splitlines()[-1] and "Traceback" not in err
+
+
+def test_a_gps_tagged_jpeg_and_a_tiff_are_explained_and_mapped(tiny_models, tiny_siam, tiny_scenes,
+                                                              tmp_path, capsys):
+    from PIL import Image
+
+    from tests.image_cases import SYDNEY, write_gps_photo
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    write_gps_photo(photos / "harbour.jpg", SYDNEY, tiny_scenes["image"][0])
+    grey16 = np.asarray(Image.fromarray(tiny_scenes["image"][1]).convert("L"), np.uint16) * 257
+    Image.fromarray(grey16).save(photos / "scan.TIFF", compression="tiff_lzw")
+    out = tmp_path / "out"
+    assert _explain(tiny_models[0], photos, "--out", out, "--top-k", "3") == 0
+    assert "locations.geojson" in capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert [e["json"] for e in summary["explained"]] == ["harbour.json", "scan.json"]
+    assert summary["locations"] == "locations.geojson"
+    harbour, scan = (json.loads((out / f"{n}.json").read_text()) for n in ("harbour", "scan"))
+    assert harbour["location"]["source"] == "exif"
+    assert harbour["location"]["latitude"] == pytest.approx(-33.857, abs=1e-4)
+    assert scan["source"] == {"format": "TIFF", "mode": "I;16", "width": 32, "height": 32}
+    assert "location" not in scan
+    pixels = resize_for_model(read_photo(photos / "scan.TIFF").pixels, 32)
+    predicted = tiny_siam.predict(pixels[None].astype("float32"), verbose=0)
+    assert abs(scan["outputs"]["scenicness"]["value"] - float(predicted["scenicness"][0])) < 1e-5
+    [feature] = json.loads((out / "locations.geojson").read_text())["features"]
+    assert feature["geometry"]["coordinates"] == [harbour["location"]["longitude"],
+                                                  harbour["location"]["latitude"]]
+    assert feature["properties"]["scenicness"] == harbour["outputs"]["scenicness"]["value"]
+    assert (out / "scan.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
