@@ -30,13 +30,14 @@ def _demo_model(path):
 
     if os.path.isfile(path):
         return load_model(path), path
+    from siam_keras import vocabulary
     from siam_keras.data import SyntheticScenes
     from training.builders import siam_model_from_config
     from training.config import load_config
 
     config = load_config("training/configs/demo.toml")
     model = siam_model_from_config(config, SyntheticScenes.attribute_names,
-                                   SyntheticScenes.output_names)
+                                   vocabulary.PAPER_OUTPUTS)
     return model, "demo architecture, untrained (no runs/demo/model.keras)"
 
 

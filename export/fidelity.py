@@ -62,15 +62,30 @@ def max_errors(reference, predicted):
 
 
 def compare(reference, predicted, output):
-    """Output, map and contribution agreement of `predicted` with `reference`."""
+    """Output, map and contribution agreement of `predicted` with `reference`.
+
+    For a classification output ((N, C) logits), Kendall's tau is over all the logits,
+    `class_agreement` is the share of images whose predicted class is the reference's,
+    and the top-3 attributes are those of the reference's predicted class.
+    """
     key = vocabulary.contributions_key(output)
     maps_ref = reference[vocabulary.ATTRIBUTE_MAPS].ravel().astype("float64")
     maps = predicted[vocabulary.ATTRIBUTE_MAPS].ravel().astype("float64")
+    contributions_ref, contributions = reference[key], predicted[key]
+    extra = {}
+    if reference[output].ndim == 2:
+        chosen = np.argmax(reference[output], axis=1)[:, None, None]
+        contributions_ref = np.take_along_axis(contributions_ref, chosen, axis=2)[..., 0]
+        contributions = np.take_along_axis(contributions, chosen, axis=2)[..., 0]
+        extra["class_agreement"] = float(np.mean(
+            np.argmax(reference[output], axis=1) == np.argmax(predicted[output], axis=1)))
     return {
         "output_mae": float(np.abs(predicted[output] - reference[output]).mean()),
-        "output_kendall_tau": float(stats.kendalltau(reference[output], predicted[output]).statistic),
+        "output_kendall_tau": float(stats.kendalltau(reference[output].ravel(),
+                                                     predicted[output].ravel()).statistic),
+        **extra,
         "attribute_map_r": float(np.corrcoef(maps_ref, maps)[0, 1]),
-        "top3_agreement": float((_top3(reference[key]) == _top3(predicted[key])).all(axis=1).mean()),
+        "top3_agreement": float((_top3(contributions_ref) == _top3(contributions)).all(axis=1).mean()),
         "contribution_mae": float(np.abs(predicted[key] - reference[key]).mean()),
     }
 

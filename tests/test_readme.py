@@ -39,6 +39,10 @@ SMALL = {
     "--timing-repeats 2 --deletion-steps 2 --num-figures 1",
     "siam-export": "--calibration-images 16 --holdout-images 8 --latency-runs 2",
     "siam download-scenic-or-not": "--allow-host 127.0.0.1 --rate 100",
+    "siam example-photos my_photos": "--num-images 60 --image-size 32",
+    "siam-train --config my_photos/config.toml": "--set data.image_size=32 model.template_size=4 "
+    "train.epochs=1 train.steps_per_epoch=2 train.batch_size=8 train.lr_decay_epochs=[] "
+    "train.attribute_epochs=0 baseline.epochs=1",
 }
 
 
@@ -120,16 +124,19 @@ def block(language, marker):
 
 def test_every_readme_block_is_run_below():
     """A new block must be added to the test: each block is matched by one marker."""
-    markers = {"sh": MARKERS_SH, "python": MARKERS_PYTHON}
+    markers = {"sh": MARKERS_SH, "python": MARKERS_PYTHON, "toml": MARKERS_TOML}
     for language, known in markers.items():
         for text in blocks(language):
             assert sum(marker in text for marker in known) == 1, text[:80]
 
 
-MARKERS_SH = ("make demo", "siam-train --config demo", "siam explain", "siam evaluate",
-              "download-scenic-or-not", "--config sun_son_resnet50", "siam-export --model",
-              "docker run", "request.json", "siam-edge explain")
+MARKERS_SH = ("make demo", "siam-train --config demo", "siam explain --model runs/demo",
+              "siam evaluate --model runs/demo", "download-scenic-or-not",
+              "--config sun_son_resnet50", "siam-export --model runs/demo", "docker run",
+              "request.json", "siam-edge explain", "siam example-photos",
+              "siam-train --config my_photos")
 MARKERS_PYTHON = ("build_siam_model", "ServingClient(")
+MARKERS_TOML = ('dataset = "manifest"',)
 
 
 def test_make_targets_exist():
@@ -141,10 +148,13 @@ def test_make_targets_exist():
 
 
 def test_every_command_and_snippet_runs(scratch, env):
-    train, explain = block("sh", "siam-train --config demo"), block("sh", "siam explain")
-    evaluate, library = block("sh", "siam evaluate"), block("python", "build_siam_model")
+    train = block("sh", "siam-train --config demo")
+    explain = block("sh", "siam explain --model runs/demo")
+    evaluate = block("sh", "siam evaluate --model runs/demo")
+    library = block("python", "build_siam_model")
     download = block("sh", "download-scenic-or-not")
-    paper, export = block("sh", "--config sun_son_resnet50"), block("sh", "siam-export --model")
+    paper = block("sh", "--config sun_son_resnet50")
+    export = block("sh", "siam-export --model runs/demo")
     serving, request = block("sh", "docker run"), block("sh", "request.json")
     edge = block("sh", "siam-edge explain")
     for command in commands(train) + commands(explain) + commands(evaluate):
@@ -191,6 +201,31 @@ def test_every_command_and_snippet_runs(scratch, env):
     shutil.copytree(scratch / "photos", tflite / "photos")
     run(explain_edge, tflite, env)
     assert (tflite / "explained" / "summary.json").is_file()
+
+
+def test_the_own_photos_walkthrough_runs(scratch, env):
+    """"Train on your own photos", verbatim at a small size: example photos, the config
+    block saved where the README says, then train, evaluate, explain and export."""
+    import json
+
+    for command in commands(block("sh", "siam example-photos")):
+        run(command, scratch, env)
+    (scratch / "my_photos" / "config.toml").write_text(block("toml", 'dataset = "manifest"'))
+    for command in commands(block("sh", "siam-train --config my_photos")):
+        run(command, scratch, env)
+    folder = scratch / "runs" / "my_photos"
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert {"accuracy", "macro_f1", "recall"} <= set(metrics["outputs"]["landscape"])
+    tested = json.loads((folder / "test.json").read_text())
+    assert tested["dataset"]["split"] == "test" and "kendall_tau" in tested["outputs"]["scenicness"]
+    summary = json.loads((folder / "explained" / "summary.json").read_text())
+    assert summary["num_failed"] == 0 and summary["num_explained"] > 0
+    points = json.loads((folder / "explained" / "locations.geojson").read_text())
+    assert len(points["features"]) == summary["num_explained"]
+    record = json.loads((folder / "explained" / summary["explained"][0]["json"]).read_text())
+    assert record["location"]["source"] == "manifest"
+    assert record["outputs"]["landscape"]["kind"] == "classification"
+    assert (folder / "export" / "tflite" / "model_int8.tflite").is_file()
 
 
 def shell_quote(text):

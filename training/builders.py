@@ -6,7 +6,7 @@ source; the training job (`training.run`) and the benchmarks call these.
 
 from siam_keras import vocabulary
 from siam_keras.models import build_baseline_model, build_siam_model
-from training.losses import AttributeLoss, SquaredError, siam_losses
+from training.losses import AttributeLoss, output_loss, siam_losses
 from training.validation import ValidationLosses
 from training.weighting import PaperLossWeighting
 
@@ -16,11 +16,14 @@ def dtype_policy(config):
     return "mixed_float16" if config.train.mixed_precision else None
 
 
-def siam_model_from_config(config, attribute_names, output_names, initial_biases=None):
+def siam_model_from_config(config, attribute_names, output_names, initial_biases=None,
+                           output_classes=None):
     """The SIAM model a config describes (the demo model for the demo config)."""
     return build_siam_model(
         attribute_names,
         output_names=output_names,
+        output_classes=output_classes or None,
+        class_templates=config.model.class_templates,
         backbone=config.model.backbone,
         image_size=config.data.image_size,
         backbone_weights=config.model.backbone_weights or None,
@@ -35,7 +38,7 @@ def siam_model_from_config(config, attribute_names, output_names, initial_biases
     )
 
 
-def loss_setup(config, outputs, with_outputs=True):
+def loss_setup(config, outputs, with_outputs=True, output_classes=None):
     """(losses, loss_weights) for `fit_stage`: the configured weights, or (None, None)
     when the paper's weighting computes the loss (`PaperLossWeighting`)."""
     if config.train.loss_weighting == "paper":
@@ -46,38 +49,48 @@ def loss_setup(config, outputs, with_outputs=True):
         raise ValueError(f"train.output_loss_weights names unknown outputs {unknown}. Outputs: {outputs}")
     loss_weights = {name: weights.get(name, 1.0) if with_outputs else 0.0 for name in outputs}
     loss_weights[vocabulary.ATTRIBUTE_SCORES] = config.train.attribute_loss_weight
-    return siam_losses(outputs), loss_weights
+    return siam_losses(outputs, output_classes), loss_weights
 
 
-def trained_as(config, model, freeze_backbone=False):
-    """Freezes `model`'s backbone if asked; returns the class `fit_stage` trains it as:
-    `PaperLossWeighting` (which computes the paper's loss), or None (a plain model)."""
+def trained_as(config, model, freeze_backbone=False, attributes_only=False):
+    """Freezes `model`'s backbone if asked, and its output head (templates, mixing, biases)
+    for a stage that trains the attributes alone (unused there, the template and
+    contribution penalties would otherwise shrink them to zero, where no gradient revives
+    them); returns the class `fit_stage` trains it as: `PaperLossWeighting` (which
+    computes the paper's loss), or None (a plain model)."""
     model.backbone.trainable = not freeze_backbone
+    head = model.siam_head
+    for weights in (head.templates, head.mixing, head.biases):
+        for variable in weights.values():
+            variable.trainable = not attributes_only
     return PaperLossWeighting if config.train.loss_weighting == "paper" else None
 
 
-def validation(config, batches, outputs, with_attributes=True, with_outputs=True):
+def validation(config, batches, outputs, with_attributes=True, with_outputs=True,
+               output_classes=None):
     """The `ValidationLosses` a stage selects its best model with: each target's mean loss
     over the validation samples that have its label, weighted by `train.attribute_loss_weight`
     and `train.output_loss_weights` (under either loss weighting)."""
-    losses = {name: SquaredError() for name in outputs} if with_outputs else {}
+    losses = {name: output_loss(name, output_classes) for name in outputs} if with_outputs else {}
     if with_attributes:
         losses[vocabulary.ATTRIBUTE_SCORES] = AttributeLoss()
     weights = {name: config.train.output_loss_weights.get(name, 1.0) for name in outputs}
     weights[vocabulary.ATTRIBUTE_SCORES] = config.train.attribute_loss_weight
-    return ValidationLosses(batches, losses, weights, outputs if with_outputs else ())
+    return ValidationLosses(batches, losses, weights, outputs if with_outputs else (),
+                            output_classes=output_classes)
 
 
-def baseline_from_config(config, outputs, initial_biases):
+def baseline_from_config(config, outputs, initial_biases, output_classes=None):
     return build_baseline_model(
         outputs, backbone=config.model.backbone, image_size=config.data.image_size,
         backbone_weights=config.model.backbone_weights or None,
-        initial_biases=initial_biases, dtype_policy=dtype_policy(config),
+        initial_biases=initial_biases, output_classes=output_classes or None,
+        dtype_policy=dtype_policy(config),
     )
 
 
-def output_losses(config, outputs):
+def output_losses(config, outputs, output_classes=None):
     """The baseline's losses and weights (it has outputs only)."""
     weights = config.train.output_loss_weights
-    return ({name: SquaredError() for name in outputs},
+    return ({name: output_loss(name, output_classes) for name in outputs},
             {name: weights.get(name, 1.0) for name in outputs})

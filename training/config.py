@@ -25,6 +25,7 @@ from training.config_schema import (  # noqa: F401  (re-exported)
     BaselineConfig,
     Config,
     DataConfig,
+    ManifestConfig,
     ModelConfig,
     SunScenicOrNotConfig,
     SyntheticScenesConfig,
@@ -127,6 +128,7 @@ def load_config(path=None, overrides=()):
             values = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise ConfigError(f"{path} is not valid TOML: {error}") from error
+        _resolve_manifest_files(values, path.parent)
     if overrides:
         source = f"{source} with --set overrides" if path is not None else "--set overrides"
     for override in overrides:
@@ -140,6 +142,23 @@ def load_config(path=None, overrides=()):
     return config_from_dict(values, source)
 
 
+def _resolve_manifest_files(values, folder):
+    """Makes a config file's relative `data.manifest.files` relative to its folder (so
+    that the config works from any folder, and the run's own copy still finds them)."""
+    manifest = values.get("data", {}).get("manifest", {}) if isinstance(values.get("data"),
+                                                                         dict) else {}
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if isinstance(files, list):
+        manifest["files"] = [
+            str((folder / f).resolve()) if isinstance(f, str) and f and "://" not in f
+            and not Path(f).is_absolute() else f for f in files]
+
+
+def _toml_key(key):
+    return key if key.replace("_", "").replace("-", "").isalnum() and key.isascii() \
+        else _toml_value(key)
+
+
 def _toml_value(value):
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -148,7 +167,7 @@ def _toml_value(value):
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
     return repr(value)
 
 

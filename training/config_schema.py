@@ -1,7 +1,7 @@
 """The training config's tables: frozen dataclasses, each checked where it is defined.
 
-`training.config` reads and writes them as TOML. A config file has the tables `[data]` (with `[data.synthetic_scenes]` and
-`[data.sun_scenic_or_not]`: each dataset's own settings), `[model]`, `[train]` (with
+`training.config` reads and writes them as TOML. A config file has the tables `[data]` (with `[data.synthetic_scenes]`,
+`[data.sun_scenic_or_not]` and `[data.manifest]`: each dataset's own settings), `[model]`, `[train]` (with
 `[train.augmentation]`) and `[baseline]`; every key is optional and defaults to the
 field's value below. Unknown keys and values of the wrong type are refused with the
 file, the key and what was expected; every number has its range beside it (`field`),
@@ -14,8 +14,11 @@ import os
 
 from training.config_ranges import ConfigError, check_ranges, field
 
-#: `data.dataset` choices: the built-in data, or the paper's two datasets mixed.
-DATASETS = ("synthetic_scenes", "sun_scenic_or_not")
+#: `data.dataset` choices: the built-in data, the paper's two datasets mixed, or your own
+#: photos listed in manifest files.
+DATASETS = ("synthetic_scenes", "sun_scenic_or_not", "manifest")
+#: `model.class_templates` choices (`SIAMLayer`).
+CLASS_TEMPLATES = ("shared", "per_class")
 LOSS_WEIGHTINGS = ("fixed", "paper")
 #: The TFDS configs of the two datasets (`siam_keras.data`'s builders).
 SUN_CONFIGS = ("paper33", "authors33", "all102")
@@ -54,6 +57,68 @@ class SyntheticScenesConfig(_Table):
     noise: float = field(0.1, low=0.0)
     #: Side of the true templates.
     truth_template_size: int = field(8, low=1)
+    #: The outputs generated: the paper's two and/or the classification output "landscape".
+    outputs: tuple[str, ...] = ("scenicness", "scenicness_variance")
+
+    def __post_init__(self):
+        super().__post_init__()
+        from siam_keras.data.synthetic_scenes import OUTPUTS
+
+        wrong = [name for name in self.outputs if name not in OUTPUTS]
+        if wrong or not self.outputs or len(set(self.outputs)) != len(self.outputs):
+            raise ConfigError(f"{self.PATH}.outputs must be unique names among: "
+                              f"{', '.join(OUTPUTS)}. Received: {list(self.outputs)}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ManifestConfig(_Table):
+    """Your own photos: manifest files (CSV, TSV, Parquet, JSON Lines) listing images with
+    attribute and output columns. Relative `files` are read from the config file's folder."""
+
+    PATH = "data.manifest"
+    files: tuple[str, ...] = ()
+    image_column: str = "image"
+    #: Columns of attribute labels in [0, 1] (0/1, graded votes or fractions).
+    attribute_columns: tuple[str, ...] = ()
+    #: Optional columns: the split (train / validation / test; "": a hashed 80/10/10 split),
+    #: and where each photo was taken (decimal degrees).
+    split_column: str = ""
+    latitude_column: str = ""
+    longitude_column: str = ""
+    #: {output column: "regression" or "classification"}.
+    outputs: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: Images larger than this many pixels are skipped unread (decompression bombs).
+    max_pixels: int = field(50_000_000, low=1)
+
+    def check(self):
+        """The checks that apply when `data.dataset = "manifest"`."""
+        from siam_keras import vocabulary
+        from siam_keras.data.manifest import OUTPUT_KINDS
+
+        path = self.PATH
+        if not self.files:
+            raise ConfigError(f"{path}.files must list at least one manifest file")
+        if not self.attribute_columns:
+            raise ConfigError(f"{path}.attribute_columns must name at least one column")
+        if not self.outputs:
+            raise ConfigError(f"[{path}.outputs] must name at least one output column and its "
+                              f"kind, e.g. biodiversity = \"regression\"")
+        for name, kind in self.outputs.items():
+            _choice(f"{path}.outputs.{name}", kind, OUTPUT_KINDS)
+        try:
+            vocabulary.validate_output_names(tuple(self.outputs))
+        except ValueError as error:
+            raise ConfigError(f"[{path}.outputs]: {error}") from None
+        columns = [self.image_column, *self.attribute_columns, *self.outputs,
+                   *(c for c in (self.split_column, self.latitude_column,
+                                 self.longitude_column) if c)]
+        repeated = sorted({c for c in columns if columns.count(c) > 1})
+        if repeated:
+            raise ConfigError(f"{path}: each column can have one role only. Received "
+                              f"{repeated} more than once")
+        if bool(self.latitude_column) != bool(self.longitude_column):
+            raise ConfigError(f"{path}.latitude_column and longitude_column go together. "
+                              f"Received: {self.latitude_column!r}, {self.longitude_column!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,6 +150,7 @@ class DataConfig(_Table):
         default_factory=SyntheticScenesConfig)
     sun_scenic_or_not: SunScenicOrNotConfig = dataclasses.field(
         default_factory=SunScenicOrNotConfig)
+    manifest: ManifestConfig = dataclasses.field(default_factory=ManifestConfig)
 
     def __post_init__(self):
         super().__post_init__()
@@ -95,6 +161,8 @@ class DataConfig(_Table):
                     raise ConfigError(f"data.sun_scenic_or_not.{key} is needed for "
                                       "sun_scenic_or_not (the folder of the manual download; "
                                       "see the README)")
+        if self.dataset == "manifest":
+            self.manifest.check()
         if self.synthetic_scenes.truth_template_size > self.image_size:
             raise ConfigError(f"data.synthetic_scenes.truth_template_size must be between 1 and "
                               f"data.image_size={self.image_size}. Received: "
@@ -112,6 +180,12 @@ class ModelConfig(_Table):
     #: At most the side of the backbone's feature grid (checked with the data's image size).
     template_size: int = field(8, low=1)
     border_size: int = field(0, low=0)
+    #: How a classification output's classes use the templates: "shared" or "per_class".
+    class_templates: str = "shared"
+
+    def __post_init__(self):
+        super().__post_init__()
+        _choice("model.class_templates", self.class_templates, CLASS_TEMPLATES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,9 +210,8 @@ class TrainConfig(_Table):
     #: The loss weights of `"fixed"` weighting, and the weights of the validation
     #: loss the best model is selected on (under either weighting; see the README).
     attribute_loss_weight: float = field(1.0, low=0.0)
-    output_loss_weights: dict[str, float] = field(
-        low=0.0, factory=lambda: {"scenicness": 1.0, "scenicness_variance": 1.0}
-    )
+    #: {output: weight}; an output not listed weighs 1.
+    output_loss_weights: dict[str, float] = field(low=0.0, factory=dict)
     template_l1: float = field(1e-4, low=0.0)
     #: L1 on each image's contributions: attributes that do not matter contribute
     #: nothing instead of carrying part of the bias (see the README).

@@ -10,6 +10,9 @@ from siam_keras.data import SyntheticScenes
 from siam_keras.data.synthetic_scenes import scene_settings
 from training.augmentation import random_affine
 
+#: Shuffle buffer of each part mixed by `mixed_batches`.
+SHUFFLE_BUFFER = 256
+
 
 def synthetic_scenes(config):
     """The `SyntheticScenes` generator a `DataConfig` describes."""
@@ -17,17 +20,23 @@ def synthetic_scenes(config):
                            **scene_settings(dataclasses.asdict(config.synthetic_scenes)))
 
 
-def targets_and_weights(split, output_names, with_attributes=True):
+def targets_and_weights(split, output_names, with_attributes=True, output_classes=None):
     """Targets and per-sample weights for `model.fit`.
 
-    A missing label (NaN) becomes 0 with sample weight 0, so it adds nothing to
-    the loss or its gradient.
+    A missing label (NaN; a class index < 0 for the classification outputs named in
+    `output_classes`) becomes 0 with sample weight 0, so it adds nothing to the loss
+    or its gradient.
     """
     targets, weights = {}, {}
     keys = list(output_names)
     if with_attributes:
         keys.append(vocabulary.ATTRIBUTE_SCORES)
     for key in keys:
+        if key in (output_classes or {}):
+            labels = np.asarray(split[key], dtype="int32")
+            targets[key] = np.maximum(labels, 0)
+            weights[key] = (labels >= 0).astype("float32")
+            continue
         labels = split["attributes" if key == vocabulary.ATTRIBUTE_SCORES else key]
         labels = np.asarray(labels, dtype="float32")
         missing = np.isnan(labels).reshape(len(labels), -1).any(axis=1)
@@ -76,3 +85,26 @@ def finish_batches(dataset, training, train_config=None):
             lambda x, y, w: (tf.cast(x, tf.float32), y, w), num_parallel_calls=tf.data.AUTOTUNE
         )
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def mixed_batches(parts, batch_size, train_config, shuffle_buffer=SHUFFLE_BUFFER):
+    """Endless training batches: `batch_size` examples of each part, concatenated."""
+    batched = tuple(
+        part.shuffle(shuffle_buffer, seed=train_config.seed + i, reshuffle_each_iteration=True)
+        .repeat().batch(batch_size, drop_remainder=True)
+        for i, part in enumerate(parts))
+    if len(batched) == 1:
+        mixed = batched[0]
+    else:
+        mixed = tf.data.Dataset.zip(batched).map(
+            lambda *batches: tf.nest.map_structure(lambda *t: tf.concat(t, axis=0), *batches))
+    return finish_batches(mixed, True, train_config)
+
+
+def evaluation_batches(parts, batch_size):
+    """Each part batched on its own (a batch holds one dataset), one after the other."""
+    batched = [part.batch(batch_size) for part in parts]
+    combined = batched[0]
+    for more in batched[1:]:
+        combined = combined.concatenate(more)
+    return finish_batches(combined, False)

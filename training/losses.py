@@ -51,10 +51,33 @@ class SquaredError(keras.losses.Loss):
         return ops.square(ops.cast(y_true, "float32") - ops.cast(y_pred, "float32"))
 
 
-def siam_losses(output_names):
-    """The SIAM objective's losses by output key: squared error per named output and
-    `AttributeLoss` on `attribute_scores`."""
-    losses = {name: SquaredError() for name in output_names}
+@keras.saving.register_keras_serializable(package="siam_training")
+class SoftmaxCrossEntropy(keras.losses.Loss):
+    """Softmax cross-entropy of (B, C) logits against (B,) class indices, per sample.
+
+    A missing label (index < 0) is taken as class 0 here; its sample weight of 0
+    masks it out of the loss.
+    """
+
+    def __init__(self, name="softmax_cross_entropy", reduction=MASKED_MEAN, **kwargs):
+        super().__init__(name=name, reduction=reduction, **kwargs)
+
+    def call(self, y_true, y_pred):
+        labels = ops.maximum(ops.cast(ops.reshape(y_true, (-1,)), "int32"), 0)
+        return ops.sparse_categorical_crossentropy(labels, ops.cast(y_pred, "float32"),
+                                                   from_logits=True)
+
+
+def output_loss(name, output_classes=None):
+    """The loss of one named output: cross-entropy if it is a classification output
+    (in `output_classes`), squared error otherwise."""
+    return SoftmaxCrossEntropy() if name in (output_classes or {}) else SquaredError()
+
+
+def siam_losses(output_names, output_classes=None):
+    """The SIAM objective's losses by output key: squared error (or cross-entropy for a
+    classification output) per named output and `AttributeLoss` on `attribute_scores`."""
+    losses = {name: output_loss(name, output_classes) for name in output_names}
     losses[vocabulary.ATTRIBUTE_SCORES] = AttributeLoss()
     return losses
 

@@ -51,27 +51,29 @@ def train_and_evaluate(config, source, out, log=print):
     `DataSource`; returns the metrics dict."""
     train = config.train
     attributes, outputs = list(source.attribute_names), list(source.output_names)
-    steps, means = source.steps_per_epoch(), source.label_means()
-    siam = siam_model_from_config(config, attributes, outputs, means)
+    steps, means, classes = source.steps_per_epoch(), source.label_means(), source.output_classes
+    siam = siam_model_from_config(config, attributes, outputs, means, classes)
     start = time.perf_counter()
     if train.attribute_epochs:
         log(f"[2/4] Training SIAM: attributes first ({train.attribute_epochs} epochs of {steps} "
             f"steps{', backbone frozen' if train.freeze_backbone_attribute_stage else ''})")
-        losses, weights = loss_setup(config, outputs, with_outputs=False)
+        losses, weights = loss_setup(config, outputs, with_outputs=False, output_classes=classes)
         siam = fit_stage(
             out / "attribute_stage", siam, losses, weights, source.training_data(with_outputs=False),
             validation(config, source.validation_data(with_outputs=False), outputs,
-                       with_outputs=False),
+                       with_outputs=False, output_classes=classes),
             train.attribute_epochs, train, steps, log=log,
-            trained_as=trained_as(config, siam, train.freeze_backbone_attribute_stage))
+            trained_as=trained_as(config, siam, train.freeze_backbone_attribute_stage,
+                                  attributes_only=True))
     log(f"[2/4] Training SIAM ({config.model.backbone}, {train.epochs} epochs of {steps} steps, "
         f"{train.loss_weighting} loss weighting; the best epoch by validation)")
     preview = source.preview_images()
     callbacks = [] if preview is None else [
         AttributeMapImages(out / "tensorboard" / "attribute_maps", preview, attributes)]
-    losses, weights = loss_setup(config, outputs)
+    losses, weights = loss_setup(config, outputs, output_classes=classes)
     siam = fit_stage(out, siam, losses, weights, source.training_data(),
-                     validation(config, source.validation_data(), outputs), train.epochs, train,
+                     validation(config, source.validation_data(), outputs, output_classes=classes),
+                     train.epochs, train,
                      steps, trained_as=trained_as(config, siam, train.freeze_backbone),
                      callbacks=callbacks, log=log)
     seconds = time.perf_counter() - start
@@ -88,10 +90,10 @@ def train_and_evaluate(config, source, out, log=print):
         log(f"[4/4] Training the unconstrained baseline ({config.baseline.epochs} epochs)")
         start = time.perf_counter()
         baseline = fit_stage(
-            out / "baseline", baseline_from_config(config, outputs, means),
-            *output_losses(config, outputs), source.training_data(with_attributes=False),
+            out / "baseline", baseline_from_config(config, outputs, means, classes),
+            *output_losses(config, outputs, classes), source.training_data(with_attributes=False),
             validation(config, source.validation_data(with_attributes=False), outputs,
-                       with_attributes=False),
+                       with_attributes=False, output_classes=classes),
             config.baseline.epochs, train, steps, log=log)
         metrics["baseline"], _ = source.evaluate(baseline)
         metrics["training"]["baseline_seconds"] = round(time.perf_counter() - start, 1)

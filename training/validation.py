@@ -5,6 +5,7 @@ import math
 import keras
 import numpy as np
 
+from siam_keras.metrics.classification import classification_report
 from siam_keras.metrics.regression import kendall_tau
 
 MONITOR = "val_loss"
@@ -22,7 +23,8 @@ class ValidationLosses(keras.callbacks.Callback):
     that have that label, whatever batch they came in:
 
     - `val_<target>_loss` (e.g. `val_attribute_scores_loss`, `val_scenicness_loss`),
-    - `val_<output>_kendall_tau` for each named output (the paper's main metric),
+    - `val_<output>_kendall_tau` for each named output (the paper's main metric), or
+      `val_<output>_accuracy` for a classification output,
     - `val_loss`: the sum of the targets' losses times `weights`, the value the best
       model is selected on (`MONITOR`). A target with no labelled sample is left out.
 
@@ -33,15 +35,17 @@ class ValidationLosses(keras.callbacks.Callback):
             `model.fit` takes them; a sample weight of 0 marks a missing label.
         losses: {target: `keras.losses.Loss`} whose `call` gives one value per sample.
         weights: {target: weight in `val_loss`}.
-        outputs: the named outputs to compute Kendall's tau of.
+        outputs: the named outputs to compute Kendall's tau (or accuracy) of.
+        output_classes: {output: class names} of the classification outputs.
     """
 
-    def __init__(self, batches, losses, weights, outputs=()):
+    def __init__(self, batches, losses, weights, outputs=(), output_classes=None):
         super().__init__()
         self.batches = batches
         self.losses = dict(losses)
         self.weights = {key: float(weights.get(key, 1.0)) for key in self.losses}
         self.outputs = tuple(outputs)
+        self.output_classes = dict(output_classes or {})
 
     def evaluate(self, model):
         """{log key: value} of `model` on the validation batches."""
@@ -58,8 +62,9 @@ class ValidationLosses(keras.callbacks.Callback):
                 counts[key] += float(weight.sum())
             for name in self.outputs:
                 keep = np.asarray(sample_weights[name]).reshape(-1) > 0
+                predicted = np.asarray(predictions[name])
                 labelled[name][0].append(np.asarray(targets[name]).reshape(-1)[keep])
-                labelled[name][1].append(np.asarray(predictions[name]).reshape(-1)[keep])
+                labelled[name][1].append(predicted.reshape(len(keep), -1)[keep])
         logs, total, any_labelled = {}, 0.0, False
         for key in self.losses:
             mean = sums[key] / counts[key] if counts[key] > 0 else math.nan
@@ -70,7 +75,13 @@ class ValidationLosses(keras.callbacks.Callback):
         logs[MONITOR] = total if any_labelled else math.nan
         for name, (true, predicted) in labelled.items():
             true = np.concatenate(true) if true else np.zeros(0)
-            predicted = np.concatenate(predicted) if predicted else np.zeros(0)
+            if name in self.output_classes:
+                width = len(self.output_classes[name])
+                predicted = np.concatenate(predicted) if predicted else np.zeros((0, width))
+                logs[f"val_{name}_accuracy"] = classification_report(
+                    true.astype("int64"), predicted, self.output_classes[name])["accuracy"]
+                continue
+            predicted = np.concatenate(predicted).reshape(-1) if predicted else np.zeros(0)
             logs[f"val_{name}_kendall_tau"] = (kendall_tau(true, predicted) if len(true) > 1
                                                else math.nan)
         return logs

@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from siam_keras import vocabulary
-from training.losses import AttributeLoss, SquaredError, paper_weighted_loss
+from training.losses import AttributeLoss, SoftmaxCrossEntropy, SquaredError, paper_weighted_loss
 
 
 class PaperLossWeighting(keras.Model):
@@ -22,6 +22,7 @@ class PaperLossWeighting(keras.Model):
         super().__init__(*args, **kwargs)
         self.attribute_loss = AttributeLoss()
         self.output_loss = SquaredError()
+        self.class_loss = SoftmaxCrossEntropy()  # for (B, C) logits: classification outputs
         self.attribute_loss_tracker = keras.metrics.Mean(name="attribute_loss")
         self.output_loss_tracker = keras.metrics.Mean(name="output_loss")
 
@@ -34,8 +35,10 @@ class PaperLossWeighting(keras.Model):
         key = vocabulary.ATTRIBUTE_SCORES
         attribute = self.attribute_loss(y[key], y_pred[key], weights.get(key))
         outputs = [name for name in y if name != key]
-        output = ops.sum([self.output_loss(y[name], y_pred[name], weights.get(name))
-                          for name in outputs]) if outputs else ops.zeros(())
+        output = ops.sum([
+            (self.class_loss if len(y_pred[name].shape) == 2 else self.output_loss)(
+                y[name], y_pred[name], weights.get(name))
+            for name in outputs]) if outputs else ops.zeros(())
         regularization = ops.sum(self.losses) if self.losses else ops.zeros(())
         self.attribute_loss_tracker.update_state(attribute)
         self.output_loss_tracker.update_state(output)

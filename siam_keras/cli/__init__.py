@@ -1,12 +1,14 @@
-"""The `siam` command: `siam explain`, `siam evaluate`, `siam download-scenic-or-not` (see `siam --help`)."""
+"""The `siam` command: `siam explain`, `siam evaluate`, `siam download-scenic-or-not`,
+`siam example-photos` (see `siam --help`)."""
 
 import argparse
 import os
 import sys
 
-from siam_keras.cli import download, evaluate, explain
+from siam_keras.cli import download, evaluate, example_photos, explain
 
-COMMANDS = {"explain": explain, "evaluate": evaluate, "download-scenic-or-not": download}
+COMMANDS = {"explain": explain, "evaluate": evaluate, "download-scenic-or-not": download,
+            "example-photos": example_photos}
 
 
 def build_parser():

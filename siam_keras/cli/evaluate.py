@@ -7,6 +7,10 @@ With `--explanations`, score its explanations against the ground truth instead
 import os
 from pathlib import Path
 
+import numpy as np
+
+from siam_keras import vocabulary
+from siam_keras.data.synthetic_scenes import OUTPUTS
 from siam_keras.evaluation.explanation_report import format_explanation_report
 from siam_keras.runtime.atomic import write_bytes, write_json
 
@@ -19,10 +23,13 @@ def add_parser(subparsers):
         "evaluate",
         help="score a .keras model (or its explanations) on a dataset split",
         description=(
-            "Score a SIAM or baseline .keras model on a split of synthetic_scenes: Kendall's "
-            "tau, Spearman, RMSE and R^2 per output; for SIAM also per-attribute average "
-            "precision and how well the learned effects rank like the true ones. The images "
-            "are regenerated from the seed, so the split is the one training held out. "
+            "Score a SIAM or baseline .keras model on a split of synthetic_scenes, or of your "
+            "own photos (a manifest run's --config): Kendall's tau, Spearman, RMSE and R^2 per "
+            "regression output, accuracy, top-5 accuracy, macro F1 and per-class recall per "
+            "classification output; for SIAM also per-attribute average precision and, on "
+            "synthetic_scenes, how well the learned effects match the true ones. "
+            "synthetic_scenes images are regenerated from the seed, so the split is the one "
+            "training held out; a manifest's rows are split as training split them. "
             "With --explanations, score a SIAM model's explanations against the true masks "
             "and contributions instead, beside Grad-CAM, Grad-CAM++ (tf-keras-vis) and "
             "Grad-CAM on --baseline, and time them."
@@ -36,10 +43,11 @@ def add_parser(subparsers):
                         help="split to score (default: test)")
     parser.add_argument("--num-images", type=int, default=1000, help="images of the split (default: 1000)")
     parser.add_argument("--config", metavar="CONFIG_TOML",
-                        help="the config.toml siam-train wrote for the model: the synthetic_scenes "
-                             "settings (seed, noise, true template size) are read from its "
-                             "[data.synthetic_scenes] table, so the split is the one training held "
-                             "out (default: the built-in data's defaults, which the demo uses)")
+                        help="the config.toml siam-train wrote for the model: the dataset it was "
+                             "trained on, read from its [data] table: synthetic_scenes settings "
+                             "(seed, noise, true template size, outputs) or manifest files, so the "
+                             "split is the one training held out (default: synthetic_scenes with "
+                             "the built-in data's defaults, which the demo uses)")
     parser.add_argument("--batch-size", type=int, default=64, help="prediction batch size")
     group = parser.add_argument_group("explanations (with --explanations)")
     group.add_argument("--explanations", action="store_true",
@@ -60,11 +68,8 @@ def add_parser(subparsers):
     return parser
 
 
-def synthetic_scenes_settings(path):
-    """`SyntheticScenes` arguments (seed, noise, template_size) from a run's config.toml
-    (`[data.synthetic_scenes]`); {} (the defaults) for None."""
-    from siam_keras.data.synthetic_scenes import scene_settings
-
+def config_data(path):
+    """The `[data]` table of a run's config.toml ({} for None)."""
     if path is None:
         return {}
     import tomllib
@@ -73,9 +78,22 @@ def synthetic_scenes_settings(path):
         raise FileNotFoundError(f"Config file not found: {path}")
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("data", {})
-        table = data.get("synthetic_scenes")
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, AttributeError) as error:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"{path} is not a siam-train config.toml: {error}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} is not a siam-train config.toml: [data] is not a table")
+    return data
+
+
+def synthetic_scenes_settings(path):
+    """`SyntheticScenes` arguments (seed, noise, template_size, outputs) from a run's
+    config.toml (`[data.synthetic_scenes]`); {} (the defaults) for None."""
+    from siam_keras.data.synthetic_scenes import scene_settings
+
+    if path is None:
+        return {}
+    data = config_data(path)
+    table = data.get("synthetic_scenes")
     if data.get("dataset", "synthetic_scenes") != "synthetic_scenes" or not isinstance(table, dict):
         raise ValueError(f"{path} has no [data.synthetic_scenes] table of a synthetic_scenes run "
                          f"(dataset: {data.get('dataset')!r}; a config.toml written before "
@@ -91,12 +109,17 @@ def run(args):
     if args.num_images < 2:
         raise ValueError(f"--num-images must be at least 2. Received: {args.num_images}")
     model = load_model(args.model)
+    if config_data(args.config).get("dataset") == "manifest":
+        return _manifest(args, model, config_data(args.config)["manifest"])
     baseline = load_model(args.baseline) if args.explanations and args.baseline else None
     image_size = model.input_shape[1]
     settings = synthetic_scenes_settings(args.config)
+    settings.setdefault("outputs", tuple(name for name in OUTPUTS if name in model.output)
+                        or vocabulary.PAPER_OUTPUTS)
     scenes = SyntheticScenes(image_size=image_size, **settings)
     print(f"Generating {args.num_images} {args.split} images of {args.dataset} ({image_size} px)")
     split = scenes.generate(args.split, args.num_images)
+    _in_model_class_order(model, scenes.output_classes, split)
     outputs = [name for name in scenes.output_names if name in model.output]
     if not outputs:
         raise ValueError(
@@ -123,10 +146,65 @@ def _metrics(args, model, scenes, split, outputs):
     from siam_keras.metrics.report import format_report
 
     targets, truth = synthetic_scenes_targets(split, outputs)
+    classes = {name: tuple(c) for name, c in scenes.output_classes.items()}
+    classes.update(getattr(model, "output_classes", {}) or {})
     report, _ = evaluate_model(model, split["image"], targets, outputs,
-                               list(scenes.attribute_names), truth, batch_size=args.batch_size)
+                               list(scenes.attribute_names), truth, batch_size=args.batch_size,
+                               output_classes=classes)
     print(format_report(report))
     return report
+
+
+def _in_model_class_order(model, scene_classes, split):
+    """The model's classes of each classification output; the generated `split`'s labels and
+    true contributions are put in that order in place (a model trained on a manifest sorts
+    its classes)."""
+    model_classes = dict(getattr(model, "output_classes", {}) or {})
+    for name, classes in scene_classes.items():
+        ours = tuple(model_classes.get(name, classes))
+        if sorted(ours) != sorted(classes):
+            raise ValueError(f"The model's classes of {name!r} {list(ours)} are not the dataset's "
+                             f"{list(classes)}")
+        position = np.array([ours.index(c) for c in classes])
+        split[name] = position[split[name]]
+        key = vocabulary.contributions_key(name)
+        split[key] = split[key][..., [classes.index(c) for c in ours]]
+        model_classes[name] = ours
+    return model_classes
+
+
+def _manifest(args, model, table):
+    """Scores `model` on a split of the manifest files a run's config lists."""
+    from siam_keras.data.manifest_splits import read_manifest_splits
+    from siam_keras.evaluation.model_metrics import evaluate_model
+    from siam_keras.metrics.report import format_report
+
+    if args.explanations:
+        raise ValueError("--explanations scores explanations against a known truth: it needs "
+                         "synthetic_scenes, not a manifest")
+    print(f"Reading the {args.split} split of the manifest files of {args.config}")
+    classes = dict(getattr(model, "output_classes", {}) or {})
+    data = read_manifest_splits(table, model.input_shape[1], splits=(args.split,),
+                                output_classes=classes)
+    images, labels = data.joined(args.split)
+    outputs = [name for name in data.output_names if name in model.output]
+    if not outputs:
+        raise ValueError(f"The model's outputs {sorted(model.output)} include none of the "
+                         f"manifest's {list(data.output_names)}")
+    attributes = list(data.attribute_names)
+    if hasattr(model, "attribute_names") and tuple(model.attribute_names) != tuple(attributes):
+        raise ValueError(f"The model's attributes {list(model.attribute_names)} are not the "
+                         f"manifest's attribute columns {attributes}")
+    report, _ = evaluate_model(model, images, labels, outputs, attributes,
+                               batch_size=args.batch_size, output_classes=classes)
+    print(format_report(report))
+    header = {"model": os.fspath(args.model),
+              "dataset": {"name": "manifest", "split": args.split, "num_images": len(images),
+                          "image_size": model.input_shape[1], "files": list(table["files"]),
+                          **data.problem_report()}}
+    write_json(args.out, {**header, **report})
+    print(f"Wrote {args.out}")
+    return 0
 
 
 def _explanations(args, model, baseline, scenes, split):
@@ -163,7 +241,9 @@ def _figures(args, explainer, split, deletion):
     outputs = explainer.output_names
     written = []
     for i in range(min(args.num_figures, len(split["image"]))):
-        labels = {name: float(split[name][i]) for name in outputs}
+        classes = explainer.head.output_classes
+        labels = {name: classes[name][int(split[name][i])] if name in classes
+                  else float(split[name][i]) for name in outputs}
         name = f"{args.split}_{i:04d}"
         plot_explanation(folder / f"{name}.png", split["image"][i], explanation, i,
                          label=labels[outputs[0]], title=f"{args.dataset} {args.split} image {i}")
@@ -171,8 +251,9 @@ def _figures(args, explainer, split, deletion):
                                               **explanation.to_json(i, labels)})
         written.append(f"{name}.png")
     names = [f"{args.split} {i}" for i in range(len(split["image"]))]
-    shown = plot_overview(folder / "overview.png", split["image"], explanation, split[outputs[0]],
-                          names=names)
+    first = next(name for name in outputs if name not in explainer.head.output_classes)
+    shown = plot_overview(folder / "overview.png", split["image"], explanation, split[first],
+                          output=first, names=names)
     write_json(folder / "overview.json", shown)
     plot_deletion_curves(folder / "deletion_curves.png", deletion)
     write_json(folder / "deletion_curves.json", deletion)

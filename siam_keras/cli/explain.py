@@ -12,14 +12,22 @@ def add_parser(subparsers):
             "where (attribute maps), and how much each attribute adds or takes away "
             "(contributions, which sum exactly to the prediction minus the bias). Writes "
             "<name>.png (the figure) and <name>.json (every number, with the attribute maps "
-            "on the feature grid) per image into --out, and summary.json. Folders are searched "
+            "on the feature grid) per image into --out, summary.json and, for the photos with "
+            "an EXIF GPS position, locations.geojson (a map of the predictions). Folders are "
+            "searched "
             f"recursively for {', '.join(IMAGE_SUFFIXES)} files. An image that cannot be read "
             "is reported by name and skipped; the exit status is then 1."
         ),
     )
-    parser.add_argument("images", nargs="+", metavar="IMAGE_OR_FOLDER",
-                        help="image files (JPEG, PNG, WebP, any size and mode) or folders")
+    parser.add_argument("images", nargs="*", metavar="IMAGE_OR_FOLDER",
+                        help="image files (JPEG, PNG, WebP, TIFF: any size and mode) or folders")
     parser.add_argument("--model", required=True, help="a SIAM model saved as .keras")
+    parser.add_argument("--config", metavar="CONFIG_TOML",
+                        help="instead of IMAGE_OR_FOLDER: explain the photos of a manifest run's "
+                             "config (its [data.manifest] files), with their latitude/longitude "
+                             "columns as locations")
+    parser.add_argument("--split", choices=["train", "validation", "test"], default=None,
+                        help="with --config: only the photos of this split (default: all)")
     parser.add_argument("--out", required=True,
                         help="folder for the figures and JSON files: not an input folder (one "
                              "inside an input folder is never searched); a file there is replaced "
@@ -38,15 +46,57 @@ def add_parser(subparsers):
 def run(args):
     from siam_keras.runtime import image_files as explained_files
 
-    files = explained_files.checked_arguments(args.images, args.out, top_k=args.top_k,
+    if bool(args.images) == bool(args.config):
+        raise ValueError("Give images or folders, or --config (a manifest run's config), "
+                         "not both and not neither")
+    if args.split and not args.config:
+        raise ValueError("--split selects a manifest's photos: it goes with --config")
+    images, locations = (args.images, None) if not args.config else _manifest_photos(args)
+    files = explained_files.checked_arguments(images, args.out, top_k=args.top_k,
                                               batch_size=args.batch_size, max_pixels=args.max_pixels)
     explainer = _explainer(args.model)
     explained_files.checked_output(args.output, explainer.output_names)
     summary = explained_files.explain_files(
         files, explainer, args.out, args.model, draw=_draw, output=args.output,
         top_k=args.top_k, batch_size=args.batch_size, max_pixels=args.max_pixels,
-        label="siam explain")
+        label="siam explain", locations=locations)
     return explained_files.report(summary, args.out)
+
+
+def _manifest_photos(args):
+    """(image paths, {path: (latitude, longitude)}) of the manifest rows of a run's config."""
+    import os
+
+    from siam_keras.cli.evaluate import config_data
+    from siam_keras.data.manifest import read_manifests
+    from siam_keras.data.manifest_rows import is_uri, where
+
+    data = config_data(args.config)
+    table = data.get("manifest") if data.get("dataset") == "manifest" else None
+    if not isinstance(table, dict):
+        raise ValueError(f"{args.config} is not the config of a manifest run (no [data.manifest] "
+                         "with data.dataset = \"manifest\")")
+    rows, problems = read_manifests(
+        table["files"], table.get("image_column", "image"), table.get("attribute_columns", []),
+        table.get("outputs", {}), table.get("split_column") or None,
+        table.get("latitude_column") or None, table.get("longitude_column") or None)
+    for problem in problems[:20]:
+        print(f"skipped {problem}")
+    rows = [row for row in rows if args.split is None or row.split == args.split]
+    remote = [row for row in rows if is_uri(row.image)]
+    if remote:
+        print(f"skipped {len(remote)} photos given as URIs (siam explain reads local files), "
+              f"e.g. {remote[0].image}")
+    local = [row for row in rows if not is_uri(row.image) and os.path.isfile(row.image)]
+    for row in rows:
+        if not is_uri(row.image) and not os.path.isfile(row.image):
+            print(f"skipped {row.source}{where(row.source, row.line)}: image {row.image}: "
+                  "no such file")
+    if not local:
+        raise ValueError(f"No photo of {args.config}'s manifest files"
+                         + (f" in the {args.split} split" if args.split else "") + " can be read")
+    return ([row.image for row in local],
+            {row.image: row.location for row in local if row.location is not None})
 
 
 def _explainer(model_path):

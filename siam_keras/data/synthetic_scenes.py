@@ -9,6 +9,15 @@ with known weights w_k (some exactly zero: concepts that appear but do not
 matter) and known location-dependent templates T_k (water counts more low in the
 frame, mountains more high up). So an explanation can be checked against the
 truth: which concepts matter, where, and by how much.
+
+A classification output, `landscape` (coast, forest, town or highlands), can be
+asked for too. It is decided in SIAM's form as well: each class has its own
+weights and templates over the concepts,
+
+    logit_c = bias_c + sum_k w_kc <T_kc, pool(M_k)>,    landscape = argmax_c (logit_c + noise)
+
+so the true contributions to each class are known, and why an image is a coast
+rather than a town is the difference of two known contribution vectors.
 """
 
 import numpy as np
@@ -33,6 +42,23 @@ TRUE_WEIGHTS = {
     },
 }
 TRUE_BIASES = {vocabulary.SCENICNESS: 5.0, vocabulary.SCENICNESS_VARIANCE: 1.0}
+
+#: The classification output and its classes' rule: weights per unit of coverage (the
+#: concepts not named weigh 0), template profiles (others "flat") and biases (chosen so
+#: that the four classes are about equally frequent).
+LANDSCAPE = "landscape"
+LANDSCAPE_CLASSES = ("coast", "forest", "town", "highlands")
+LANDSCAPE_WEIGHTS = {
+    "coast": {"water": 20.0, "rock": 8.0, "buildings": -10.0},
+    "forest": {"trees": 40.0, "grass": 6.0, "road": -10.0},
+    "town": {"buildings": 40.0, "road": 25.0, "trees": -5.0},
+    "highlands": {"rock": 40.0, "grass": 8.0, "clouds": 10.0},
+}
+LANDSCAPE_PROFILES = {"coast": {"water": "low"}, "town": {"road": "low"},
+                      "highlands": {"rock": "high", "clouds": "high"}}
+LANDSCAPE_BIASES = {"coast": 0.3, "forest": 0.5, "town": -0.55, "highlands": -0.25}
+#: The outputs `SyntheticScenes` can generate (the paper's two by default).
+OUTPUTS = (*vocabulary.PAPER_OUTPUTS, LANDSCAPE)
 # Vertical profile of each concept's template: "low" grows towards the bottom of
 # the frame, "high" towards the top, "flat" is uniform. All are left-right
 # symmetric, so horizontal flips keep labels valid.
@@ -44,13 +70,17 @@ TEMPLATE_PROFILES = {
 LABEL_THRESHOLDS = (0.0, 0.02, 0.08)
 
 
-def true_templates(template_size):
-    """(S, S, K) non-negative templates; each averages to 1 / S^2 per cell."""
+def true_templates(template_size, profiles=None):
+    """(S, S, K) non-negative templates; each averages to 1 / S^2 per cell.
+
+    `profiles` maps concepts to "flat", "low" or "high" (default: `TEMPLATE_PROFILES`).
+    """
+    profiles = TEMPLATE_PROFILES if profiles is None else profiles
     rows = (np.arange(template_size, dtype="float32") + 0.5) / template_size
     shapes = {"flat": np.ones_like(rows), "low": 0.25 + 1.5 * rows, "high": 1.75 - 1.5 * rows}
     templates = np.zeros((template_size, template_size, len(CONCEPTS)), dtype="float32")
     for k, concept in enumerate(CONCEPTS):
-        profile = shapes[TEMPLATE_PROFILES[concept]]
+        profile = shapes[profiles.get(concept, "flat")]
         profile = profile / profile.mean()
         templates[:, :, k] = profile[:, None] / template_size**2
     return templates
@@ -66,12 +96,16 @@ def attribute_labels(coverage):
 
 #: `SyntheticScenes` arguments by their names in a training config's
 #: `[data.synthetic_scenes]` table.
-CONFIG_KEYS = {"seed": "seed", "noise": "noise", "truth_template_size": "template_size"}
+CONFIG_KEYS = {"seed": "seed", "noise": "noise", "truth_template_size": "template_size",
+               "outputs": "outputs"}
 
 
 def scene_settings(table):
     """`SyntheticScenes` arguments from a config table (a dict; keys of `CONFIG_KEYS`)."""
-    return {argument: table[key] for key, argument in CONFIG_KEYS.items() if key in table}
+    settings = {argument: table[key] for key, argument in CONFIG_KEYS.items() if key in table}
+    if "outputs" in settings:
+        settings["outputs"] = tuple(settings["outputs"])
+    return settings
 
 
 class SyntheticScenes:
@@ -84,8 +118,11 @@ class SyntheticScenes:
         image_size: side of the square images, in pixels.
         template_size: S of the true templates; the masks are pooled to S x S.
         noise: standard deviation of the Gaussian noise added to `scenicness`
-            (and a quarter of it to `scenicness_variance`).
+            (and a quarter of it to `scenicness_variance`); the scale of the
+            Gumbel noise added to the `landscape` logits.
         seed: dataset seed.
+        outputs: the outputs to generate, from `OUTPUTS` (default: the paper's two;
+            adding `landscape` leaves the images and the other outputs unchanged).
 
     Example:
     >>> scenes = SyntheticScenes(image_size=64, template_size=8)
@@ -95,9 +132,9 @@ class SyntheticScenes:
     """
 
     attribute_names = CONCEPTS
-    output_names = vocabulary.PAPER_OUTPUTS
 
-    def __init__(self, image_size=64, template_size=8, noise=0.1, seed=0):
+    def __init__(self, image_size=64, template_size=8, noise=0.1, seed=0,
+                 outputs=vocabulary.PAPER_OUTPUTS):
         if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 16:
             raise ValueError(f"`image_size` must be an integer >= 16. Received: {image_size!r}")
         if isinstance(template_size, bool) or not isinstance(template_size, int) or template_size < 1:
@@ -106,16 +143,34 @@ class SyntheticScenes:
             )
         if not isinstance(noise, (int, float)) or noise < 0:
             raise ValueError(f"`noise` must be a number >= 0. Received: {noise!r}")
+        outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
+        if not outputs or not set(outputs) <= set(OUTPUTS) or len(set(outputs)) != len(outputs):
+            raise ValueError(f"`outputs` must be unique names among {list(OUTPUTS)}. "
+                             f"Received: outputs={list(outputs)}")
         self.image_size = image_size
         self.template_size = template_size
         self.noise = float(noise)
         self.seed = int(seed)
-        self.templates = {name: true_templates(template_size) for name in self.output_names}
-        self.weights = {
-            name: np.array([TRUE_WEIGHTS[name][c] for c in CONCEPTS], dtype="float32")
-            for name in self.output_names
-        }
-        self.biases = dict(TRUE_BIASES)
+        self.output_names = outputs
+        self.output_classes = {LANDSCAPE: LANDSCAPE_CLASSES} if LANDSCAPE in outputs else {}
+        # Regression outputs: (S, S, K) templates, (K,) weights, a bias. `landscape`:
+        # (S, S, K, C), (K, C) and (C,).
+        self.templates, self.weights, self.biases = {}, {}, {}
+        for name in outputs:
+            if name == LANDSCAPE:
+                self.templates[name] = np.stack(
+                    [true_templates(template_size, LANDSCAPE_PROFILES.get(c, {}))
+                     for c in LANDSCAPE_CLASSES], axis=-1)
+                self.weights[name] = np.array(
+                    [[LANDSCAPE_WEIGHTS[c].get(k, 0.0) for c in LANDSCAPE_CLASSES]
+                     for k in CONCEPTS], dtype="float32")
+                self.biases[name] = np.array([LANDSCAPE_BIASES[c] for c in LANDSCAPE_CLASSES],
+                                             dtype="float32")
+            else:
+                self.templates[name] = true_templates(template_size)
+                self.weights[name] = np.array([TRUE_WEIGHTS[name][c] for c in CONCEPTS],
+                                              dtype="float32")
+                self.biases[name] = TRUE_BIASES[name]
 
     def _rng(self, split, index):
         if split not in SPLITS:
@@ -138,10 +193,11 @@ class SyntheticScenes:
         )[: len(label_maps)]
 
     def true_contributions(self, label_maps):
-        """Per output, the noise-free (N, K) contributions w_k <T_k, pool(M_k)>."""
+        """Per output, the noise-free (N, K) contributions w_k <T_k, pool(M_k)> ((N, K, C)
+        for `landscape`)."""
         pooled = self.pooled_masks(label_maps)
         return {
-            name: np.einsum("nstk,stk->nk", pooled, self.templates[name]) * self.weights[name]
+            name: np.einsum("nstk,stk...->nk...", pooled, self.templates[name]) * self.weights[name]
             for name in self.output_names
         }
 
@@ -153,6 +209,8 @@ class SyntheticScenes:
             uint8 (concept ids; `len(attribute_names)` is bare ground),
             `attributes` (N, K) in {0, 1/3, 2/3, 1}, each output (N,) float32, and
             each `<output>_contributions` (N, K), the true noise-free contributions.
+            `landscape` is an int32 class index (N,) into `output_classes["landscape"]`,
+            its contributions (N, K, C).
         """
         if isinstance(num_images, bool) or not isinstance(num_images, int) or num_images < 0:
             raise ValueError(f"`num_images` must be an integer >= 0. Received: {num_images!r}")
@@ -171,10 +229,26 @@ class SyntheticScenes:
         batch = {"image": images, "label_map": label_maps, "attributes": attribute_labels(coverage)}
         contributions = self.true_contributions(label_maps)
         scales = {vocabulary.SCENICNESS: self.noise, vocabulary.SCENICNESS_VARIANCE: self.noise / 4}
-        for j, name in enumerate(self.output_names):
+        for name in self.output_names:
+            if name == LANDSCAPE:
+                batch[name] = self._landscape(split, start, contributions[name])
+                batch[vocabulary.contributions_key(name)] = contributions[name].astype("float32")
+                continue
+            j = vocabulary.PAPER_OUTPUTS.index(name)
             value = self.biases[name] + contributions[name].sum(axis=1) + scales[name] * noise[:, j]
             if name == vocabulary.SCENICNESS_VARIANCE:
                 value = np.maximum(value, 0.0)
             batch[name] = value.astype("float32")
             batch[vocabulary.contributions_key(name)] = contributions[name].astype("float32")
         return batch
+
+    def _landscape(self, split, start, contributions):
+        """(N,) int32 classes: the argmax of the true logits plus Gumbel noise (drawn from
+        a stream of its own, so that the images and the other outputs do not change)."""
+        logits = self.biases[LANDSCAPE] + contributions.sum(axis=1)
+        split_index = SPLITS.index(split)
+        gumbel = np.stack([
+            np.random.default_rng([self.seed, split_index, start + i, 1]).gumbel(
+                size=len(LANDSCAPE_CLASSES))
+            for i in range(len(logits))]).reshape(logits.shape)
+        return np.argmax(logits + self.noise * gumbel, axis=1).astype("int32")

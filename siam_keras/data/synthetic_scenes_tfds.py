@@ -55,7 +55,7 @@ class SyntheticScenesBuilder(tfds.core.GeneratorBasedBuilder):
             "label_map": tfds.features.Tensor(shape=(size, size), dtype=np.uint8),
             "attributes": tfds.features.Tensor(shape=(k,), dtype=np.float32),
         }
-        for name in SyntheticScenes.output_names:
+        for name in vocabulary.PAPER_OUTPUTS:  # the TFDS builder keeps the paper's two
             features[name] = tfds.features.Scalar(dtype=np.float32)
             features[vocabulary.contributions_key(name)] = tfds.features.Tensor(shape=(k,), dtype=np.float32)
         return tfds.core.DatasetInfo(

@@ -117,7 +117,12 @@ def evaluate_explanations(model, batch, true_weights, baseline=None, library_met
     images = np.asarray(batch["image"], dtype="float32")
     explainer = SIAMExplainer(model, batch_size=batch_size)
     attributes, outputs = explainer.attribute_names, explainer.output_names
-    first = outputs[0]
+    classes = explainer.head.output_classes
+    regression = [name for name in outputs if name not in classes]
+    if not regression:
+        raise ValueError(f"The deletion and Grad-CAM comparisons explain a regression output; "
+                         f"the model has classification outputs only ({list(outputs)})")
+    first = regression[0]
     methods = {"gradcam": GradCAM(model, batch_size=batch_size)}
     if library_method:
         from siam_keras.explanations.gradcam_plus_plus import GradCAMPlusPlus
@@ -140,10 +145,14 @@ def evaluate_explanations(model, batch, true_weights, baseline=None, library_met
     stage("How: learned against true contributions; removal of each attribute")
     per_output = {}
     for name in outputs:
-        contributions = explanation.outputs[name].contributions
+        contributions, truth = explanation.outputs[name].contributions, batch[f"{name}_contributions"]
+        if name in classes:  # only differences between classes are identifiable (softmax)
+            per_output[name] = {
+                "contribution_r": how.class_contribution_r(contributions, truth, attributes)["mean"],
+                "removal_max_error": 0.0}
+            continue
         per_output[name] = {
-            "contribution_r": how.contribution_r(contributions, batch[f"{name}_contributions"],
-                                                 attributes)["mean"],
+            "contribution_r": how.contribution_r(contributions, truth, attributes)["mean"],
             "zero_weight_share": how.zero_weight_share(contributions, true_weights[name], attributes),
             "removal_max_error": 0.0,
         }

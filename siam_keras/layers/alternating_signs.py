@@ -8,6 +8,9 @@ from keras import ops
 class AlternatingSigns(keras.initializers.Initializer):
     """Fills a (num_attributes, num_templates) weight with +m/K, -m/K, +m/K, ...
 
+    A (num_attributes, num_templates, num_classes) weight (a classification
+    output's mixing) gets the same values for every class.
+
     The authors' code mixes each attribute's G template responses with weights
     initialised at +0.5 and -0.5, then sums attributes with a linear layer whose
     weights are 1/K. `SIAMLayer` folds that linear layer into the mixing weights so
@@ -27,14 +30,16 @@ class AlternatingSigns(keras.initializers.Initializer):
         self.magnitude = float(magnitude)
 
     def __call__(self, shape, dtype=None):
-        if len(shape) != 2:
+        if len(shape) not in (2, 3):
             raise ValueError(
-                "AlternatingSigns expects a (num_attributes, num_templates) shape. "
-                f"Received: shape={tuple(shape)}"
+                "AlternatingSigns expects a (num_attributes, num_templates) or (num_attributes, "
+                f"num_templates, num_classes) shape. Received: shape={tuple(shape)}"
             )
-        num_attributes, num_templates = shape
+        num_attributes, num_templates = shape[:2]
         signs = ops.where(ops.arange(num_templates) % 2 == 0, 1.0, -1.0)
         values = ops.ones((num_attributes, 1)) * signs[None, :]
+        if len(shape) == 3:
+            values = values[:, :, None] * ops.ones((1, 1, shape[2]))
         return ops.cast(values * (self.magnitude / num_attributes), dtype or "float32")
 
     def get_config(self):

@@ -9,6 +9,11 @@ from siam_keras.layers.alternating_signs import AlternatingSigns
 from siam_keras.runtime.adaptive_pooling import adaptive_pooling_matrix
 
 HEADS = ("templates", "linear")
+#: How a classification output's C classes use the templates: one set of G templates per
+#: attribute shared by the classes, each class mixing their responses with its own weights
+#: ("shared"), or G templates per attribute and class ("per_class").
+CLASS_TEMPLATES = ("shared", "per_class")
+DEFAULT_CLASS_TEMPLATES = "shared"
 
 #: The paper's numbers, as defaults.
 DEFAULT_NUM_TEMPLATES = 2
@@ -23,6 +28,31 @@ def _positive_int(name, value, minimum=1):
         kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise ValueError(f"`{name}` must be {kind}. Received: {name}={value!r}")
     return int(value)
+
+
+def _output_classes(output_classes, output_names):
+    """{output: tuple of class names} for the classification outputs, checked."""
+    if output_classes is None:
+        return {}
+    if not isinstance(output_classes, dict):
+        raise TypeError("`output_classes` must be a dict {output: [class names]}. Received: "
+                        f"output_classes={output_classes!r}")
+    unknown = sorted(set(output_classes) - set(output_names))
+    if unknown:
+        raise ValueError(f"`output_classes` names unknown outputs {unknown}. Outputs: "
+                         f"{list(output_names)}")
+    checked = {}
+    for name, classes in output_classes.items():
+        if isinstance(classes, str) or not hasattr(classes, "__iter__"):
+            raise TypeError(f"The classes of output {name!r} must be a list of names. "
+                            f"Received: {classes!r}")
+        classes = tuple(classes)
+        if (len(classes) < 2 or not all(isinstance(c, str) and c for c in classes)
+                or len(set(classes)) != len(classes)):
+            raise ValueError(f"The classes of output {name!r} must be at least 2 unique non-empty "
+                             f"strings. Received: {list(classes)}")
+        checked[name] = classes
+    return checked
 
 
 def _attribute_names(attribute_names):
@@ -60,6 +90,14 @@ class SIAMLayer(keras.layers.Layer):
     With `head="linear"` there are no templates: an attribute's contribution is a
     signed weight times its score (the paper's simpler variant, and an ablation).
 
+    An output named in `output_classes` is a classification output with C classes:
+    it gives (B, C) logits and (B, K, C) contributions, one column per class, and
+    the logits are the per-class biases plus the sum of the contributions over
+    attributes. Why class X and not Y is then the difference of two columns. With
+    `class_templates="shared"` the classes share each attribute's G templates and
+    mix their responses with their own signed weights; with `"per_class"` every
+    class has its own templates too.
+
     The whole head runs in float32, also under a mixed precision policy: the
     backbone before it runs in the policy's compute dtype, but sums over the
     H x W cells of float16 maps (and of their gradients, scaled by the loss
@@ -75,8 +113,12 @@ class SIAMLayer(keras.layers.Layer):
         template_size: S, side of the templates; maps are average-pooled to
             S x S (PyTorch's adaptive bins). Paper: 15.
         border_size: cells zeroed along each side of every map. Paper: 2.
+        output_classes: dict mapping classification outputs to their class
+            names (at least 2); the other outputs are regression outputs.
+        class_templates: `"shared"` (default) or `"per_class"`, see above.
         initial_biases: dict mapping output names to the initial bias (the
-            paper uses the label mean); missing outputs start at 0.
+            paper uses the label mean; a classification output takes C values,
+            e.g. the log class frequencies); missing outputs start at 0.
         attribute_initializer, attribute_regularizer: for the 1x1 convolution
             from C channels to K maps.
         template_initializer: default constant 0.01 (the paper's).
@@ -96,8 +138,11 @@ class SIAMLayer(keras.layers.Layer):
         A dict of float32 tensors:
         - `attribute_maps`: (B, H, W, K), non-negative.
         - `attribute_scores`: (B, K), spatial mean of each map.
-        - `<output>`: (B,), for each output name.
+        - `<output>`: (B,), for each output name; (B, C) logits for a
+          classification output.
         - `<output>_contributions`: (B, K); they sum to `<output>` minus its bias.
+          (B, K, C) for a classification output, summing over K to the logits
+          minus the per-class biases.
 
     Example:
     >>> layer = SIAMLayer(["trees", "water", "road"], output_names=["scenicness"],
@@ -116,6 +161,8 @@ class SIAMLayer(keras.layers.Layer):
         attribute_names,
         output_names=vocabulary.PAPER_OUTPUTS,
         head="templates",
+        output_classes=None,
+        class_templates=DEFAULT_CLASS_TEMPLATES,
         num_templates=DEFAULT_NUM_TEMPLATES,
         template_size=DEFAULT_TEMPLATE_SIZE,
         border_size=DEFAULT_BORDER_SIZE,
@@ -135,6 +182,11 @@ class SIAMLayer(keras.layers.Layer):
         if head not in HEADS:
             raise ValueError(f"`head` must be one of {list(HEADS)}. Received: head={head!r}")
         self.head = head
+        self.output_classes = _output_classes(output_classes, self.output_names)
+        if class_templates not in CLASS_TEMPLATES:
+            raise ValueError(f"`class_templates` must be one of {list(CLASS_TEMPLATES)}. "
+                             f"Received: class_templates={class_templates!r}")
+        self.class_templates = class_templates
         self.num_templates = _positive_int("num_templates", num_templates)
         self.template_size = _positive_int("template_size", template_size)
         self.border_size = _positive_int("border_size", border_size, minimum=0)
@@ -144,7 +196,7 @@ class SIAMLayer(keras.layers.Layer):
             raise ValueError(
                 f"`initial_biases` names unknown outputs {unknown}. Outputs: {self.output_names}"
             )
-        self.initial_biases = {k: float(v) for k, v in initial_biases.items()}
+        self.initial_biases = {k: self._checked_bias(k, v) for k, v in initial_biases.items()}
         self.attribute_initializer = keras.initializers.get(attribute_initializer)
         self.attribute_regularizer = keras.regularizers.get(attribute_regularizer)
         self.template_initializer = keras.initializers.get(
@@ -157,9 +209,26 @@ class SIAMLayer(keras.layers.Layer):
         )
         self.contribution_regularizer = keras.regularizers.get(contribution_regularizer)
 
+    def _checked_bias(self, name, value):
+        """A float (regression) or a list of C floats (classification; a number is
+        used for every class)."""
+        classes = self.output_classes.get(name)
+        if classes is None:
+            return float(value)
+        values = np.asarray(value, dtype="float64")
+        if values.shape not in ((), (len(classes),)) or not np.all(np.isfinite(values)):
+            raise ValueError(f"The initial bias of classification output {name!r} must be a number "
+                             f"or {len(classes)} finite numbers. Received: {value!r}")
+        return [float(v) for v in np.broadcast_to(values, (len(classes),))]
+
     @property
     def num_attributes(self):
         return len(self.attribute_names)
+
+    def num_classes(self, output_name):
+        """C of a classification output; None for a regression output."""
+        classes = self.output_classes.get(output_name)
+        return None if classes is None else len(classes)
 
     def build(self, input_shape):
         if len(input_shape) != 4 or any(d is None for d in input_shape[1:]):
@@ -188,9 +257,12 @@ class SIAMLayer(keras.layers.Layer):
         self.templates, self.mixing, self.biases = {}, {}, {}
         g = 1 if self.head == "linear" else self.num_templates
         for name in self.output_names:
+            num_classes = self.num_classes(name)
+            classes = () if num_classes is None else (num_classes,)
+            per_class = classes if self.class_templates == "per_class" else ()
             if self.head == "templates":
                 self.templates[name] = self.add_weight(
-                    shape=(self.template_size, self.template_size, k, g),
+                    shape=(self.template_size, self.template_size, k, g, *per_class),
                     initializer=self.template_initializer,
                     regularizer=self.template_regularizer,
                     constraint=self.template_constraint,
@@ -198,11 +270,11 @@ class SIAMLayer(keras.layers.Layer):
                     name=f"{name}_templates",
                 )
             self.mixing[name] = self.add_weight(
-                shape=(k, g), initializer=self.mixing_initializer, autocast=False,
+                shape=(k, g, *classes), initializer=self.mixing_initializer, autocast=False,
                 name=f"{name}_mixing",
             )
             self.biases[name] = self.add_weight(
-                shape=(),
+                shape=classes,
                 initializer=keras.initializers.Constant(self.initial_biases.get(name, 0.0)),
                 autocast=False,
                 name=f"{name}_bias",
@@ -253,6 +325,11 @@ class SIAMLayer(keras.layers.Layer):
         outputs = {vocabulary.ATTRIBUTE_MAPS: maps, vocabulary.ATTRIBUTE_SCORES: scores}
         pooled = None if self.head == "linear" else self._pool(maps)
         for name in self.output_names:
+            if name in self.output_classes:
+                contributions = self._class_contributions(name, scores, pooled)
+                outputs[vocabulary.contributions_key(name)] = contributions
+                outputs[name] = ops.sum(contributions, axis=1) + self.biases[name][None]
+                continue
             if self.head == "linear":
                 responses = scores[:, :, None]
             else:
@@ -264,13 +341,26 @@ class SIAMLayer(keras.layers.Layer):
             outputs[name] = ops.sum(contributions, axis=-1) + self.biases[name]
         return outputs
 
+    def _class_contributions(self, name, scores, pooled):
+        """(B, K, C) contributions of classification output `name`."""
+        mixing = self.mixing[name]
+        if self.head == "linear":
+            return scores[:, :, None] * mixing[None, :, 0, :]
+        templates = self.templates[name]
+        if self.class_templates == "per_class":  # (B, S, S, K) x (S, S, K, G, C) -> (B, K, G, C)
+            responses = ops.relu(ops.einsum("bstk,stkgc->bkgc", pooled, templates))
+            return ops.sum(responses * mixing[None], axis=2)
+        responses = ops.relu(ops.einsum("bstk,stkg->bkg", pooled, templates))
+        return ops.einsum("bkg,kgc->bkc", responses, mixing)
+
     def cell_templates(self, output_name):
         """Each template pulled back to the feature grid, as a NumPy (H, W, K, G) array.
 
         Entry [h, w, k, g] is the weight of map cell (h, w) in the response of
         attribute k's template g: the pooling is linear, so the response is
         `sum_hw maps[h, w, k] * cell_templates[h, w, k, g]`. With the linear
-        head, G = 1 and every cell weighs 1 / (H W) (the spatial mean).
+        head, G = 1 and every cell weighs 1 / (H W) (the spatial mean). A
+        classification output with per-class templates gives (H, W, K, G, C).
         """
         if output_name not in self.output_names:
             raise ValueError(
@@ -280,7 +370,7 @@ class SIAMLayer(keras.layers.Layer):
         if self.head == "linear":
             return np.full((height, width, self.num_attributes, 1), 1.0 / (height * width), "float32")
         templates = keras.ops.convert_to_numpy(self.templates[output_name]).astype("float64")
-        cells = np.einsum("sh,stkg,tw->hwkg", self._pool_rows, templates, self._pool_cols)
+        cells = np.einsum("sh,stk...,tw->hwk...", self._pool_rows, templates, self._pool_cols)
         return cells.astype("float32")
 
     def compute_output_spec(self, inputs):
@@ -291,8 +381,10 @@ class SIAMLayer(keras.layers.Layer):
             vocabulary.ATTRIBUTE_SCORES: keras.KerasTensor((batch, k), "float32"),
         }
         for name in self.output_names:
-            spec[vocabulary.contributions_key(name)] = keras.KerasTensor((batch, k), "float32")
-            spec[name] = keras.KerasTensor((batch,), "float32")
+            classes = () if name not in self.output_classes else (self.num_classes(name),)
+            spec[vocabulary.contributions_key(name)] = keras.KerasTensor((batch, k, *classes),
+                                                                         "float32")
+            spec[name] = keras.KerasTensor((batch, *classes), "float32")
         return spec
 
     def get_config(self):
@@ -302,6 +394,8 @@ class SIAMLayer(keras.layers.Layer):
                 "attribute_names": list(self.attribute_names),
                 "output_names": list(self.output_names),
                 "head": self.head,
+                "output_classes": {k: list(v) for k, v in self.output_classes.items()},
+                "class_templates": self.class_templates,
                 "num_templates": self.num_templates,
                 "template_size": self.template_size,
                 "border_size": self.border_size,

@@ -1,6 +1,7 @@
 """Metrics (NumPy and SciPy only)."""
 
 from siam_keras.metrics.average_precision import attribute_average_precision, average_precision
+from siam_keras.metrics.classification import classification_report
 from siam_keras.metrics.ground_truth import effect_rank_tau
 from siam_keras.metrics.regression import kendall_tau, r2, regression_report, rmse, spearman
 from siam_keras.metrics.report import metrics_report
@@ -8,6 +9,7 @@ from siam_keras.metrics.report import metrics_report
 __all__ = [
     "attribute_average_precision",
     "average_precision",
+    "classification_report",
     "effect_rank_tau",
     "kendall_tau",
     "metrics_report",

@@ -23,6 +23,24 @@ def contribution_r(learned, true, attribute_names):
     return {"mean": float(r.mean()) if r.size else float("nan"), "num_images": int(defined.sum())}
 
 
+def class_contribution_r(learned, true, attribute_names):
+    """`contribution_r` of a classification output's (N, K, C) contributions.
+
+    Softmax is unchanged when the same amount is added to every class, so only the
+    differences between classes are the model's to learn: both sides are centred
+    over the classes, and each image's K x C centred contributions are correlated.
+    """
+    learned = np.asarray(learned, dtype="float64")
+    true = np.asarray(true, dtype="float64")
+    if learned.ndim != 3 or learned.shape != true.shape or learned.shape[1] != len(attribute_names):
+        raise ValueError(f"Contributions must be two (N, {len(attribute_names)}, C) arrays of one "
+                         f"shape. Received: {learned.shape} and {true.shape}")
+    centred = [a - a.mean(axis=2, keepdims=True) for a in (learned, true)]
+    flat = [a.reshape(len(a), -1) for a in centred]
+    names = [f"{k}/{c}" for k in attribute_names for c in range(learned.shape[2])]
+    return contribution_r(*flat, names)
+
+
 def zero_weight_share(learned, true_weights, attribute_names):
     """Share of the total |contribution| that goes to attributes whose true weight is 0.
 

@@ -4,11 +4,14 @@ import numpy as np
 
 from siam_keras import vocabulary
 from siam_keras.metrics.average_precision import attribute_average_precision
+from siam_keras.metrics.classification import classification_report
+from siam_keras.metrics.contributions import class_contribution_r
 from siam_keras.metrics.ground_truth import effect_rank_tau
 from siam_keras.metrics.regression import regression_report
 
 
-def metrics_report(predictions, targets, output_names, attribute_names=None, true_contributions=None):
+def metrics_report(predictions, targets, output_names, attribute_names=None, true_contributions=None,
+                   output_classes=None):
     """Evaluates a model's predictions on one split.
 
     Args:
@@ -22,19 +25,27 @@ def metrics_report(predictions, targets, output_names, attribute_names=None, tru
             `attribute_scores` and `attributes` are present.
         true_contributions: optional dict `<output>` -> (N, K) true contributions
             (synthetic data); adds `ground_truth`.
+        output_classes: {output: class names} of the classification outputs: their
+            targets are (N,) class indices (< 0: missing), their predictions (N, C)
+            logits, and they are scored with `classification_report`.
 
     Returns:
-        {"outputs": {name: {kendall_tau, spearman, rmse, r2}},
+        {"outputs": {name: {kendall_tau, spearman, rmse, r2}, or for a classification
+                     output {accuracy, top5_accuracy, macro_f1, recall}},
          "attributes": {"mean_ap", "ap": {attribute: ap}},            (SIAM only)
          "ground_truth": {"effect_rank_tau", "outputs": {name: {...}}}} (when known)
     """
-    report = {"outputs": {}}
+    report, output_classes = {"outputs": {}}, dict(output_classes or {})
     for name in output_names:
         if name not in predictions or name not in targets:
             raise ValueError(
                 f"Output {name!r} is missing from the predictions or the targets. "
                 f"Predictions have {sorted(predictions)}, targets {sorted(targets)}"
             )
+        if name in output_classes:
+            report["outputs"][name] = classification_report(targets[name], predictions[name],
+                                                            output_classes[name])
+            continue
         y_true = np.asarray(targets[name], dtype="float64").ravel()
         y_pred = np.asarray(predictions[name], dtype="float64").ravel()
         known = ~np.isnan(y_true)
@@ -51,18 +62,25 @@ def metrics_report(predictions, targets, output_names, attribute_names=None, tru
             targets["attributes"], predictions[vocabulary.ATTRIBUTE_SCORES], attribute_names
         )
     if true_contributions is not None and attribute_names is not None:
-        per_output = {
-            name: effect_rank_tau(
-                predictions[vocabulary.contributions_key(name)], true_contributions[name],
-                attribute_names,
-            )
-            for name in output_names
-            if vocabulary.contributions_key(name) in predictions and name in true_contributions
-        }
+        per_output = {}
+        for name in output_names:
+            learned = predictions.get(vocabulary.contributions_key(name))
+            if learned is None or name not in true_contributions:
+                continue
+            if name in output_classes:
+                per_output[name] = {"contribution_r": class_contribution_r(
+                    learned, true_contributions[name], attribute_names)["mean"]}
+            else:
+                per_output[name] = effect_rank_tau(learned, true_contributions[name],
+                                                   attribute_names)
+        regression = [v for v in per_output.values() if "effect_rank_tau" in v]
         if per_output:
-            first = next(iter(per_output.values()))
+            first = regression[0] if regression else {"effect_rank_tau": None}
             report["ground_truth"] = {"effect_rank_tau": first["effect_rank_tau"], "outputs": per_output}
     return report
+
+
+CLASSIFICATION_KEYS = ("accuracy", "top5_accuracy", "macro_f1")
 
 
 def format_report(report):
@@ -74,12 +92,18 @@ def format_report(report):
         return "-" if value is None else f"{value:.3f}"
 
     for name, values in report["outputs"].items():
-        for key in ("kendall_tau", "spearman", "rmse", "r2"):
+        keys = [k for k in CLASSIFICATION_KEYS if k in values] if "accuracy" in values else \
+            ("kendall_tau", "spearman", "rmse", "r2")
+        for key in keys:
             rows.append((name, key, cell(values[key]), cell(baseline.get(name, {}).get(key))))
     if "attributes" in report:
         rows.append(("attributes", "mean_ap", cell(report["attributes"]["mean_ap"]), "-"))
     if "ground_truth" in report:
         rows.append(("ground_truth", "effect_rank_tau", cell(report["ground_truth"]["effect_rank_tau"]), "-"))
+        for name, values in report["ground_truth"]["outputs"].items():
+            if "contribution_r" in values:
+                rows.append((f"ground_truth {name}", "contribution_r",
+                             cell(values["contribution_r"]), "-"))
     if not baseline:
         rows = [r[:3] for r in rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

@@ -5,6 +5,7 @@ import keras
 from siam_keras import vocabulary
 from siam_keras.layers.siam_layer import (
     DEFAULT_BORDER_SIZE,
+    DEFAULT_CLASS_TEMPLATES,
     DEFAULT_NUM_TEMPLATES,
     DEFAULT_TEMPLATE_SIZE,
     SIAMLayer,
@@ -35,7 +36,8 @@ class SIAMModel(BackboneTask, keras.Model):
 
     Returns:
         A dict of float32 tensors: `attribute_maps` (B, h, w, K), `attribute_scores`
-        (B, K), each output (B,) and each `<output>_contributions` (B, K).
+        (B, K), each output (B,) and each `<output>_contributions` (B, K); a
+        classification output gives (B, C) logits and (B, K, C) contributions.
 
     Example:
     >>> model = build_siam_model(["trees", "water"], ["scenicness"], image_size=64,
@@ -64,6 +66,11 @@ class SIAMModel(BackboneTask, keras.Model):
         return tuple(self.siam_head.output_names)
 
     @property
+    def output_classes(self):
+        """{output: class names} of the classification outputs."""
+        return dict(self.siam_head.output_classes)
+
+    @property
     def feature_layer(self):
         """The layer that reads the backbone's features (what CAM methods explain)."""
         return self.siam_head
@@ -89,6 +96,8 @@ def build_siam_model(
     template_size=DEFAULT_TEMPLATE_SIZE,
     border_size=DEFAULT_BORDER_SIZE,
     initial_biases=None,
+    output_classes=None,
+    class_templates=DEFAULT_CLASS_TEMPLATES,
     template_l1=0.0,
     contribution_l1=0.0,
     dtype_policy=None,
@@ -102,8 +111,8 @@ def build_siam_model(
         backbone: one of `siam_keras.models.BACKBONES`.
         image_size: input side in pixels (the model takes S x S x 3 in [0, 255]).
         backbone_weights: None, a local weights file, or "imagenet" (needs network).
-        head, num_templates, template_size, border_size, initial_biases: see
-            `SIAMLayer`.
+        head, num_templates, template_size, border_size, initial_biases,
+            output_classes, class_templates: see `SIAMLayer`.
         template_l1: L1 penalty on the templates (0 for none).
         contribution_l1: L1 penalty on the contributions, per image (0 for none):
             attributes that do not matter then contribute nothing.
@@ -121,6 +130,8 @@ def build_siam_model(
             template_size=template_size,
             border_size=border_size,
             initial_biases=initial_biases,
+            output_classes=output_classes,
+            class_templates=class_templates,
             template_regularizer=keras.regularizers.L1(template_l1) if template_l1 else None,
             contribution_regularizer=(
                 keras.regularizers.L1(contribution_l1) if contribution_l1 else None

@@ -3,7 +3,9 @@
 Top: the photo; where the output comes from (signed spatial contributions over the
 photo, red raises the output, blue lowers it); every attribute's contribution as a
 bar. Bottom: the top-k attributes' maps, each framed in the colour of its
-contribution's sign, thicker for larger effects.
+contribution's sign, thicker for larger effects. For a classification output the
+figure explains what separates the predicted class from the runner-up: the
+difference of their logits, of their contributions and of where they come from.
 """
 
 import numpy as np
@@ -57,7 +59,7 @@ def draw_contribution_overlay(ax, photo, spatial, limit):
     return matplotlib.cm.ScalarMappable(norm=norm, cmap=DIVERGING)
 
 
-def _bar_chart(ax, names, contributions, output):
+def _bar_chart(ax, names, contributions, output, title="how much each attribute adds or takes away"):
     order = np.argsort(contributions)
     values = contributions[order]
     positions = np.arange(len(values))
@@ -70,7 +72,7 @@ def _bar_chart(ax, names, contributions, output):
         ax.text(v + (0.03 if v >= 0 else -0.03) * largest, y, f"{v:+.2f}", va="center",
                 ha="left" if v >= 0 else "right", fontsize=6.5 if len(names) <= 12 else 5)
     ax.set_xlabel(f"contribution to {output}", fontsize=8)
-    ax.set_title("how much each attribute adds or takes away", fontsize=9)
+    ax.set_title(title, fontsize=9)
     ax.tick_params(axis="x", labelsize=7)
 
 
@@ -100,7 +102,8 @@ def plot_explanation(path, photo, explanation, index, output=None, top_k=8, labe
         index: the image's position in `explanation`.
         output: the output explained (default: the first).
         top_k: how many attribute maps to show.
-        label: the output's known value, if any.
+        label: the output's known value (a class name for a classification
+            output), if any.
         title: shown above the figure (e.g. the file name).
     """
     import matplotlib
@@ -111,8 +114,15 @@ def plot_explanation(path, photo, explanation, index, output=None, top_k=8, labe
     output = output or explanation.output_names[0]
     explained = explanation.output(output)
     photo = display_photo(photo)
-    contributions = explained.contributions[index]
-    shown = [j for j in explained.top_k[index][:top_k]]
+    number = explained.versus(index) if explained.is_classification else explained.image(index)
+    contributions = number.contributions
+    if explained.is_classification:
+        shown = list(np.argsort(-np.abs(contributions), kind="stable")[:top_k])
+        first, second = explained.ranked_classes(index)[:2]
+        probabilities = explained.probabilities(index)
+        output = f"{explained.classes[first]} - {explained.classes[second]}"
+    else:
+        shown = [j for j in explained.top_k[index][:top_k]]
     figure = plt.figure(figsize=(13.0, 7.0))
     rows = figure.add_gridspec(2, 1, height_ratios=[3.0, 1.25], hspace=0.32)
     top = rows[0].subgridspec(1, 3, width_ratios=[1.0, 1.0, 1.0], wspace=0.3)
@@ -121,14 +131,16 @@ def plot_explanation(path, photo, explanation, index, output=None, top_k=8, labe
     ax_photo.set_xticks([]), ax_photo.set_yticks([])
     ax_photo.set_title("the image", fontsize=9)
     ax_where = figure.add_subplot(top[1])
-    spatial = explained.spatial_contributions[index]
+    spatial = number.spatial_contributions
     artist = draw_contribution_overlay(ax_where, photo, spatial, symmetric_limit(spatial))
     ax_where.set_title(f"where {output} comes from\n(red raises it, blue lowers it)", fontsize=9)
     colourbar = figure.colorbar(artist, ax=ax_where, orientation="horizontal", fraction=0.05,
                                 pad=0.03)
     colourbar.set_label(f"contribution to {output} per feature cell", fontsize=7)
     colourbar.ax.tick_params(labelsize=6)
-    _bar_chart(figure.add_subplot(top[2]), explanation.attribute_names, contributions, output)
+    _bar_chart(figure.add_subplot(top[2]), explanation.attribute_names, contributions, output,
+               *(["what separates the predicted class from the runner-up"]
+                 if explained.is_classification else []))
     bottom = rows[1].subgridspec(1, max(len(shown), 1), wspace=0.12)
     largest = symmetric_limit(contributions[shown]) if shown else 1.0
     for position, j in enumerate(shown):
@@ -136,11 +148,19 @@ def plot_explanation(path, photo, explanation, index, output=None, top_k=8, labe
                          explanation.attribute_maps[index, :, :, j],
                          explanation.attribute_names[j], float(contributions[j]),
                          float(explanation.attribute_scores[index, j]), largest)
-    value = float(explained.value[index])
-    summary = f"{output}: {value:.3f}"
-    if label is not None and np.isfinite(label):
-        summary += f"  (label {float(label):.3f})"
-    summary += (f"  =  bias {explained.bias:.3f}  {float(contributions.sum()):+.3f} from "
-                f"{len(contributions)} attributes;  below: the top {len(shown)} attributes' maps")
+    if explained.is_classification:
+        summary = (f"{explained.name}: {explained.classes[first]} (p = {probabilities[first]:.2f}),"
+                   f" runner-up {explained.classes[second]} (p = {probabilities[second]:.2f})")
+        if label is not None:
+            summary += f"  (label {label})"
+        summary += (f"\nlogit difference {number.value:.3f}  =  bias difference {number.bias:.3f}"
+                    f"  {float(contributions.sum()):+.3f} from {len(contributions)} attributes")
+    else:
+        summary = f"{output}: {number.value:.3f}"
+        if label is not None and np.isfinite(label):
+            summary += f"  (label {float(label):.3f})"
+        summary += (f"  =  bias {number.bias:.3f}  {float(contributions.sum()):+.3f} from "
+                    f"{len(contributions)} attributes")
+    summary += f";  below: the top {len(shown)} attributes' maps"
     figure.suptitle((f"{title}\n" if title else "") + summary, fontsize=10)
     save_figure(figure, path, dpi=100, bbox_inches="tight")

@@ -11,7 +11,9 @@ So c_k splits over the cells of the grid exactly:
     c_k = sum_hw R_k[h, w],    R_k[h, w] = M_k[h, w] * sum_g [r_kg > 0] m_kg U_kg[h, w]
 
 R_k is where attribute k matters (its map weighted by its templates, signed by its
-effect), and sum_k R_k is where the output comes from. This module needs only the
+effect), and sum_k R_k is where the output comes from. A classification output is
+C such heads, one per class (sharing the templates U or not): every array gains a
+trailing class axis. This module needs only the
 head's weights and the maps: it runs wherever the maps come from (Keras, LiteRT).
 """
 
@@ -26,14 +28,61 @@ class OutputHead:
     """One output's head on the feature grid.
 
     Attributes:
-        cell_templates: (H, W, K, G) templates pulled back to the feature grid.
-        mixing: (K, G) signed mixing weights.
-        bias: the output's bias.
+        cell_templates: (H, W, K, G) templates pulled back to the feature grid;
+            (H, W, K, G, C) for a classification output with per-class templates.
+        mixing: (K, G) signed mixing weights; (K, G, C) for a classification output.
+        bias: the output's bias; (C,) biases for a classification output.
+        classes: the class names of a classification output, None for regression.
     """
 
     cell_templates: np.ndarray
     mixing: np.ndarray
-    bias: float
+    bias: object
+    classes: tuple = None
+
+    def __post_init__(self):
+        height, width, k = self.cell_templates.shape[:3]
+        expected = 4 if self.classes is None else (4, 5)
+        count = () if self.classes is None else (len(self.classes),)
+        if (self.cell_templates.ndim not in np.atleast_1d(expected)
+                or self.mixing.shape != (k, self.cell_templates.shape[3], *count)
+                or np.shape(self.bias) != count
+                or (self.cell_templates.ndim == 5 and self.cell_templates.shape[4:] != count)):
+            raise ValueError(
+                f"Inconsistent head: cell_templates {self.cell_templates.shape}, mixing "
+                f"{self.mixing.shape}, bias {np.shape(self.bias)} for "
+                f"{'a regression output' if self.classes is None else f'{count[0]} classes'}")
+
+    @property
+    def is_classification(self):
+        return self.classes is not None
+
+    @functools.cached_property
+    def class_heads(self):
+        """The C regression-shaped heads of a classification output, one per class."""
+        per_class = self.cell_templates.ndim == 5
+        return tuple(
+            OutputHead(cell_templates=self.cell_templates[..., c] if per_class
+                       else self.cell_templates,
+                       mixing=np.ascontiguousarray(self.mixing[..., c]),
+                       bias=float(self.bias[c]))
+            for c in range(len(self.classes)))
+
+    def to_json(self):
+        entry = {"bias": np.asarray(self.bias).tolist(), "mixing": self.mixing.tolist(),
+                 "cell_templates": self.cell_templates.tolist()}
+        if self.is_classification:
+            entry["classes"] = list(self.classes)
+        return entry
+
+    @classmethod
+    def from_json(cls, entry):
+        classes = entry.get("classes")
+        return cls(cell_templates=np.asarray(entry["cell_templates"], dtype="float32"),
+                   mixing=np.asarray(entry["mixing"], dtype="float32"),
+                   bias=(float(entry["bias"]) if classes is None
+                         else np.asarray(entry["bias"], dtype="float32")),
+                   classes=None if classes is None else tuple(map(str, classes)))
 
     @functools.cached_property
     def by_attribute(self):
@@ -52,19 +101,26 @@ class HeadWeights:
     @classmethod
     def from_layer(cls, layer):
         """Reads the current weights of a built `SIAMLayer`."""
-        outputs = {
-            name: OutputHead(
+        outputs = {}
+        for name in layer.output_names:
+            classes = layer.output_classes.get(name)
+            bias = np.asarray(layer.biases[name], dtype="float32")
+            outputs[name] = OutputHead(
                 cell_templates=layer.cell_templates(name),
                 mixing=np.asarray(layer.mixing[name], dtype="float32"),
-                bias=float(np.asarray(layer.biases[name])),
+                bias=float(bias) if classes is None else bias,
+                classes=None if classes is None else tuple(classes),
             )
-            for name in layer.output_names
-        }
         return cls(tuple(layer.attribute_names), outputs)
 
     @property
     def output_names(self):
         return tuple(self.outputs)
+
+    @property
+    def output_classes(self):
+        """{output: class names} of the classification outputs."""
+        return {name: head.classes for name, head in self.outputs.items() if head.classes}
 
     @property
     def feature_shape(self):
@@ -82,6 +138,8 @@ class Decomposition:
         totals: (B, K) relevance summed over the grid (equals `contributions` up
             to float rounding: the check that the split is exact).
         spatial: (B, H, W) relevance summed over attributes.
+
+    A classification output's arrays have a trailing class axis (C).
     """
 
     contributions: np.ndarray
@@ -100,6 +158,10 @@ def decompose(head, attribute_maps):
     Returns:
         A `Decomposition`.
     """
+    if head.is_classification:
+        splits = [decompose(class_head, attribute_maps) for class_head in head.class_heads]
+        return Decomposition(*(np.stack([getattr(split, field.name) for split in splits], axis=-1)
+                               for field in dataclasses.fields(Decomposition)))
     maps = np.asarray(attribute_maps, dtype="float32")
     cells = head.cell_templates
     if maps.ndim != 4 or maps.shape[1:] != cells.shape[:3]:
@@ -122,3 +184,4 @@ def decompose(head, attribute_maps):
         totals=relevance.sum(axis=-1).T,
         spatial=relevance.sum(axis=0).reshape(batch, height, width),
     )
+

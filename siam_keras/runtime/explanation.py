@@ -6,7 +6,7 @@ import functools
 import numpy as np
 
 from siam_keras import vocabulary
-from siam_keras.runtime.decomposition import decompose
+from siam_keras.runtime.decomposition import Decomposition, decompose
 from siam_keras.runtime.upsampling import upsample
 
 #: Largest accepted |output - bias - sum(contributions)| (and spatial-split error),
@@ -17,6 +17,27 @@ DEFAULT_TOP_K = 8
 
 class ExplanationError(ValueError):
     """The model's numbers do not add up as a SIAM model's must (the message says which)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageOutput:
+    """One image's explanation of one number: a regression output, a class' logit, or
+    the difference of two classes' logits (what separates them).
+
+    Attributes:
+        label: what the number is, e.g. `scenicness`, `landscape = coast`, or
+            `landscape: coast - town`.
+        value: the number; `value == bias + contributions.sum()`.
+        bias: its bias.
+        contributions: (K,) per attribute.
+        spatial_contributions: (h, w) where it comes from.
+    """
+
+    label: str
+    value: float
+    bias: float
+    contributions: np.ndarray
+    spatial_contributions: np.ndarray
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +59,10 @@ class OutputExplanation:
         max_residual: the largest |value - bias - sum(contributions)| and
             |sum_hw(attribute_relevance) - contributions| over the batch (the
             checks the explainer ran).
+        classes: a classification output's C class names (None for regression).
+            Then `value` holds (B, C) logits, `bias` (C,), and every other array a
+            trailing class axis; `top_k` ranks the attributes by their contribution
+            to each image's predicted class.
     """
 
     name: str
@@ -48,6 +73,44 @@ class OutputExplanation:
     spatial_contributions: np.ndarray
     top_k: np.ndarray
     max_residual: float
+    classes: tuple = None
+
+    @property
+    def is_classification(self):
+        return self.classes is not None
+
+    def ranked_classes(self, index):
+        """A classification output's class indices for image `index`, best first."""
+        return np.argsort(-self.value[index], kind="stable")
+
+    def probabilities(self, index):
+        """Softmax of image `index`'s logits (C,)."""
+        logits = self.value[index].astype("float64")
+        exp = np.exp(logits - logits.max())
+        return exp / exp.sum()
+
+    def image(self, index, class_index=None):
+        """Image `index`'s `ImageOutput`: the output, or (classification) the logit of
+        `class_index` (default: the predicted class)."""
+        if not self.is_classification:
+            return ImageOutput(self.name, float(self.value[index]), float(self.bias),
+                               self.contributions[index], self.spatial_contributions[index])
+        c = int(self.ranked_classes(index)[0] if class_index is None else class_index)
+        return ImageOutput(f"{self.name} = {self.classes[c]}", float(self.value[index, c]),
+                           float(self.bias[c]), self.contributions[index, :, c],
+                           self.spatial_contributions[index, :, :, c])
+
+    def versus(self, index, first=None, second=None):
+        """What separates class `first` from class `second` in image `index` (default: the
+        predicted class and the runner-up): the difference of their `ImageOutput`s."""
+        ranked = self.ranked_classes(index)
+        first = int(ranked[0] if first is None else first)
+        second = int(ranked[1] if second is None else second)
+        a, b = self.image(index, first), self.image(index, second)
+        return ImageOutput(f"{self.name}: {self.classes[first]} - {self.classes[second]}",
+                           a.value - b.value, a.bias - b.bias,
+                           a.contributions - b.contributions,
+                           a.spatial_contributions - b.spatial_contributions)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,7 +165,15 @@ class SIAMExplanation:
                 predictions[vocabulary.contributions_key(name)], dtype="float32"
             )
             split = decompose(output_head, maps)
-            residual = _checked_residual(name, value, output_head.bias, contributions, split, tolerance)
+            if output_head.is_classification:
+                residual = _checked_class_residuals(name, value, output_head, contributions,
+                                                    split, tolerance)
+                predicted = np.argmax(value, axis=1)
+                ranked = np.take_along_axis(contributions, predicted[:, None, None], axis=2)[..., 0]
+            else:
+                residual = _checked_residual(name, value, output_head.bias, contributions, split,
+                                             tolerance)
+                ranked = contributions
             outputs[name] = OutputExplanation(
                 name=name,
                 value=value,
@@ -110,8 +181,9 @@ class SIAMExplanation:
                 contributions=contributions,
                 attribute_relevance=split.relevance,
                 spatial_contributions=split.spatial,
-                top_k=np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :top_k],
+                top_k=np.argsort(-np.abs(ranked), axis=1, kind="stable")[:, :top_k],
                 max_residual=residual,
+                classes=output_head.classes,
             )
         return cls(
             attribute_names=tuple(head.attribute_names),
@@ -133,10 +205,12 @@ class SIAMExplanation:
         return upsample(self.attribute_maps, *self.image_size)
 
     def top_attributes(self, output, index, k=None):
-        """[(attribute, contribution), ...] of image `index`, by decreasing |contribution|."""
+        """[(attribute, contribution), ...] of image `index`, by decreasing |contribution|
+        (to the predicted class, for a classification output)."""
         explained = self.output(output)
         order = explained.top_k[index] if k is None else explained.top_k[index][:k]
-        return [(self.attribute_names[j], float(explained.contributions[index, j])) for j in order]
+        contributions = explained.image(index).contributions
+        return [(self.attribute_names[j], float(contributions[j])) for j in order]
 
     def output(self, name):
         """The `OutputExplanation` of output `name`; raises naming the outputs if unknown."""
@@ -156,7 +230,11 @@ class SIAMExplanation:
         names = self.attribute_names
         outputs = {}
         for name, explained in self.outputs.items():
-            entry = {"value": float(explained.value[index]), "bias": explained.bias}
+            if explained.is_classification:
+                outputs[name] = self._class_json(explained, index, labels.get(name))
+                continue
+            entry = {"kind": "regression", "value": float(explained.value[index]),
+                     "bias": explained.bias}
             label = labels.get(name)
             if label is not None and np.isfinite(label):
                 entry["label"] = float(label)
@@ -176,6 +254,36 @@ class SIAMExplanation:
         }
 
 
+    def _class_json(self, explained, index, label=None):
+        """A classification output's JSON entry: the predicted class (`value`), every
+        class' logit, probability, bias and contributions, and what separates the
+        predicted class from the runner-up."""
+        names, classes = self.attribute_names, explained.classes
+        ranked = explained.ranked_classes(index)
+        versus = explained.versus(index)
+        order = np.argsort(-np.abs(versus.contributions), kind="stable")[:len(explained.top_k[index])]
+        entry = {"kind": "classification", "value": classes[ranked[0]],
+                 "runner_up": classes[ranked[1]], "classes": list(classes),
+                 "logits": _named(classes, explained.value[index]),
+                 "probabilities": _named(classes, explained.probabilities(index)),
+                 "bias": _named(classes, explained.bias)}
+        if isinstance(label, (int, np.integer)) and 0 <= label < len(classes):
+            entry["label"] = classes[label]
+        elif isinstance(label, str) and label in classes:
+            entry["label"] = label
+        entry[vocabulary.CONTRIBUTIONS] = {
+            c: _named(names, explained.contributions[index, :, j]) for j, c in enumerate(classes)}
+        entry["top_k"] = [{"attribute": a, "contribution": v}
+                          for a, v in self.top_attributes(explained.name, index)]
+        entry["versus_runner_up"] = {
+            "logit_difference": versus.value, "bias_difference": versus.bias,
+            vocabulary.CONTRIBUTIONS: _named(names, versus.contributions),
+            "top_k": [{"attribute": names[j], "contribution": float(versus.contributions[j])}
+                      for j in order]}
+        entry[vocabulary.SPATIAL_CONTRIBUTIONS] = explained.image(index).spatial_contributions.tolist()
+        return entry
+
+
 def _named(names, values):
     return {name: float(v) for name, v in zip(names, values)}
 
@@ -183,6 +291,23 @@ def _named(names, values):
 def _required_keys(output_names):
     return (vocabulary.ATTRIBUTE_MAPS, vocabulary.ATTRIBUTE_SCORES, *output_names,
             *map(vocabulary.contributions_key, output_names))
+
+
+def _checked_class_residuals(name, logits, head, contributions, split, tolerance):
+    """`_checked_residual` of each class of a classification output; the largest."""
+    if logits.ndim != 2 or logits.shape[1] != len(head.classes) or contributions.ndim != 3:
+        raise ExplanationError(
+            f"Output {name!r} has {len(head.classes)} classes: expected (batch, "
+            f"{len(head.classes)}) logits and (batch, K, {len(head.classes)}) contributions. "
+            f"Received: {logits.shape} and {contributions.shape}")
+    worst = 0.0
+    for c, class_name in enumerate(head.classes):
+        class_split = Decomposition(*(getattr(split, f.name)[..., c]
+                                      for f in dataclasses.fields(Decomposition)))
+        worst = max(worst, _checked_residual(f"{name}[{class_name}]", logits[:, c],
+                                             float(head.bias[c]), contributions[..., c],
+                                             class_split, tolerance))
+    return worst
 
 
 def _checked_residual(name, value, bias, contributions, split, tolerance):

@@ -13,8 +13,6 @@ import hashlib
 import json
 import os
 
-import numpy as np
-
 from siam_keras.runtime.decomposition import HeadWeights, OutputHead
 from siam_keras.runtime.images import RESAMPLING
 
@@ -45,7 +43,8 @@ class ModelSidecar:
 
     Attributes:
         name: the model's name.
-        attribute_names, output_names: as the model's.
+        attribute_names, output_names: as the model's (a classification output's
+            classes are in its head, `head.output_classes`).
         image_size: (height, width) of the input.
         head: `HeadWeights` of the SIAM head.
         variants: {TFLite variant: {"file": name, "sha256": the file's SHA-256 (how a
@@ -100,11 +99,7 @@ class ModelSidecar:
             "signatures": self.signatures,
             "exported_with": self.exported_with,
             "tflite": self.variants,
-            "head": {
-                name: {"bias": head.bias, "mixing": head.mixing.tolist(),
-                       "cell_templates": head.cell_templates.tolist()}
-                for name, head in self.head.outputs.items()
-            },
+            "head": {name: head.to_json() for name, head in self.head.outputs.items()},
         }
 
     @classmethod
@@ -116,10 +111,7 @@ class ModelSidecar:
         try:
             head = HeadWeights(
                 tuple(data["attribute_names"]),
-                {name: OutputHead(cell_templates=np.asarray(h["cell_templates"], dtype="float32"),
-                                  mixing=np.asarray(h["mixing"], dtype="float32"),
-                                  bias=float(h["bias"]))
-                 for name, h in data["head"].items()},
+                {name: OutputHead.from_json(h) for name, h in data["head"].items()},
             )
             return cls(name=data["name"], attribute_names=tuple(data["attribute_names"]),
                        output_names=tuple(data["output_names"]),

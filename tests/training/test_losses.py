@@ -103,3 +103,17 @@ def test_paper_weighting_rescales_each_term_to_the_attribute_loss():
     assert float(d_son) == pytest.approx(0.1 * 0.5 / 4.0)
     assert float(d_templates) == pytest.approx(0.001 * 0.5 / 200.0)
     assert float(paper_weighted_loss(sun, tf.constant(0.0), tf.constant(0.0))) == pytest.approx(0.5)
+
+
+def test_softmax_cross_entropy_matches_numpy_and_masks_missing_labels(rng):
+    from training.losses import SoftmaxCrossEntropy
+
+    logits = rng.normal(size=(4, 3)).astype("float32")
+    labels = np.array([2, 0, -1, 1])
+    per_sample = np.asarray(SoftmaxCrossEntropy().call(labels, logits))
+    log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    expected = -log_p[np.arange(4), np.maximum(labels, 0)]
+    np.testing.assert_allclose(per_sample, expected, rtol=1e-5)
+    weights = (labels >= 0).astype("float32")
+    mean = float(SoftmaxCrossEntropy()(labels, logits, sample_weight=weights))
+    assert mean == pytest.approx(expected[[0, 1, 3]].mean(), rel=1e-5)

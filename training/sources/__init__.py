@@ -12,6 +12,7 @@ from training.sources.base import DataSource
 SOURCES = {
     "synthetic_scenes": ("training.sources.synthetic_scenes", "SyntheticScenesSource"),
     "sun_scenic_or_not": ("training.sources.sun_scenic_or_not", "SunScenicOrNotSource"),
+    "manifest": ("training.sources.manifest", "ManifestSource"),
 }
 
 

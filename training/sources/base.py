@@ -18,9 +18,12 @@ class DataSource:
     def __init__(self, config, log=print):
         self.config, self.log = config, log
 
-    #: Set by `prepare`: the attributes and the named outputs the models learn.
+    #: Set by `prepare`: the attributes and the named outputs the models learn, and
+    #: {output: class names} of the classification outputs among them (their targets
+    #: are class indices, -1 where missing).
     attribute_names = ()
     output_names = ()
+    output_classes = {}
 
     def prepare(self):
         """Loads, generates or builds the data (logged as step 1 of the job)."""
@@ -31,7 +34,8 @@ class DataSource:
         raise NotImplementedError
 
     def label_means(self):
-        """{output: mean label on the training split}: the outputs' initial biases."""
+        """{output: mean label on the training split}: the outputs' initial biases (for a
+        classification output, the log of each class' frequency, `class_log_priors`)."""
         raise NotImplementedError
 
     def training_data(self, with_attributes=True, with_outputs=True):
@@ -58,3 +62,14 @@ class DataSource:
     def description(self):
         """metrics.json's `dataset` entry: what was evaluated."""
         raise NotImplementedError
+
+
+def class_log_priors(labels, num_classes):
+    """Log class frequencies of (N,) class indices (< 0: missing), each class counted
+    once more (so that a class absent from `labels` gets a finite bias): the initial
+    biases of a classification output, as the label mean is a regression output's."""
+    import numpy as np
+
+    labels = np.asarray(labels).reshape(-1)
+    counts = np.bincount(labels[labels >= 0], minlength=num_classes)[:num_classes] + 1.0
+    return [float(v) for v in np.log(counts / counts.sum())]

@@ -23,7 +23,6 @@ from training.sources.base import DataSource
 
 SUN, SON = "sun_attributes", "scenic_or_not"
 OUTPUTS = vocabulary.PAPER_OUTPUTS
-SHUFFLE_BUFFER = 256
 NUM_FIGURE_IMAGES = 4
 
 
@@ -83,29 +82,6 @@ def son_examples(builder, split, size, num_attributes, limit=0):
     return _examples(builder, split, limit).map(convert, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def mixed_batches(parts, batch_size, train_config):
-    """Endless training batches: `batch_size` examples of each part, concatenated."""
-    batched = tuple(
-        part.shuffle(SHUFFLE_BUFFER, seed=train_config.seed + i, reshuffle_each_iteration=True)
-        .repeat().batch(batch_size, drop_remainder=True)
-        for i, part in enumerate(parts))
-    if len(batched) == 1:
-        mixed = batched[0]
-    else:
-        mixed = tf.data.Dataset.zip(batched).map(
-            lambda *batches: tf.nest.map_structure(lambda *t: tf.concat(t, axis=0), *batches))
-    return datasets.finish_batches(mixed, True, train_config)
-
-
-def evaluation_batches(parts, batch_size):
-    """Each part batched on its own (a batch holds one dataset), one after the other."""
-    batched = [part.batch(batch_size) for part in parts]
-    combined = batched[0]
-    for more in batched[1:]:
-        combined = combined.concatenate(more)
-    return datasets.finish_batches(combined, False)
-
-
 def predict(model, batches):
     """(predictions, targets): dicts of NumPy arrays over every batch."""
     predictions, targets = {}, {}
@@ -120,13 +96,13 @@ def predict(model, batches):
 
 def evaluate(model, sun_test, son_test, attributes, batch_size):
     """The paper's protocol: outputs on ScenicOrNot's test split, APs on SUN's."""
-    son_predictions, son_targets = predict(model, evaluation_batches([son_test], batch_size))
+    son_predictions, son_targets = predict(model, datasets.evaluation_batches([son_test], batch_size))
     report = {"outputs": {
         name: {"num_images": int(len(son_targets[name])),
                **regression_report(son_targets[name], son_predictions[name])}
         for name in OUTPUTS}}
     if vocabulary.ATTRIBUTE_SCORES in son_predictions:
-        sun_predictions, sun_targets = predict(model, evaluation_batches([sun_test], batch_size))
+        sun_predictions, sun_targets = predict(model, datasets.evaluation_batches([sun_test], batch_size))
         report["attributes"] = attribute_average_precision(
             sun_targets[vocabulary.ATTRIBUTE_SCORES], sun_predictions[vocabulary.ATTRIBUTE_SCORES],
             attributes)
@@ -188,11 +164,11 @@ class SunScenicOrNotSource(DataSource):
         return output_label_means(self.son, self.config.data.sun_scenic_or_not.max_examples)
 
     def training_data(self, with_attributes=True, with_outputs=True):
-        return mixed_batches(self._parts("train", with_attributes, with_outputs),
+        return datasets.mixed_batches(self._parts("train", with_attributes, with_outputs),
                              self.config.train.batch_size, self.config.train)
 
     def validation_data(self, with_attributes=True, with_outputs=True):
-        return evaluation_batches(self._parts("validation", with_attributes, with_outputs),
+        return datasets.evaluation_batches(self._parts("validation", with_attributes, with_outputs),
                                   self.config.train.batch_size)
 
     def evaluate(self, model):
@@ -204,7 +180,7 @@ class SunScenicOrNotSource(DataSource):
 
     def plot_preview(self, path, predictions):
         son_test = self._split(self.son, son_examples, "test")
-        batches = evaluation_batches([son_test], self.config.train.batch_size).take(1)
+        batches = datasets.evaluation_batches([son_test], self.config.train.batch_size).take(1)
         images = np.concatenate([x.numpy() for x, _, _ in batches])
         shown, first = slice(0, NUM_FIGURE_IMAGES), OUTPUTS[0]
         plot_attribute_maps(path, images[shown].astype(np.uint8),

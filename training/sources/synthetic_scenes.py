@@ -8,7 +8,7 @@ from siam_keras import vocabulary
 from siam_keras.evaluation.model_metrics import evaluate_model, synthetic_scenes_targets
 from siam_keras.plotting import plot_attribute_maps
 from training import datasets
-from training.sources.base import DataSource
+from training.sources.base import DataSource, class_log_priors
 
 NUM_FIGURE_IMAGES = 4
 
@@ -21,6 +21,7 @@ class SyntheticScenesSource(DataSource):
         data = self.config.data.synthetic_scenes
         scenes = datasets.synthetic_scenes(self.config.data)
         self.output_names = tuple(scenes.output_names)
+        self.output_classes = dict(scenes.output_classes)
         self.attribute_names = tuple(scenes.attribute_names)
         start = time.perf_counter()
         self.log(f"[1/4] Generating synthetic_scenes ({data.num_train} train, "
@@ -38,11 +39,14 @@ class SyntheticScenesSource(DataSource):
         return self.config.data.synthetic_scenes.num_train // self.config.train.batch_size
 
     def label_means(self):
-        return {name: float(np.nanmean(self.splits["train"][name])) for name in self.output_names}
+        train = self.splits["train"]
+        return {name: (class_log_priors(train[name], len(self.output_classes[name]))
+                       if name in self.output_classes else float(np.nanmean(train[name])))
+                for name in self.output_names}
 
     def _pipeline(self, split, with_attributes, with_outputs, training):
         targets, weights = datasets.targets_and_weights(self.splits[split], self.output_names,
-                                                        with_attributes)
+                                                        with_attributes, self.output_classes)
         if not with_outputs:  # kept as targets, masked: the losses stay the same
             weights.update({name: np.zeros_like(weights[name]) for name in self.output_names})
         return datasets.make_dataset(self.splits[split]["image"], targets, weights,
@@ -61,18 +65,26 @@ class SyntheticScenesSource(DataSource):
         test = self.splits["test"]
         targets, truth = synthetic_scenes_targets(test, self.output_names)
         return evaluate_model(model, test["image"], targets, self.output_names,
-                              list(self.attribute_names), truth)
+                              list(self.attribute_names), truth, output_classes=self.output_classes)
 
     def plot_preview(self, path, predictions):
         test, shown, first = self.splits["test"], slice(0, NUM_FIGURE_IMAGES), self.output_names[0]
         plot_attribute_maps(
             path, test["image"][shown], predictions[vocabulary.ATTRIBUTE_MAPS][shown],
             list(self.attribute_names), labels=test["attributes"][shown],
-            titles=[f"{first}: {p:.2f} (true {t:.2f})"
-                    for p, t in zip(predictions[first][shown], test[first][shown])])
+            titles=prediction_titles(first, predictions[first][shown], test[first][shown],
+                                     self.output_classes.get(first)))
 
     def description(self):
         data = self.config.data
         return {"name": data.dataset, "split": "test",
                 "num_images": data.synthetic_scenes.num_test, "image_size": data.image_size,
                 "seed": data.synthetic_scenes.seed}
+
+
+def prediction_titles(output, predicted, true, classes=None):
+    """`output: predicted (true ...)` per image; class names for a classification output."""
+    if classes is None:
+        return [f"{output}: {p:.2f} (true {t:.2f})" for p, t in zip(predicted, true)]
+    return [f"{output}: {classes[int(np.argmax(p))]} (true "
+            f"{classes[t] if t >= 0 else '?'})" for p, t in zip(predicted, true)]

@@ -87,3 +87,30 @@ def test_bad_arguments(kwargs, match):
 def test_unknown_split(scenes):
     with pytest.raises(ValueError, match="Unknown split 'dev'. Choose one of: train, validation, test"):
         scenes.generate("dev", 1)
+
+
+def test_the_landscape_output_follows_its_siam_rule_and_changes_nothing_else():
+    from siam_keras.data.synthetic_scenes import LANDSCAPE_CLASSES
+
+    paper = SyntheticScenes(image_size=32, template_size=4).generate("test", 40)
+    both = SyntheticScenes(image_size=32, template_size=4, outputs=("scenicness", "landscape"))
+    with_landscape = both.generate("test", 40)
+    np.testing.assert_array_equal(with_landscape["image"], paper["image"])
+    np.testing.assert_array_equal(with_landscape["scenicness"], paper["scenicness"])
+    scenes = SyntheticScenes(image_size=32, template_size=4, noise=0.0,
+                             outputs=("scenicness", "landscape"))
+    batch = scenes.generate("test", 40)
+    assert scenes.output_classes == {"landscape": LANDSCAPE_CLASSES}
+    contributions = batch["landscape_contributions"]
+    assert contributions.shape == (40, len(scenes.attribute_names), 4)
+    # Noise-free, the class is the argmax of bias + the sum of the true contributions, which
+    # are w_kc <T_kc, pool(M_k)> computed here from the pooled masks independently.
+    pooled = scenes.pooled_masks(batch["label_map"])
+    expected = np.einsum("nstk,stkc->nkc", pooled, scenes.templates["landscape"]) * \
+        scenes.weights["landscape"][None]
+    np.testing.assert_allclose(contributions, expected, rtol=1e-5, atol=1e-6)
+    logits = scenes.biases["landscape"] + contributions.sum(axis=1)
+    np.testing.assert_array_equal(batch["landscape"], np.argmax(logits, axis=1))
+    assert len(set(batch["landscape"].tolist())) >= 3  # the classes all occur
+    with pytest.raises(ValueError, match="`outputs` must be unique names among"):
+        SyntheticScenes(outputs=("scenicness", "habitat"))

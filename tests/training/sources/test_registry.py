@@ -21,5 +21,5 @@ def test_every_configurable_dataset_has_a_source_and_each_source_the_interface()
 def test_an_unknown_dataset_is_refused_with_the_choices():
     config = types.SimpleNamespace(data=types.SimpleNamespace(dataset="imagenet"))
     with pytest.raises(ValueError, match="data.dataset must be one of: synthetic_scenes, "
-                                         "sun_scenic_or_not. Received: 'imagenet'"):
+                                         "sun_scenic_or_not, manifest. Received: 'imagenet'"):
         data_source(config)
