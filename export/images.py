@@ -46,7 +46,8 @@ def load_images(source, image_size, count, split, seed=0, log=print):
         if len(images) == count:
             break
         try:
-            images.append(resize_for_model(read_photo(path).pixels, height, width))
+            photo = read_photo(path, target_size=(height, width))  # a large JPEG: at scale
+            images.append(resize_for_model(photo, height, width))
         except ImageError as error:
             log(f"skipped {error}")
     if not images:

@@ -3,7 +3,8 @@
 Local files are read with `siam_keras.runtime.images.read_photo`, URIs with a scheme
 through `tf.io.gfile` (TensorFlow is imported only when a row has one), at most
 `max_bytes` of them, and decoded with `decode_photo`: the same checks either way
-(decompression bombs refused from the header, every Pillow mode, EXIF orientation).
+(decompression bombs refused from the header, every Pillow mode, EXIF orientation),
+and a large JPEG decoded at the model's scale (`target_size`) before it is resized.
 The schemes are those TensorFlow's file systems know: gs:// (and ram://) built in,
 s3:// or hdfs:// with tensorflow-io; http(s):// is not one of them, so such a row is
 a problem that says so. A photo that cannot be used becomes a `RowProblem` naming the
@@ -61,9 +62,9 @@ def load_images(rows, image_size, max_pixels=DEFAULT_MAX_PIXELS, max_bytes=DEFAU
 
     def load(row):
         try:
-            photo = (_read_uri(gfile, row.image, max_pixels, max_bytes) if is_uri(row.image)
-                     else read_photo(row.image, max_pixels))
-            return resize_for_model(photo.pixels, height, width), None
+            photo = (_read_uri(gfile, row.image, max_pixels, max_bytes, (height, width))
+                     if is_uri(row.image) else read_photo(row.image, max_pixels, (height, width)))
+            return resize_for_model(photo, height, width), None
         except (ImageError, FileNotFoundError) as error:  # their messages name the image
             return None, f"image {error}"
         except (OSError, ValueError) as error:
@@ -95,7 +96,7 @@ def _gfile():
     return tf.io.gfile, tf.errors
 
 
-def _read_uri(gfile, uri, max_pixels, max_bytes):
+def _read_uri(gfile, uri, max_pixels, max_bytes, target_size):
     """A photo read from a URI through tf.io.gfile, at most `max_bytes` of it."""
     files, errors = gfile
     try:
@@ -108,4 +109,4 @@ def _read_uri(gfile, uri, max_pixels, max_bytes):
     if len(data) > max_bytes:
         raise ImageError(f"{uri}: more than {max_bytes:,} bytes; refused (raise max_bytes to "
                          "accept it)")
-    return decode_photo(data, uri, max_pixels)
+    return decode_photo(data, uri, max_pixels, target_size)

@@ -81,8 +81,10 @@ class ServingClient(PredictionExplainer):
         return f"{self.url}/v1/models/{self.model_name}:predict"
 
     def photos(self, images):
-        """`Photo`s of image paths (read as every runtime reads them) or of `Photo`s."""
-        return [image if isinstance(image, Photo) else read_photo(image) for image in images]
+        """`Photo`s of image paths (read as every runtime reads them, a large JPEG at
+        the model's scale) or of `Photo`s."""
+        return [image if isinstance(image, Photo) else read_photo(image, target_size=self.image_size)
+                for image in images]
 
     def request(self, photos, signature=vocabulary.PIXELS_SIGNATURE, layout="row"):
         """The JSON body (a dict) of a `:predict` request for these photos."""
@@ -93,7 +95,7 @@ class ServingClient(PredictionExplainer):
         if not photos:
             raise ValueError("A request needs at least one image")
         height, width = self.sidecar.image_size
-        pixels = [resize_for_model(photo.pixels, height, width) for photo in self.photos(photos)]
+        pixels = [resize_for_model(photo, height, width) for photo in self.photos(photos)]
         if signature == vocabulary.PIXELS_SIGNATURE:
             values = [p.astype("float32").tolist() for p in pixels]
         else:
@@ -210,7 +212,8 @@ class ServingClient(PredictionExplainer):
 
         for image in images:
             try:
-                photo = image if isinstance(image, Photo) else read_photo(image)
+                photo = (image if isinstance(image, Photo)
+                         else read_photo(image, target_size=self.image_size))
             except (ImageError, FileNotFoundError) as error:
                 if pending:
                     flush()

@@ -38,10 +38,24 @@ def test_real_photos_are_resized_as_every_runtime_does_in_row_order(tmp_path):
     assert not problems and kept == rows
     assert pixels.shape == (len(names), 32, 32, 3) and pixels.dtype == np.uint8
     for row, image in zip(rows, pixels):
-        np.testing.assert_array_equal(image, resize_for_model(read_photo(row.image).pixels, 32))
+        photo = read_photo(row.image, target_size=(32, 32))  # a JPEG at the model's scale
+        np.testing.assert_array_equal(image, resize_for_model(photo, 32))
     assert calls == [(i, len(names)) for i in range(1, len(names) + 1)]
     pixels, _, _ = load_images(rows[:2], (24, 40))
     assert pixels.shape == (2, 24, 40, 3)
+
+
+def test_a_large_jpeg_is_decoded_at_the_models_scale(tmp_path):
+    with Image.open(real_photos()[0]) as image:  # the astronaut, 512 x 512
+        image.convert("RGB").resize((800, 600), Image.LANCZOS).save(tmp_path / "big.jpg", quality=90)
+    _, rows = manifest_rows(tmp_path, ["big.jpg"])
+    pixels, _, _ = load_images(rows, (32, 48))
+    drafted = read_photo(tmp_path / "big.jpg", target_size=(32, 48))
+    assert drafted.decode_scale == 8  # 800 x 600 -> 100 x 75, still above 48 x 32
+    np.testing.assert_array_equal(pixels[0], resize_for_model(drafted, 32, 48))
+    full = resize_for_model(read_photo(tmp_path / "big.jpg").pixels, 32, 48)
+    assert not np.array_equal(pixels[0], full)
+    assert np.abs(pixels[0].astype(int) - full).mean() <= 2.5
 
 
 def test_bad_images_are_problems_naming_file_line_and_image(tmp_path):

@@ -1,3 +1,4 @@
+import dataclasses
 import struct
 
 import numpy as np
@@ -6,6 +7,7 @@ from PIL import Image
 
 from siam_keras.runtime.images import (
     ImageError,
+    Photo,
     decode_photo,
     find_images,
     read_photo,
@@ -263,3 +265,141 @@ def test_decode_photo_reads_bytes_as_read_photo_reads_files(cases):
             decode_photo(cases[name].read_bytes(), f"member/{name}")
     with pytest.raises(TypeError, match="must be bytes. Received: str"):
         decode_photo("photo.jpg", "photo.jpg")
+
+
+# Decoding at the model's scale: a JPEG at least twice the target size is decoded at
+# 1/2, 1/4 or 1/8 scale (libjpeg), never below the target, then resized as always.
+
+def _large(tmp_path, name, size=(2000, 1500), orientation=None, **save):
+    """A real photo (the astronaut) resized to `size` (width, height), saved as `name`
+    (with an EXIF `orientation` if given)."""
+    from tests.real_photos import real_photos
+
+    with Image.open(real_photos()[0]) as image:
+        large = image.convert("RGB").resize(size, Image.LANCZOS)
+    if name.endswith(".jpg"):
+        save.setdefault("quality", 90)
+    if orientation is not None:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        save["exif"] = exif.tobytes()
+    large.save(tmp_path / name, **save)
+    return tmp_path / name
+
+
+@pytest.fixture(scope="module")
+def large_jpeg(tmp_path_factory):
+    return _large(tmp_path_factory.mktemp("large"), "large.jpg")
+
+
+def _mean_difference(a, b):
+    return np.abs(a.astype(int) - b.astype(int)).mean()
+
+
+def test_a_large_jpeg_is_decoded_at_the_models_scale_with_nearly_the_same_pixels(large_jpeg):
+    full = read_photo(large_jpeg)
+    for photo in (read_photo(large_jpeg, target_size=(64, 64)),
+                  decode_photo(large_jpeg.read_bytes(), "large.jpg", target_size=64)):
+        assert photo.decode_scale == 8 and photo.pixels.shape == (188, 250, 3)  # 2000 / 8
+        assert (photo.source_width, photo.source_height) == (2000, 1500)  # the file's size
+        assert photo.box == (0, 0, 250, 187.5)  # 1500 / 8: the last row is half a block
+        drafted, expected = resize_for_model(photo, 64), resize_for_model(full, 64)
+        assert drafted.shape == expected.shape == (64, 64, 3)
+        assert _mean_difference(drafted, expected) <= 1.0  # measured: 0.33 grey levels
+    assert full.decode_scale == 1 and full.pixels.shape == (1500, 2000, 3) and full.box is None
+    assert (full.source_width, full.source_height) == (2000, 1500)
+
+
+def test_a_photo_made_by_hand_is_its_pixels(rgb):
+    photo = Photo(path="scene", pixels=rgb, source_mode="RGB", source_format="PNG")
+    assert (photo.source_width, photo.source_height, photo.decode_scale) == (48, 48, 1)
+    np.testing.assert_array_equal(resize_for_model(photo, 32), resize_for_model(rgb, 32))
+
+
+@pytest.mark.parametrize("target_size, scale", [
+    ((750, 64), 2), ((751, 64), 1), ((64, 1000), 2), ((64, 1001), 1), ((375, 500), 4),
+    ((187, 250), 8), ((1500, 2000), 1), ((3000, 4000), 1),
+])
+def test_the_decoded_jpeg_is_never_smaller_than_the_target(target_size, scale, large_jpeg):
+    # Drafted only when the photo is at least twice the target on each side.
+    photo = read_photo(large_jpeg, target_size=target_size)
+    assert photo.decode_scale == scale
+    assert photo.pixels.shape[:2] == (-(-1500 // scale), -(-2000 // scale))
+    assert photo.pixels.shape[0] >= min(target_size[0], 1500)
+    assert photo.pixels.shape[1] >= min(target_size[1], 2000)
+    if scale == 1:
+        np.testing.assert_array_equal(photo.pixels, read_photo(large_jpeg).pixels)
+
+
+def test_a_quarter_turned_jpeg_is_drafted_for_its_upright_size(tmp_path):
+    # Stored 1500 wide x 2000 tall, shown turned (EXIF 6) as 2000 x 1500. For a target
+    # of 400 x 64 (height x width), the upright 1500 rows allow 1/2 scale only; taking
+    # the stored 2000 rows would decode at 1/4: 375 rows, fewer than the model's 400.
+    path = _large(tmp_path, "turned.jpg", size=(1500, 2000), orientation=6)
+    photo = read_photo(path, target_size=(400, 64))
+    assert photo.decode_scale == 2 and photo.pixels.shape == (750, 1000, 3)
+    assert (photo.source_width, photo.source_height) == (2000, 1500)
+    full = read_photo(path)
+    assert full.pixels.shape == (1500, 2000, 3)
+    assert _mean_difference(resize_for_model(photo, 400, 64),
+                            resize_for_model(full, 400, 64)) <= 1.0  # measured 0.21
+    small = read_photo(path, target_size=(64, 64))
+    assert small.decode_scale == 8 and small.pixels.shape == (188, 250, 3)  # upright
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_is_resized_from_the_photos_exact_box(orientation, tmp_path):
+    # 1003 x 751 at 1/4: 251 x 188 pixels, the last column and row a quarter of the
+    # photo's; each orientation puts them on another side, where the box leaves them out.
+    path = _large(tmp_path, "odd.jpg", size=(1003, 751), orientation=orientation)
+    photo, full = read_photo(path, target_size=(100, 100)), read_photo(path)
+    upright = (1003, 751) if orientation < 5 else (751, 1003)
+    assert photo.decode_scale == 4 and (photo.source_width, photo.source_height) == upright
+    assert photo.pixels.shape[1::-1] == (-(-upright[0] // 4), -(-upright[1] // 4))
+    expected = resize_for_model(full, 100)
+    assert _mean_difference(resize_for_model(photo, 100), expected) <= 0.8  # measured 0.56
+    without_box = dataclasses.replace(photo, box=None)  # the partial blocks taken as whole
+    assert _mean_difference(resize_for_model(without_box, 100), expected) >= 1.2  # 1.52
+    if photo.box[:2] != (0, 0):  # turned: the partial blocks at the left or top
+        unturned = dataclasses.replace(photo, box=(0, 0, *np.subtract(photo.box[2:], photo.box[:2])))
+        assert _mean_difference(resize_for_model(unturned, 100), expected) >= 1.5  # 1.86-2.50
+
+
+@pytest.mark.parametrize("name, save", [
+    ("large.png", {}), ("large.webp", {"quality": 90}), ("large.tif", {"compression": "jpeg"}),
+])
+def test_other_formats_are_decoded_at_full_size(name, save, tmp_path):
+    path = _large(tmp_path, name, size=(1000, 750), **save)
+    photo = read_photo(path, target_size=(64, 64))
+    assert photo.decode_scale == 1 and photo.box is None and photo.pixels.shape == (750, 1000, 3)
+    np.testing.assert_array_equal(photo.pixels, read_photo(path).pixels)
+
+
+@pytest.mark.parametrize("target_size, error, message", [
+    (0, ValueError, "must be positive"), ((64, -1), ValueError, "must be positive"),
+    ((64.0, 64), TypeError, "must be integers"), ("64", TypeError, "a \\(height, width\\) pair"),
+    ((1, 2, 3), TypeError, "a \\(height, width\\) pair"),
+])
+def test_a_bad_target_size_is_refused(target_size, error, message, large_jpeg):
+    with pytest.raises(error, match=f"{message}.*Received: target_size="):
+        read_photo(large_jpeg, target_size=target_size)
+    with pytest.raises(error, match=message):
+        decode_photo(b"\xff\xd8", "photo.jpg", target_size=target_size)
+
+
+@pytest.mark.slow
+def test_a_12_megapixel_jpeg_is_decoded_for_the_model_several_times_faster(tmp_path):
+    import time
+
+    path = _large(tmp_path, "12mp.jpg", size=(4000, 3000))
+
+    def best_of_3(**kwargs):
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            resize_for_model(read_photo(path, **kwargs), 450)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    full, drafted = best_of_3(), best_of_3(target_size=(450, 450))
+    assert full >= 4 * drafted, f"full decode {full:.3f} s, at the model's scale {drafted:.3f} s"

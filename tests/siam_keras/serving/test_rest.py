@@ -137,3 +137,19 @@ def test_the_client_is_an_explainer_on_the_shared_prediction_path(server, tiny_e
     for name in local.output_names:
         np.testing.assert_allclose(served.outputs[name].spatial_contributions,
                                    local.outputs[name].spatial_contributions, atol=1e-5)
+
+
+def test_a_large_jpeg_is_sent_as_decoded_at_the_models_scale(tmp_path):
+    from siam_keras.runtime.images import read_photo, resize_for_model
+    from siam_keras.runtime.sidecar import ModelSidecar
+    from tests.real_photos import real_photos
+
+    with Image.open(real_photos()[0]) as image:  # the astronaut, 512 x 512
+        image.convert("RGB").resize((800, 600), Image.LANCZOS).save(tmp_path / "big.jpg", quality=90)
+    client = ServingClient(ModelSidecar("m", ("a",), ("s",), (32, 48), head=None))
+    [photo] = client.photos([tmp_path / "big.jpg"])
+    assert photo.decode_scale == 8 and (photo.source_width, photo.source_height) == (800, 600)
+    body = client.request([tmp_path / "big.jpg"])
+    sent = np.asarray(body["instances"][0]["image"])
+    drafted = read_photo(tmp_path / "big.jpg", target_size=(32, 48))
+    np.testing.assert_array_equal(sent, resize_for_model(drafted, 32, 48))
