@@ -3,14 +3,15 @@
 Left: the photo under its signed spatial contributions (red raises the output, blue
 lowers it; opaque where they are large, clear where they are near 0) and a colour
 legend. Right: the prediction as bias plus contributions, and the top-k attributes
-as bars, in the colours of `siam_keras.runtime.colours` (those of `siam_keras.plotting`),
-without matplotlib.
+as bars, in the colours of `siam_keras.runtime.colours` (those of `siam_keras.plotting`:
+grey, "0.000", for a contribution that reads zero), without matplotlib. The model
+variant that drew it (e.g. int8) is named in the top right corner.
 """
 
 import numpy as np
 
 from siam_keras.runtime.atomic import atomic_output
-from siam_keras.runtime.colours import sign_colour
+from siam_keras.runtime.colours import NONE, sign_colour, signed_text
 from siam_keras.runtime.upsampling import upsample
 
 #: RdBu reversed: blue (lowers) through near-white (0) to red (raises).
@@ -60,32 +61,60 @@ def _display(photo):
     return np.asarray(Image.fromarray(photo).resize(size, Image.LANCZOS if scale < 1 else Image.BICUBIC))
 
 
-def draw_overlay(path, photo, explanation, index, output, top_k, title):
-    """Saves the PNG of one image's explanation (same arguments as `plot_explanation`)."""
+def _explained(explanation, index, output, top_k):
+    """(lines under the title, the number drawn, what it is called, the attributes shown):
+    a classification output is drawn as what separates the predicted class from the
+    runner-up."""
+    explained = explanation.output(output)
+    if not explained.is_classification:
+        number = explained.image(index)
+        added = signed_text(float(number.contributions.sum()), 3)
+        return ([(f"{output}: {number.value:.3f} = bias {number.bias:.3f} {added} from "
+                  f"{len(number.contributions)} attributes")], number, output,
+                list(explained.top_k[index][:top_k]))
+    number = explained.versus(index)
+    first, second = explained.ranked_classes(index)[:2]
+    p = explained.probabilities(index)
+    added = signed_text(float(number.contributions.sum()), 3)
+    order = np.argsort(-np.abs(number.contributions), kind="stable")[:top_k]
+    return ([(f"{output}: {explained.classes[first]} (p = {p[first]:.2f}), runner-up "
+              f"{explained.classes[second]} (p = {p[second]:.2f})"),
+             (f"logit difference {number.value:.3f} = bias difference {number.bias:.3f} "
+              f"{added} from {len(number.contributions)} attributes")], number,
+            f"{explained.classes[first]} - {explained.classes[second]}", list(order))
+
+
+def draw_overlay(path, photo, explanation, index, output, top_k, title, variant=None):
+    """Saves the PNG of one image's explanation (same arguments as `plot_explanation`).
+
+    `variant`: the model variant that computed it (e.g. "int8", `EdgeExplainer.variant`),
+    written in the top right corner when given. A classification output is drawn as
+    what separates the predicted class from the runner-up.
+    """
     from PIL import Image, ImageDraw
 
-    explained = explanation.output(output)
-    shown, limit = overlay(_display(np.asarray(photo, dtype=np.uint8)),
-                           explained.spatial_contributions[index])
+    summary, number, name, order = _explained(explanation, index, output, top_k)
+    shown, limit = overlay(_display(np.asarray(photo, dtype=np.uint8)), number.spatial_contributions)
     height, width = shown.shape[:2]
-    header = 54
-    order = list(explained.top_k[index][:top_k])
+    header = 34 + 20 * len(summary)
     rows_height = 26 * len(order) + 60
     canvas = Image.new("RGB", (width + PANEL_WIDTH + 3 * MARGIN,
                                max(header + height + 60, header + rows_height)), "white")
     draw = ImageDraw.Draw(canvas)
     small, normal = _font(12), _font(14)
-    value = float(explained.value[index])
-    contributions = explained.contributions[index]
+    contributions = number.contributions
     draw.text((MARGIN, 8), title, fill="black", font=normal)
-    draw.text((MARGIN, 28), f"{output}: {value:.3f} = bias {explained.bias:.3f} "
-              f"{float(contributions.sum()):+.3f} from {len(contributions)} attributes",
-              fill="black", font=normal)
+    if variant is not None:
+        caption = f"model variant: {variant}"
+        draw.text((canvas.width - MARGIN - draw.textlength(caption, font=small), 10), caption,
+                  fill=NONE, font=small)
+    for line, text in enumerate(summary):
+        draw.text((MARGIN, 28 + 20 * line), text, fill="black", font=normal)
     canvas.paste(Image.fromarray(shown), (MARGIN, header))
     legend_top = header + height + 10
     strip = diverging_colours(np.tile(np.linspace(-limit, limit, width), (12, 1)), limit)
     canvas.paste(Image.fromarray(strip), (MARGIN, legend_top))
-    draw.text((MARGIN, legend_top + 16), f"-{limit:.3g}  lowers   {output} per feature cell"
+    draw.text((MARGIN, legend_top + 16), f"-{limit:.3g}  lowers   {name} per feature cell"
               f"   raises  +{limit:.3g}", fill="black", font=small)
     left = width + 2 * MARGIN
     draw.text((left, header), f"top {len(order)} attributes by |contribution|", fill="black",
@@ -95,12 +124,12 @@ def draw_overlay(path, photo, explanation, index, output, top_k, title):
     for row, j in enumerate(order):
         top = header + 28 + 26 * row
         c = float(contributions[j])
-        colour = sign_colour(c, largest)
+        colour = sign_colour(c, largest, decimals=3)
         length = half * abs(c) / largest
         x0, x1 = (centre, centre + length) if c >= 0 else (centre - length, centre)
         draw.rectangle([x0, top + 3, max(x1, x0 + 1), top + 19], fill=colour)
         draw.text((left, top + 4), explanation.attribute_names[j][:16], fill="black", font=small)
-        draw.text((centre + half + 12, top + 4), f"{c:+.3f}", fill=colour, font=small)
+        draw.text((centre + half + 12, top + 4), signed_text(c, 3), fill=colour, font=small)
     draw.line([centre, header + 26, centre, header + 30 + 26 * len(order)], fill="black")
     with atomic_output(path) as tmp:
         canvas.save(tmp, format="PNG")

@@ -20,20 +20,17 @@ def plot_attribute_maps(path, images, attribute_maps, attribute_names, titles=No
         titles: optional N strings shown under each image (e.g. the prediction).
         labels: optional (N, K) attribute labels shown in each map's corner.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     images = np.asarray(images)
     num_images, size = images.shape[0], images.shape[1]
     num_attributes = len(attribute_names)
     maps = upsample(attribute_maps, size)
     peak = np.maximum(maps.max(axis=(0, 1, 2)), 1e-6)
-    figure, axes = plt.subplots(
-        num_images, num_attributes + 1, figsize=(1.6 * (num_attributes + 1), 1.75 * num_images),
-        squeeze=False,
-    )
+    figure = Figure(figsize=(1.6 * (num_attributes + 1), 1.75 * num_images))
+    FigureCanvasAgg(figure)  # no pyplot: Matplotlib's backend is left as it is
+    axes = figure.subplots(num_images, num_attributes + 1, squeeze=False)
     for n in range(num_images):
         axes[n, 0].imshow(images[n])
         axes[n, 0].set_xlabel(titles[n] if titles else "", fontsize=7)

@@ -19,13 +19,13 @@ def plot_deletion_curves(path, deletion):
         deletion: the `deletion` section of an explanation evaluation
             (`output`, `steps`, `fill`, `mean_curves` {method: list}).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    figure, ax = plt.subplots(figsize=(6.4, 4.2))
+    figure = Figure(figsize=(6.4, 4.2))
+    FigureCanvasAgg(figure)  # no pyplot: Matplotlib's backend is left as it is
+    ax = figure.subplots()
     for method, curve in deletion["mean_curves"].items():
         removed = np.linspace(0.0, 1.0, len(curve))
         style = "--" if method.endswith("baseline") else "-"

@@ -8,6 +8,7 @@ from siam_keras.plotting.explanation_figure import (
     symmetric_limit,
 )
 from siam_keras.plotting.figure_files import save_figure
+from siam_keras.runtime.colours import signed_text
 
 #: Attributes named under each image.
 NAMED_ATTRIBUTES = 3
@@ -44,10 +45,8 @@ def plot_overview(path, images, explanation, labels, output=None, count=4, names
         The numbers shown, as a JSON-ready dict: per row (`over`, `under`) a list
         of {index, name, value, label, error, top attributes}.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     output = output or explanation.output_names[0]
     explained = explanation.output(output)
@@ -57,7 +56,9 @@ def plot_overview(path, images, explanation, labels, output=None, count=4, names
     indices = chosen["over"] + chosen["under"]
     limit = symmetric_limit(explained.spatial_contributions[indices])
     columns = len(chosen["over"])
-    figure, axes = plt.subplots(2, columns, figsize=(3.0 * columns, 7.0), squeeze=False)
+    figure = Figure(figsize=(3.0 * columns, 7.0))
+    FigureCanvasAgg(figure)  # no pyplot: Matplotlib's backend is left as it is
+    axes = figure.subplots(2, columns, squeeze=False)
     shown = {}
     for row, (kind, picked) in enumerate(chosen.items()):
         shown[kind] = []
@@ -68,9 +69,9 @@ def plot_overview(path, images, explanation, labels, output=None, count=4, names
             ax = axes[row, column]
             artist = draw_contribution_overlay(
                 ax, display_photo(images[i]), explained.spatial_contributions[i], limit)
-            ax.set_title(f"{name}\npredicted {value:.2f}, label {label:.2f} ({value - label:+.2f})",
+            ax.set_title(f"{name}\npredicted {value:.2f}, label {label:.2f} ({signed_text(value - label)})",
                          fontsize=8)
-            ax.set_xlabel("\n".join(f"{a} {c:+.2f}" for a, c in top), fontsize=7)
+            ax.set_xlabel("\n".join(f"{a} {signed_text(c)}" for a, c in top), fontsize=7)
             shown[kind].append({"index": int(i), "name": name, "value": value, "label": label,
                                 "error": value - label,
                                 "top_attributes": [{"attribute": a, "contribution": c} for a, c in top]})

@@ -1,8 +1,14 @@
+import matplotlib
 import numpy as np
 import pytest
 
 from siam_keras.explanations import SIAMExplainer
-from siam_keras.plotting import plot_deletion_curves, plot_explanation, plot_overview
+from siam_keras.plotting import (
+    plot_attribute_maps,
+    plot_deletion_curves,
+    plot_explanation,
+    plot_overview,
+)
 from siam_keras.plotting.explanation_figure import display_photo
 from siam_keras.plotting.overview import extreme_errors
 
@@ -53,3 +59,23 @@ def test_deletion_curves_figure(tmp_path):
                 "mean_curves": {"siam": [5.0, 4.0, 3.5], "gradcam": [5.0, 4.5, 3.5]}}
     plot_deletion_curves(tmp_path / "d.png", deletion)
     assert (tmp_path / "d.png").read_bytes()[:8] == PNG
+
+
+def test_no_figure_switches_the_backend(explanation, tiny_scenes, tmp_path):
+    """matplotlib.use("Agg") in a library breaks a notebook's inline plots."""
+    before = matplotlib.get_backend()
+    matplotlib.use("pdf")
+    try:
+        images = tiny_scenes["image"]
+        plot_overview(tmp_path / "o.png", images, explanation, tiny_scenes["scenicness"], count=2)
+        plot_attribute_maps(tmp_path / "m.png", images[:2], explanation.attribute_maps[:2],
+                            explanation.attribute_names, titles=["a", "b"])
+        plot_deletion_curves(tmp_path / "d.png", {
+            "output": "scenicness", "steps": 1, "fill": "mean", "num_images": 2,
+            "mean_curves": {"siam": [5.0, 4.0]}})
+        plot_explanation(tmp_path / "e.png", images[0], explanation, 0)
+        assert matplotlib.get_backend() == "pdf"
+    finally:
+        matplotlib.use(before)
+    for name in ("o", "m", "d", "e"):
+        assert (tmp_path / f"{name}.png").read_bytes()[:8] == PNG
