@@ -32,7 +32,7 @@ def measure(choice, num_train, epochs, out):
 
     decay = [round(epochs * 2 / 3), epochs - 1] if epochs > 2 else []
     config = load_config("training/configs/demo.toml", [
-        "data.synthetic_scenes.outputs=['scenicness', 'landscape']",
+        "data.synthetic_scenes.outputs=['scenicness', 'scenicness_variance', 'landscape']",
         f"data.synthetic_scenes.num_train={num_train}", f"train.epochs={epochs}",
         f"train.lr_decay_epochs={decay}", "baseline.enabled=false",
         f"model.class_templates='{choice}'"])

@@ -3,9 +3,11 @@
 A SIAM model returns a flat dict of tensors. Its keys are built here and nowhere else:
 - `attribute_maps` (B, H, W, K): where each attribute is ("where").
 - `attribute_scores` (B, K): the spatial mean of each map ("what").
-- `<output>` (B,): each named output, e.g. `scenicness`.
+- `<output>` (B,): each named output, e.g. `scenicness`; (B, C) logits for a
+  classification output with C classes.
 - `<output>_contributions` (B, K): what each attribute adds to that output ("how");
-  the output equals their sum plus the output's bias.
+  the output equals their sum plus the output's bias. (B, K, C) for a classification
+  output: summed over K, they are the logits minus the per-class biases.
 
 Explanations (`siam_keras.explanations`) add, per output:
 - `contributions` (B, K): the same numbers, keyed by output in JSON files;

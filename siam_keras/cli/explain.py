@@ -1,5 +1,7 @@
 """`siam explain`: a figure and a JSON file explaining each image's prediction."""
 
+from siam_keras.runtime import image_files as explained_files
+from siam_keras.runtime.explanation_table import checked_table_path
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES
 
 
@@ -38,28 +40,28 @@ def add_parser(subparsers):
                         help="the output the figures explain (default: the model's first); "
                              "the JSON files hold every output")
     parser.add_argument("--batch-size", type=int, default=16, help="images per forward pass")
+    explained_files.add_output_options(parser)
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                         help="refuse images larger than this, unread (default: 50000000)")
     return parser
 
 
 def run(args):
-    from siam_keras.runtime import image_files as explained_files
-
     if bool(args.images) == bool(args.config):
         raise ValueError("Give images or folders, or --config (a manifest run's config), "
                          "not both and not neither")
     if args.split and not args.config:
         raise ValueError("--split selects a manifest's photos: it goes with --config")
+    table = None if args.table is None else checked_table_path(args.table)
     images, locations = (args.images, None) if not args.config else _manifest_photos(args)
     files = explained_files.checked_arguments(images, args.out, top_k=args.top_k,
                                               batch_size=args.batch_size, max_pixels=args.max_pixels)
     explainer = _explainer(args.model)
     explained_files.checked_output(args.output, explainer.output_names)
     summary = explained_files.explain_files(
-        files, explainer, args.out, args.model, draw=_draw, output=args.output,
-        top_k=args.top_k, batch_size=args.batch_size, max_pixels=args.max_pixels,
-        label="siam explain", locations=locations)
+        files, explainer, args.out, args.model, draw=None if args.figures == "none" else _draw,
+        output=args.output, top_k=args.top_k, batch_size=args.batch_size,
+        max_pixels=args.max_pixels, label="siam explain", locations=locations, table=table)
     return explained_files.report(summary, args.out)
 
 

@@ -1,8 +1,11 @@
 """`siam-edge explain`: explain a `.tflite` SIAM model's predictions, no TensorFlow needed."""
 
 import argparse
+import functools
 import sys
 
+from siam_keras.runtime.explanation_table import checked_table_path
+from siam_keras.runtime.image_files import add_output_options
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES
 
 
@@ -42,6 +45,7 @@ def build_parser():
     explain.add_argument("--threads", type=int, default=2, help="LiteRT CPU threads (default: 2)")
     explain.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                          help="refuse images larger than this, unread (default: 50000000)")
+    add_output_options(explain)
     return parser
 
 
@@ -59,14 +63,18 @@ def _explain(args):
     from siam_keras.edge.overlay import draw_overlay
     from siam_keras.runtime import image_files as explained_files
 
+    table = None if args.table is None else checked_table_path(args.table)
     files = explained_files.checked_arguments(args.images, args.out, top_k=args.top_k,
                                               threads=args.threads,
                                               max_pixels=args.max_pixels)
     explainer = EdgeExplainer(args.model, args.sidecar, num_threads=args.threads)
     explained_files.checked_output(args.output, explainer.output_names)
     summary = explained_files.explain_files(
-        files, explainer, args.out, args.model, draw=draw_overlay, output=args.output,
-        top_k=args.top_k, batch_size=16, max_pixels=args.max_pixels, label="siam-edge explain")
+        files, explainer, args.out, args.model,
+        draw=None if args.figures == "none" else functools.partial(
+            draw_overlay, variant=explainer.variant), output=args.output,
+        top_k=args.top_k, batch_size=16, max_pixels=args.max_pixels, label="siam-edge explain",
+        table=table)
     return explained_files.report(summary, args.out)
 
 

@@ -16,6 +16,11 @@ import numpy as np
 
 from siam_keras.runtime.atomic import write_json
 from siam_keras.runtime.explanation import ExplanationError
+from siam_keras.runtime.explanation_table import (
+    TableWriter,
+    explanation_row,
+    table_columns,
+)
 from siam_keras.runtime.images import (
     DEFAULT_MAX_PIXELS,
     IMAGE_SUFFIXES,
@@ -40,6 +45,7 @@ from siam_keras.runtime.output_folder import (
     output_names,
     prepare_output_folder,
 )
+from siam_keras.runtime.progress import Progress
 
 
 def checked_arguments(paths, out_dir, **counts):
@@ -71,6 +77,18 @@ def checked_arguments(paths, out_dir, **counts):
     return files
 
 
+def add_output_options(parser):
+    """The `--figures` and `--table` options both explain commands share."""
+    parser.add_argument("--figures", choices=["all", "none"], default="all",
+                        help="draw a figure per image (all, the default) or none: the JSON files, "
+                             "the table and summary.json only, several times faster")
+    parser.add_argument("--table", metavar="FILE", default=None,
+                        help="also write one row per image to FILE (.csv or .parquet): path, every "
+                             "output's value, every contribution (<output>.<attribute>; "
+                             "<output>.<class>.<attribute> for a classification output), the "
+                             "attribute scores, the top-k attributes, latitude/longitude")
+
+
 def checked_output(output, output_names):
     """`output` if the model has it (None: the first is used later); raises otherwise."""
     if output is not None and output not in output_names:
@@ -81,10 +99,10 @@ def checked_output(output, output_names):
 def explanation_record(photo, explanation, index, model, location=None):
     """The JSON record of one explained photo (what both CLIs write); `location`
     (a `Location`) adds {"latitude", "longitude", "source"} as "location"."""
-    height, width = photo.pixels.shape[:2]
     record = {"image": display_path(photo.path), "model": display_path(model),
               "source": {"format": photo.source_format, "mode": photo.source_mode,
-                         "width": width, "height": height}}
+                         "width": photo.source_width, "height": photo.source_height,
+                         "decode_scale": photo.decode_scale}}
     if location is not None:
         record["location"] = location.to_json()
     return {**record, **explanation.to_json(index)}
@@ -116,30 +134,6 @@ def _photo_location(photo, locations):
     return None if found is None else Location(*found, source="exif")
 
 
-class Progress:
-    """`[n/total] name` on one rewritten line of stderr, when stderr is a terminal."""
-
-    def __init__(self, total, label, stream=None):
-        self.total, self.label, self.done = total, label, 0
-        self.stream = stream or sys.stderr
-        self.live = hasattr(self.stream, "isatty") and self.stream.isatty()
-
-    def step(self, name):
-        self.done += 1
-        if self.live:
-            self.stream.write(f"\r{self.label}: [{self.done}/{self.total}] {name[:60]:<60}")
-            self.stream.flush()
-
-    def say(self, text):
-        if self.live:
-            self.stream.write("\r" + " " * (len(self.label) + 80) + "\r")
-        print(text, file=self.stream)
-
-    def close(self):
-        if self.live and self.done:
-            self.stream.write("\n")
-
-
 def _explain_batch(explainer, pixels, top_k):
     """[(explanation, index) or ExplanationError] per image: the batch at once, and
     image by image when its check fails, so that one image fails alone."""
@@ -157,7 +151,8 @@ def _explain_batch(explainer, pixels, top_k):
 
 
 def explain_files(files, explainer, out_dir, model, draw=None, output=None, top_k=8,
-                  batch_size=16, max_pixels=DEFAULT_MAX_PIXELS, label="explain", locations=None):
+                  batch_size=16, max_pixels=DEFAULT_MAX_PIXELS, label="explain", locations=None,
+                  table=None):
     """Explains each file into `out_dir`: `<name>.json`, `<name>.png` (if `draw`), summary
     and, when a photo has a location, `locations.geojson`.
 
@@ -176,6 +171,9 @@ def explain_files(files, explainer, out_dir, model, draw=None, output=None, top_
             columns), checked before anything is written; they take precedence over
             the photos' EXIF GPS positions. Each record with a location holds
             "location": {"latitude", "longitude", "source": "manifest" or "exif"}.
+        table: optional .csv or .parquet file: one row per explained image
+            (`siam_keras.runtime.explanation_table`), written as the run goes and
+            put in place at the end.
 
     Returns:
         The summary (also written to `summary.json`): counts, the files explained,
@@ -184,6 +182,20 @@ def explain_files(files, explainer, out_dir, model, draw=None, output=None, top_
         unreadable, an explanation that does not add up (`ExplanationError`), or a
         figure or JSON file that cannot be written.
     """
+    if table is not None:
+        with TableWriter(table, table_columns(explainer.attribute_names, explainer.head)) as rows:
+            summary = _explain_files(files, explainer, out_dir, model, draw, output, top_k,
+                                     batch_size, max_pixels, label, locations, rows)
+            summary["table"] = display_path(table)
+            write_json(Path(out_dir) / SUMMARY, summary)
+        return summary
+    return _explain_files(files, explainer, out_dir, model, draw, output, top_k, batch_size,
+                          max_pixels, label, locations, None)
+
+
+def _explain_files(files, explainer, out_dir, model, draw, output, top_k, batch_size, max_pixels,
+                   label, locations, rows):
+    """`explain_files`, with `rows` a `TableWriter` or None."""
     out = Path(out_dir)
     locations = checked_locations(locations)
     height, width = explainer.image_size
@@ -213,12 +225,12 @@ def explain_files(files, explainer, out_dir, model, draw=None, output=None, top_
         batch = []
         for path, name in zip(files[start : start + batch_size], names[start : start + batch_size]):
             try:
-                batch.append((read_photo(path, max_pixels), name))
+                batch.append((read_photo(path, max_pixels, target_size=(height, width)), name))
             except (ImageError, FileNotFoundError) as error:
                 fail(path, display_path(str(error)))
         if not batch:
             continue
-        pixels = np.stack([resize_for_model(photo.pixels, height, width) for photo, _ in batch])
+        pixels = np.stack([resize_for_model(photo, height, width) for photo, _ in batch])
         for (photo, name), result in zip(batch, _explain_batch(explainer, pixels, top_k)):
             shown = display_path(photo.path)
             if isinstance(result, ExplanationError):
@@ -240,7 +252,9 @@ def explain_files(files, explainer, out_dir, model, draw=None, output=None, top_
                 continue
             explained.append({"image": shown, "json": f"{name}.json",
                               "figure": record.get("figure"),
-                              chosen: record["outputs"][chosen]["value"]})
+                              **{key: entry["value"] for key, entry in record["outputs"].items()}})
+            if rows is not None:
+                rows.write(explanation_row(explanation, i, shown, location))
             log_output(out, explained[-1])
             if location is not None:
                 top = record["outputs"][chosen]["top_k"]

@@ -40,7 +40,7 @@ def test_every_case_is_explained_or_reported_by_name(folder, tiny_models, tiny_s
         data = json.loads((out / f"{stem}.json").read_text())
         assert (out / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         # The JSON holds the model's own prediction on those pixels.
-        pixels = resize_for_model(read_photo(data["image"]).pixels, 32)
+        pixels = resize_for_model(read_photo(data["image"], target_size=32), 32)
         predicted = tiny_siam.predict(pixels[None].astype("float32"), verbose=0)
         for output in ("scenicness", "scenicness_variance"):
             assert abs(data["outputs"][output]["value"] - float(predicted[output][0])) < 1e-5
@@ -202,9 +202,10 @@ def test_a_gps_tagged_jpeg_and_a_tiff_are_explained_and_mapped(tiny_models, tiny
     harbour, scan = (json.loads((out / f"{n}.json").read_text()) for n in ("harbour", "scan"))
     assert harbour["location"]["source"] == "exif"
     assert harbour["location"]["latitude"] == pytest.approx(-33.857, abs=1e-4)
-    assert scan["source"] == {"format": "TIFF", "mode": "I;16", "width": 32, "height": 32}
+    assert scan["source"] == {"format": "TIFF", "mode": "I;16", "width": 32, "height": 32,
+                              "decode_scale": 1}
     assert "location" not in scan
-    pixels = resize_for_model(read_photo(photos / "scan.TIFF").pixels, 32)
+    pixels = resize_for_model(read_photo(photos / "scan.TIFF", target_size=32), 32)
     predicted = tiny_siam.predict(pixels[None].astype("float32"), verbose=0)
     assert abs(scan["outputs"]["scenicness"]["value"] - float(predicted["scenicness"][0])) < 1e-5
     [feature] = json.loads((out / "locations.geojson").read_text())["features"]

@@ -1,0 +1,210 @@
+"""Explanations as a table: one row per image, written as CSV or Parquet while a run goes on.
+
+The columns, for a model with attributes A and outputs O:
+- `image`: the photo's path (as the JSON files show it);
+- `<output>`: a regression output's value, or a classification output's predicted class,
+  with `<output>.probability` (its softmax probability) and `<output>.<class>` (each
+  class' logit);
+- `<output>.<attribute>`: each attribute's contribution (for a classification output
+  `<output>.<class>.<attribute>`, to each class' logit);
+- `<output>.top_k`: the top-k attributes by |contribution| (to the predicted class),
+  joined by `;`;
+- `attribute_scores.<attribute>`: what the model sees;
+- `latitude`, `longitude`: where the photo was taken, when known (empty otherwise).
+
+A row's numbers are those of the image's JSON file. `siam explain --table`,
+`siam-edge explain --table` and `siam score` write this layout. NumPy (and pyarrow for
+Parquet, imported when a Parquet table is written).
+"""
+
+import csv
+import math
+import os
+
+import numpy as np
+
+from siam_keras import vocabulary
+from siam_keras.runtime.atomic import atomic_output
+
+#: Table formats by file suffix.
+TABLE_SUFFIXES = (".csv", ".parquet")
+TOP_K_SEPARATOR = ";"
+#: Rows buffered before a Parquet row group is written.
+PARQUET_ROWS = 1024
+
+
+def checked_table_path(path):
+    """`path` if it ends in .csv or .parquet; raises ValueError naming the choices."""
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise ValueError(f"A table must be a {' or '.join(TABLE_SUFFIXES)} file. Received: {path}")
+    return os.fspath(path)
+
+
+def table_columns(attribute_names, head):
+    """The columns (name -> "string" or "float") of a model's table, in order.
+
+    Args:
+        attribute_names: the K attribute names.
+        head: `HeadWeights` (or anything with `output_names` and `output_classes`).
+    """
+    columns = {"image": "string"}
+    classes = head.output_classes
+    for output in head.output_names:
+        if output in classes:
+            columns[output] = "string"
+            columns[f"{output}.probability"] = "float"
+            columns.update({f"{output}.{c}": "float" for c in classes[output]})
+            columns.update({f"{output}.{c}.{a}": "float" for c in classes[output]
+                            for a in attribute_names})
+        else:
+            columns[output] = "float"
+            columns.update({f"{output}.{a}": "float" for a in attribute_names})
+        columns[f"{output}.top_k"] = "string"
+    columns.update({f"{vocabulary.ATTRIBUTE_SCORES}.{a}": "float" for a in attribute_names})
+    columns.update({"latitude": "float", "longitude": "float"})
+    return columns
+
+
+def explanation_row(explanation, index, image, location=None):
+    """One image's row: {column: value} (see the module docstring).
+
+    Args:
+        explanation: a `SIAMExplanation`.
+        index: the image's position in it.
+        image: the photo's path, as shown in the JSON files.
+        location: (latitude, longitude), a `Location`, or None.
+    """
+    names = explanation.attribute_names
+    row = {"image": image}
+    for output, explained in explanation.outputs.items():
+        top = explanation.top_attributes(output, index)
+        if explained.is_classification:
+            ranked = explained.ranked_classes(index)
+            row[output] = explained.classes[ranked[0]]
+            row[f"{output}.probability"] = float(explained.probabilities(index)[ranked[0]])
+            for c, name in enumerate(explained.classes):
+                row[f"{output}.{name}"] = float(explained.value[index, c])
+                for k, attribute in enumerate(names):
+                    row[f"{output}.{name}.{attribute}"] = float(explained.contributions[index, k, c])
+        else:
+            row[output] = float(explained.value[index])
+            for k, attribute in enumerate(names):
+                row[f"{output}.{attribute}"] = float(explained.contributions[index, k])
+        row[f"{output}.top_k"] = TOP_K_SEPARATOR.join(name for name, _ in top)
+    for k, attribute in enumerate(names):
+        row[f"{vocabulary.ATTRIBUTE_SCORES}.{attribute}"] = float(
+            explanation.attribute_scores[index, k])
+    if location is not None:
+        latitude, longitude = (location.latitude, location.longitude) if hasattr(
+            location, "latitude") else location
+        row["latitude"], row["longitude"] = float(latitude), float(longitude)
+    return row
+
+
+class TableWriter:
+    """Writes rows of fixed columns to a .csv or .parquet file, atomically: the file
+    appears, complete, when the writer is closed without an error (a run that fails or
+    is killed leaves an earlier table as it was).
+
+    Args:
+        path: the table file (.csv or .parquet).
+        columns: {name: "string" or "float"} (`table_columns`).
+
+    Use as a context manager; `write(row)` takes a dict (missing columns are empty).
+    """
+
+    def __init__(self, path, columns):
+        self.path, self.columns = checked_table_path(path), dict(columns)
+        self.parquet = self.path.lower().endswith(".parquet")
+        self.num_rows, self._pending = 0, []
+
+    def __enter__(self):
+        if self.parquet:
+            try:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+            except ImportError:
+                raise ImportError(f"{self.path}: Parquet tables need pyarrow (pip install "
+                                  "pyarrow), or write a .csv table") from None
+        self._output = atomic_output(self.path)
+        temporary = self._output.__enter__()
+        if self.parquet:
+            kinds = {"string": pa.string(), "float": pa.float64()}
+            self._schema = pa.schema([(name, kinds[kind]) for name, kind in self.columns.items()])
+            self._writer = pq.ParquetWriter(temporary, self._schema)
+        else:
+            self._file = open(temporary, "w", newline="", encoding="utf-8")
+            self._writer = csv.DictWriter(self._file, fieldnames=list(self.columns))
+            self._writer.writeheader()
+        return self
+
+    def write(self, row):
+        unknown = sorted(set(row) - set(self.columns))
+        if unknown:
+            raise ValueError(f"The row has columns the table lacks: {unknown}")
+        self.num_rows += 1
+        if self.parquet:
+            self._pending.append(row)
+            if len(self._pending) >= PARQUET_ROWS:
+                self._flush()
+        else:
+            self._writer.writerow({name: _csv_cell(row.get(name)) for name in self.columns})
+
+    def _flush(self):
+        import pyarrow as pa
+
+        if self._pending:
+            data = {name: [_parquet_cell(row.get(name), kind) for row in self._pending]
+                    for name, kind in self.columns.items()}
+            self._writer.write_table(pa.Table.from_pydict(data, schema=self._schema))
+            self._pending = []
+
+    def __exit__(self, kind, error, traceback):
+        try:
+            if self.parquet:
+                if kind is None:
+                    self._flush()
+                self._writer.close()
+            else:
+                self._file.close()
+        except BaseException as closing:  # the table is not complete: no file replaced
+            self._output.__exit__(type(closing), closing, closing.__traceback__)
+            raise
+        return self._output.__exit__(kind, error, traceback)
+
+
+def _csv_cell(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return repr(value) if isinstance(value, float) else value
+
+
+def _parquet_cell(value, kind):
+    if value is None:
+        return None
+    return float(value) if kind == "float" else str(value)
+
+
+def read_table(path):
+    """A table written by `TableWriter` as {column: NumPy array} (floats as float64,
+    empty CSV cells as NaN): for tests and notebooks."""
+    path = checked_table_path(path)
+    if path.lower().endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path)
+        return {name: np.asarray(table.column(name).to_pylist(), dtype=object)
+                if str(table.schema.field(name).type) == "string"
+                else np.asarray(table.column(name).to_numpy(zero_copy_only=False), "float64")
+                for name in table.column_names}
+    with open(path, newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    columns = {}
+    for name in (rows[0].keys() if rows else ()):
+        values = [row[name] for row in rows]
+        try:
+            columns[name] = np.asarray([float(v) if v != "" else np.nan for v in values])
+        except ValueError:
+            columns[name] = np.asarray(values, dtype=object)
+    return columns
