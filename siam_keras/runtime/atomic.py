@@ -70,6 +70,12 @@ def finite_json(value):
 
 
 def write_json(path, data, indent=2):
-    """Writes `data` as JSON to `path`, atomically; NaN and infinities become null."""
-    text = json.dumps(finite_json(data), indent=indent, allow_nan=False)
+    """Writes `data` as JSON to `path`, atomically; NaN and infinities become null.
+
+    `indent=None` writes it compactly, with Python's C encoder (several times faster for
+    large files of numbers)."""
+    try:
+        text = json.dumps(data, indent=indent, allow_nan=False)
+    except ValueError:  # a NaN or an infinity somewhere: the slower walk replaces them
+        text = json.dumps(finite_json(data), indent=indent, allow_nan=False)
     write_bytes(path, (text + "\n").encode("utf-8"))

@@ -8,6 +8,7 @@ locations (`locations.geojson`), all in an `--out` folder that `output_folder` k
 apart from the inputs. NumPy and Pillow only.
 """
 
+import concurrent.futures
 import os
 import sys
 from pathlib import Path
@@ -46,6 +47,10 @@ from siam_keras.runtime.output_folder import (
     prepare_output_folder,
 )
 from siam_keras.runtime.progress import Progress
+
+
+#: Threads decoding photos and drawing figures (Pillow, NumPy and zlib release the GIL).
+READER_THREADS = 2
 
 
 def checked_arguments(paths, out_dir, **counts):
@@ -221,17 +226,53 @@ def _explain_files(files, explainer, out_dir, model, draw, output, top_k, batch_
         write_json(out / SUMMARY, summary)
         return summary
 
-    for start in range(0, len(files), batch_size):
-        batch = []
-        for path, name in zip(files[start : start + batch_size], names[start : start + batch_size]):
-            try:
-                batch.append((read_photo(path, max_pixels, target_size=(height, width)), name))
-            except (ImageError, FileNotFoundError) as error:
-                fail(path, display_path(str(error)))
+    def read(path):
+        """(photo, model pixels) or the error, on a reader thread."""
+        try:
+            photo = read_photo(path, max_pixels, target_size=(height, width))
+            return photo, resize_for_model(photo, height, width)
+        except (ImageError, FileNotFoundError) as error:
+            return error, None
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=READER_THREADS)
+    batches = [list(zip(files[i : i + batch_size], names[i : i + batch_size]))
+               for i in range(0, len(files), batch_size)]
+    pending = [pool.submit(read, path) for path, _ in batches[0]] if batches else []
+    for number, items in enumerate(batches):
+        read_now = [future.result() for future in pending]
+        # The next batch is read while this one is explained and written.
+        pending = ([pool.submit(read, path) for path, _ in batches[number + 1]]
+                   if number + 1 < len(batches) else [])
+        batch, model_pixels = [], []
+        for (path, name), (photo, resized) in zip(items, read_now):
+            if resized is None:
+                fail(path, display_path(str(photo)))
+                continue
+            batch.append((photo, name))
+            model_pixels.append(resized)
         if not batch:
             continue
-        pixels = np.stack([resize_for_model(photo, height, width) for photo, _ in batch])
-        for (photo, name), result in zip(batch, _explain_batch(explainer, pixels, top_k)):
+        pixels = np.stack(model_pixels)
+        if number and len(pixels) < batch_size:  # one input shape: no new trace for the last
+            pixels = np.concatenate([pixels, np.repeat(pixels[-1:], batch_size - len(pixels), 0)])
+        results = list(zip(batch, _explain_batch(explainer, pixels, top_k)))
+
+        def drawn(item):
+            """The figure of one image, on a drawing thread: None, or the error."""
+            (photo, name), result = item
+            if draw is None or isinstance(result, ExplanationError):
+                return None
+            explanation, i = result
+            try:
+                draw(out / f"{name}.png", photo.pixels, explanation, i,
+                     output or explanation.output_names[0], top_k,
+                     os.path.basename(display_path(photo.path)))
+            except (OSError, ValueError, TypeError) as error:
+                return error
+            return None
+
+        figures = list(pool.map(drawn, results))  # NumPy, Pillow and zlib release the GIL
+        for ((photo, name), result), figure_error in zip(results, figures):
             shown = display_path(photo.path)
             if isinstance(result, ExplanationError):
                 fail(photo.path, f"{shown}: its explanation does not add up ({result})")
@@ -240,12 +281,12 @@ def _explain_files(files, explainer, out_dir, model, draw, output, top_k, batch_
             chosen = output or explanation.output_names[0]
             location = _photo_location(photo, locations)
             try:
+                if figure_error is not None:
+                    raise figure_error
                 record = explanation_record(photo, explanation, i, model, location)
                 if draw is not None:
-                    draw(out / f"{name}.png", photo.pixels, explanation, i, chosen, top_k,
-                         os.path.basename(shown))
                     record["figure"] = f"{name}.png"
-                write_json(out / f"{name}.json", record, indent=1)
+                write_json(out / f"{name}.json", record, indent=None)
             except (OSError, ValueError, TypeError) as error:
                 (out / f"{name}.png").unlink(missing_ok=True)  # no figure without its JSON
                 fail(photo.path, f"{shown}: its results cannot be written ({error})")
@@ -263,6 +304,7 @@ def _explain_files(files, explainer, out_dir, model, draw, output, top_k, batch_
                     chosen: record["outputs"][chosen]["value"],
                     "top_attribute": top[0]["attribute"] if top else None}))
             progress.step(shown)
+    pool.shutdown()
     progress.close()
     summary = write_summary()
     (out / PROGRESS_LOG).unlink(missing_ok=True)  # summary.json lists it all now
