@@ -48,7 +48,6 @@ from siam_keras.runtime.output_folder import (
 )
 from siam_keras.runtime.progress import Progress
 
-
 #: Threads decoding photos and drawing figures (Pillow, NumPy and zlib release the GIL).
 READER_THREADS = 2
 
