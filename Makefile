@@ -13,7 +13,7 @@ DEMO := runs/demo
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,posthoc,export]"
+	$(PY) -m pip install --quiet -e ".[test,posthoc,export,beam]"
 	touch $(STAMP)
 
 install: $(STAMP)

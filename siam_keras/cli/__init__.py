@@ -5,10 +5,10 @@ import argparse
 import os
 import sys
 
-from siam_keras.cli import download, evaluate, example_photos, explain
+from siam_keras.cli import download, evaluate, example_photos, explain, score
 
 COMMANDS = {"explain": explain, "evaluate": evaluate, "download-scenic-or-not": download,
-            "example-photos": example_photos}
+            "example-photos": example_photos, "score": score}
 
 
 def build_parser():

@@ -57,7 +57,7 @@ class RowProblem:
 
 
 def read_manifests(files, image_column, attribute_columns, outputs, split_column=None,
-                   latitude_column=None, longitude_column=None):
+                   latitude_column=None, longitude_column=None, require_labels=True):
     """Reads and checks manifest files; returns `(rows, problems)`.
 
     Args:
@@ -69,6 +69,8 @@ def read_manifests(files, image_column, attribute_columns, outputs, split_column
         split_column: the column holding train/validation/test (required in every file),
             or None for the hashed 80/10/10 split.
         latitude_column, longitude_column: both or neither.
+        require_labels: False to read the photos alone (`siam score`): no attribute or
+            output column is then needed, and a row without labels is kept.
 
     Returns:
         rows: the usable `ManifestRow`s, in file and line order.
@@ -90,14 +92,14 @@ def read_manifests(files, image_column, attribute_columns, outputs, split_column
                         f"{attribute_columns!r}")
     attributes, outputs = tuple(attribute_columns), dict(outputs)
     location = _check_configuration(files, image_column, attributes, outputs, split_column,
-                                    latitude_column, longitude_column)
+                                    latitude_column, longitude_column, require_labels)
     labels = attributes + tuple(outputs)
     wanted = (image_column, split_column, *labels, *location)
     required = [image_column] + ([split_column] if split_column else [])
     tables = [(os.fspath(path), *read_table(path, [c for c in wanted if c], required))
               for path in files]
     for path, columns, _ in tables:
-        if not set(columns) & set(labels):
+        if require_labels and not set(columns) & set(labels):
             raise ManifestError(f"{path} has none of the label columns (attributes "
                                 f"{list(attributes)}, outputs {list(outputs)}). Its columns: "
                                 f"{columns[:50]}")
@@ -108,7 +110,7 @@ def read_manifests(files, image_column, attribute_columns, outputs, split_column
                     else "location")
             raise ManifestError(f"The {role} column {name!r} is in none of the manifest files "
                                 f"({', '.join(path for path, _, _ in tables)}).")
-    reader = RowReader(image_column, attributes, outputs, split_column, location)
+    reader = RowReader(image_column, attributes, outputs, split_column, location, require_labels)
     rows, problems, total = [], [], 0
     for path, _, records in tables:
         reader.start_file(path)
@@ -129,7 +131,7 @@ def read_manifests(files, image_column, attribute_columns, outputs, split_column
 
 
 def _check_configuration(files, image_column, attributes, outputs, split_column, latitude,
-                         longitude):
+                         longitude, require_labels=True):
     """The location columns (a pair or ()) after checking the configuration."""
     if not files:
         raise ManifestError("A manifest needs at least one file (.csv, .tsv, .parquet, .jsonl, "
@@ -138,7 +140,7 @@ def _check_configuration(files, image_column, attributes, outputs, split_column,
         if kind not in OUTPUT_KINDS:
             raise ManifestError(f"Output kinds must be one of {', '.join(OUTPUT_KINDS)}. "
                                 f"Received: {outputs}")
-    if not attributes and not outputs:
+    if require_labels and not attributes and not outputs:
         raise ManifestError("A manifest needs at least one attribute or output column.")
     if (latitude is None) != (longitude is None):
         raise ManifestError(f"latitude_column and longitude_column go together. Received: "

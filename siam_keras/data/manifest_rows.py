@@ -136,11 +136,14 @@ def _label(value):
 
 class RowReader:
     """Turns a record's cells into a ManifestRow (or raises RowError), and remembers
-    each photo's first row to find a photo listed twice."""
+    each photo's first row to find a photo listed twice (`require_labels=False`: a row
+    without labels is kept)."""
 
-    def __init__(self, image_column, attributes, outputs, split_column, location):
+    def __init__(self, image_column, attributes, outputs, split_column, location,
+                 require_labels=True):
         self.image_column, self.attributes, self.outputs = image_column, attributes, outputs
         self.split_column, self.location = split_column, location
+        self.require_labels = require_labels
         self.seen = {}
 
     def start_file(self, path):
@@ -185,7 +188,7 @@ class RowReader:
                 value = None if kind == "classification" else math.nan
             outputs[name] = value
         location = self._location(cells, errors) if self.location else None
-        if not errors and not labelled:
+        if not errors and not labelled and self.require_labels:
             errors.append("no label: every attribute and output is empty")
         if errors:
             raise RowError("; ".join(errors))

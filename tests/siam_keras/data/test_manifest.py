@@ -308,3 +308,20 @@ def test_manifest_errors(tmp_path):
         read_manifests([tmp_path / "none.csv"], "image", ["trees"], {})
     with pytest.raises(TypeError, match="attribute_columns must be a list"):
         read_manifests([good], "image", "trees", {})
+
+
+def test_photos_alone_are_read_when_labels_are_not_required(tmp_path):
+    """`siam score` needs only the image column (and, when given, the locations)."""
+    path = tmp_path / "photos.csv"
+    path.write_text("image,lat,lon,note\na.jpg,51.5,-0.12,x\nb.jpg,,,y\n,1,2,z\na.jpg,1,2,twice\n",
+                    encoding="utf-8")
+    with pytest.raises(ManifestError, match="at least one attribute or output column"):
+        read_manifests(path, "image", [], {})
+    rows, problems = read_manifests(path, "image", [], {}, latitude_column="lat",
+                                    longitude_column="lon", require_labels=False)
+    assert [os.path.basename(row.image) for row in rows] == ["a.jpg", "b.jpg"]
+    assert rows[0].location == (51.5, -0.12) and rows[1].location is None
+    assert rows[0].attributes.shape == (0,) and rows[0].outputs == {}
+    assert [(p.line, p.message) for p in problems] == [
+        (4, "column 'image': no image (the cell is empty)"),
+        (5, "the image is also on line 2; list each photo once")]

@@ -1,0 +1,148 @@
+"""`siam score`: explain many photos on Apache Beam into one Parquet table (`siam-keras[beam]`)."""
+
+import argparse
+import os
+import sys
+import textwrap
+
+from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
+
+EXAMPLES = """\
+examples:
+  # on this machine, two worker processes
+  siam score --model export/saved_model/1 --input photos.csv --output scores.parquet \\
+      --failures failures.csv --direct_num_workers=2 --direct_running_mode=multi_processing
+
+  # Google Cloud Dataflow (pip install 'siam-keras[beam]' 'apache-beam[gcp]' build), from a
+  # clone: --setup_file installs siam-keras on the workers
+  siam score --model gs://BUCKET/export/saved_model/1 --input 'gs://BUCKET/photos/*.jpg' \\
+      --output gs://BUCKET/scores.parquet --failures gs://BUCKET/failures.csv \\
+      --runner DataflowRunner --project PROJECT --region europe-west1 \\
+      --temp_location gs://BUCKET/tmp --setup_file ./pyproject.toml \\
+      --machine_type n2-standard-4
+
+  # Apache Flink, Apache Spark
+  siam score --model model.keras --input photos.parquet --output scores.parquet \\
+      --runner FlinkRunner --flink_master localhost:8081 --environment_type LOOPBACK
+  siam score --model model_float32.tflite --input photos.jsonl --output scores.parquet \\
+      --runner SparkRunner --spark_master_url spark://HOST:7077 --environment_type LOOPBACK
+"""
+
+
+class _PipelineArgumentParser(argparse.ArgumentParser):
+    """Keeps the options it does not know, Beam's pipeline options, in `pipeline_args`."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, unknown = super().parse_known_args(args, namespace)
+        namespace.pipeline_args = list(getattr(namespace, "pipeline_args", None) or []) + unknown
+        return namespace, []
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "score",
+        help="explain many photos on Apache Beam into one Parquet table",
+        description=textwrap.fill(
+            "Explain a SIAM model's predictions on many photos with Apache Beam (pip install "
+            "'siam-keras[beam]'): the workers read and resize the photos, run the model "
+            "(loaded once per worker) in batches, and write one row per photo to a Parquet "
+            "file with the columns of `siam explain --table` (every output, every "
+            "contribution, the attribute scores, the top-k attributes, latitude/longitude). "
+            "A photo that cannot be read or explained is listed in --failures with the "
+            "reason and never fails the job; the exit status is 0 when the job ran. Options "
+            "this command does not know are Beam's pipeline options, passed to the runner "
+            "as they are (--project, --region, --temp_location, --flink_master, ...).", 79),
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False)  # so that no Beam option is taken for an abbreviation of ours
+    parser.__class__ = _PipelineArgumentParser
+    parser.add_argument("--model", required=True,
+                        help="the SIAM model: a SavedModel version folder written by siam-export "
+                             "(EXPORT_DIR/saved_model/<N>, with its assets/siam_model.json), a "
+                             ".tflite file with its siam_model.json beside it, or a .keras file; "
+                             "a local path or a URI the workers can read (gs://...)")
+    parser.add_argument("--input", required=True,
+                        help="the photos: a manifest (.csv, .tsv, .parquet, .jsonl, .ndjson; only "
+                             "its --image-column is needed, relative paths are relative to it), "
+                             "a glob pattern ('photos/**/*.jpg', quoted), a folder (searched "
+                             "recursively), or a pattern of URIs ('gs://bucket/photos/*.jpg')")
+    parser.add_argument("--output", required=True, metavar="FILE.parquet",
+                        help="the table: one row per explained photo, written as exactly this "
+                             "one Parquet file (replaced if it exists)")
+    parser.add_argument("--failures", metavar="FILE.csv", default=None,
+                        help="also write the photos that failed (image,reason): unreadable, not "
+                             "an image, too large, an explanation that does not add up, a "
+                             "manifest row without a usable image (default: they are logged)")
+    parser.add_argument("--explanations", metavar="DIR", default=None,
+                        help="also write each photo's explanation JSON (as siam explain writes "
+                             "it, attribute maps included) to DIR/<name>.json")
+    parser.add_argument("--top-k", type=int, default=8,
+                        help="attributes ranked per output in <output>.top_k (default: 8)")
+    parser.add_argument("--batch-size", type=int, default=16,
+                        help="photos per forward pass in each worker (default: 16)")
+    parser.add_argument("--runner", default="DirectRunner",
+                        help="Beam's runner: DirectRunner (this machine, the default), "
+                             "DataflowRunner, FlinkRunner, SparkRunner, ...")
+    parser.add_argument("--image-column", default="image",
+                        help="a manifest's column naming each photo (default: image)")
+    parser.add_argument("--latitude-column", default=None,
+                        help="a manifest's latitude column, with --longitude-column: the rows' "
+                             "locations fill the table's latitude/longitude (default: each "
+                             "photo's EXIF GPS position, when it has one)")
+    parser.add_argument("--longitude-column", default=None,
+                        help="a manifest's longitude column (with --latitude-column)")
+    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                        help="refuse photos larger than this, unread (default: 50000000)")
+    parser.add_argument("--max-bytes", type=int, default=100_000_000,
+                        help="refuse photos at a URI larger than this many bytes "
+                             "(default: 100000000)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="LiteRT's CPU threads per worker for a .tflite model (default: 2)")
+    parser.set_defaults(pipeline_args=[])
+    return parser
+
+
+def checked_arguments(args):
+    """Raises ValueError naming the flag whose value is wrong."""
+    counts = (("--top-k", args.top_k), ("--batch-size", args.batch_size),
+              ("--max-pixels", args.max_pixels), ("--max-bytes", args.max_bytes),
+              ("--threads", 1 if args.threads is None else args.threads))
+    bad = {flag: value for flag, value in counts if value < 1}
+    if bad:
+        shown = ", ".join(f"{flag}={value}" for flag, value in bad.items())
+        raise ValueError(f"These must be positive integers. Received: {shown}")
+    for flag, path, suffix in (("--output", args.output, ".parquet"),
+                               ("--failures", args.failures, ".csv")):
+        if path is not None and not path.lower().endswith(suffix):
+            raise ValueError(f"{flag} must be a {suffix} file. Received: {path}")
+    if (args.latitude_column is None) != (args.longitude_column is None):
+        raise ValueError("--latitude-column and --longitude-column go together")
+
+
+def run(args):
+    checked_arguments(args)
+    try:
+        import apache_beam  # noqa: F401  (only checked here: the pipeline imports it)
+    except ImportError:
+        print("siam score: error: siam score runs on Apache Beam: pip install "
+              "'siam-keras[beam]'", file=sys.stderr)
+        return 2
+    from siam_keras.scoring import ScoringModel, list_inputs
+    from siam_keras.scoring.pipeline import score
+
+    model = ScoringModel(args.model)
+    items, problems = list_inputs(args.input, args.image_column, args.latitude_column,
+                                  args.longitude_column, explanations=args.explanations)
+    pipeline_args = [f"--runner={args.runner}", *args.pipeline_args]
+    print(f"siam score: {len(items)} photos, {model.kind} model {args.model}, {args.runner}"
+          + (f" ({len(problems)} manifest rows left out)" if problems else ""), file=sys.stderr)
+    summary = score(model, items, args.output, failures=args.failures,
+                    explanations=args.explanations, problems=problems, top_k=args.top_k,
+                    batch_size=args.batch_size, max_pixels=args.max_pixels,
+                    max_bytes=args.max_bytes, num_threads=args.threads,
+                    pipeline_args=pipeline_args)
+    where = f" (listed in {args.failures})" if args.failures else ""
+    print(f"Scored {summary['num_scored']} of {summary['num_images']} photos into {args.output}; "
+          f"{summary['num_failed']} failed{where}")
+    if args.explanations:
+        print(f"Explanations: {os.path.join(args.explanations, '<name>.json')}")
+    return 0
