@@ -10,11 +10,8 @@ from siam_keras.runtime.images import pixel_batch
 from siam_keras.runtime.prediction_explainer import PredictionExplainer
 from siam_keras.runtime.sidecar import SIDECAR_NAME, ModelSidecar
 from siam_keras.vocabulary import (
-    ATTRIBUTE_MAPS,
-    ATTRIBUTE_SCORES,
     PIXELS_INPUT,
     PIXELS_SIGNATURE,
-    contributions_key,
 )
 
 SIGNATURE = PIXELS_SIGNATURE
@@ -79,13 +76,8 @@ class EdgeExplainer(PredictionExplainer):
         expected_input = (1, *self.image_size, 3)
         details = interpreter.get_signature_runner(SIGNATURE).get_input_details()
         shapes = {name: tuple(int(d) for d in entry["shape"]) for name, entry in details.items()}
-        outputs = set(interpreter.get_signature_list()[SIGNATURE]["outputs"])
-        expected_outputs = {*self.output_names, ATTRIBUTE_MAPS, ATTRIBUTE_SCORES,
-                            *map(contributions_key, self.output_names)}
-        if shapes != {PIXELS_INPUT: expected_input} or outputs != expected_outputs:
-            raise ValueError(
-                f"{self.model_path} takes {shapes} and returns {sorted(outputs)}; its sidecar "
-                f"describes image {expected_input} and {sorted(expected_outputs)}")
+        self.check_signature(self.model_path, shapes,
+                             interpreter.get_signature_list()[SIGNATURE]["outputs"], expected_input)
 
     def predict(self, images):
         """LiteRT's outputs for each image, joined into a dict of (B, ...) arrays."""

@@ -1,6 +1,11 @@
 """`PredictionExplainer`: from a SIAM model's outputs to its explanation, for any runtime."""
 
-from siam_keras.runtime.explanation import DEFAULT_TOP_K, RESIDUAL_TOLERANCE, SIAMExplanation
+from siam_keras import vocabulary
+from siam_keras.runtime.explanation import (
+    DEFAULT_TOP_K,
+    RESIDUAL_TOLERANCE,
+    SIAMExplanation,
+)
 
 
 def checked_top_k(top_k):
@@ -31,6 +36,17 @@ class PredictionExplainer:
     def predict(self, images):
         """The model's outputs on `images`: a dict of NumPy arrays."""
         raise NotImplementedError
+
+    def check_signature(self, source, shapes, outputs, expected_input):
+        """Refuses a model whose inputs ({name: shape}) or output names are not those of
+        a SIAM model with `self.head`'s outputs; `source` names it in the message."""
+        names = self.head.output_names
+        expected_outputs = {*names, vocabulary.ATTRIBUTE_MAPS, vocabulary.ATTRIBUTE_SCORES,
+                            *map(vocabulary.contributions_key, names)}
+        if shapes != {vocabulary.PIXELS_INPUT: expected_input} or set(outputs) != expected_outputs:
+            raise ValueError(
+                f"{source} takes {shapes} and returns {sorted(outputs)}; its sidecar describes "
+                f"{vocabulary.PIXELS_INPUT} {expected_input} and {sorted(expected_outputs)}")
 
     def explain_predictions(self, predictions, top_k=DEFAULT_TOP_K):
         """The explanation of a forward pass' outputs (a dict of arrays)."""

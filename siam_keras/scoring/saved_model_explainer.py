@@ -8,11 +8,8 @@ from siam_keras.runtime.images import pixel_batch
 from siam_keras.runtime.prediction_explainer import PredictionExplainer
 from siam_keras.runtime.sidecar import SIDECAR_NAME, ModelSidecar
 from siam_keras.vocabulary import (
-    ATTRIBUTE_MAPS,
-    ATTRIBUTE_SCORES,
     PIXELS_INPUT,
     PIXELS_SIGNATURE,
-    contributions_key,
 )
 
 #: Where `siam-export` puts the sidecar inside a SavedModel version folder.
@@ -71,14 +68,8 @@ class SavedModelExplainer(PredictionExplainer):
         """Refuses a model whose input or outputs are not those the sidecar describes."""
         _, inputs = self._signature.structured_input_signature
         shapes = {name: tuple(spec.shape.as_list()) for name, spec in inputs.items()}
-        outputs = set(self._signature.structured_outputs)
-        expected_outputs = {*self.output_names, ATTRIBUTE_MAPS, ATTRIBUTE_SCORES,
-                            *map(contributions_key, self.output_names)}
-        expected_input = (None, *self.image_size, 3)
-        if shapes != {PIXELS_INPUT: expected_input} or outputs != expected_outputs:
-            raise ValueError(
-                f"{self.path} takes {shapes} and returns {sorted(outputs)}; its sidecar describes "
-                f"{PIXELS_INPUT} {expected_input} and {sorted(expected_outputs)}")
+        self.check_signature(self.path, shapes, self._signature.structured_outputs,
+                             (None, *self.image_size, 3))
 
     def predict(self, images):
         """The signature's outputs on (B, H, W, 3) pixels: a dict of NumPy arrays."""
