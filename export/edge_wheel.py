@@ -33,6 +33,8 @@ def modules():
 
 
 REQUIRES = ("numpy>=1.26,<3", "pillow>=10.0,<14", "ai-edge-litert>=2.3,<3")
+#: Optional: `siam-edge explain --table x.parquet` (a .csv table needs nothing more).
+EXTRAS = {"parquet": ("pyarrow>=14",)}
 
 
 def _record_line(name, data):
@@ -49,7 +51,10 @@ def write_edge_wheel(folder):
     files[f"{info}/METADATA"] = "\n".join([
         "Metadata-Version: 2.1", "Name: siam-keras-edge", f"Version: {version}",
         "Summary: The siam-keras edge runtime: explain SIAM models with LiteRT, no TensorFlow.",
-        "Requires-Python: >=3.10", *[f"Requires-Dist: {r}" for r in REQUIRES], "",
+        "Requires-Python: >=3.10", *[f"Requires-Dist: {r}" for r in REQUIRES],
+        *[line for extra, requirements in EXTRAS.items()
+          for line in (f"Provides-Extra: {extra}",
+                       *[f'Requires-Dist: {r}; extra == "{extra}"' for r in requirements])], "",
     ]).encode()
     files[f"{info}/WHEEL"] = ("Wheel-Version: 1.0\nGenerator: siam-keras export\n"
                               "Root-Is-Purelib: true\nTag: py3-none-any\n").encode()

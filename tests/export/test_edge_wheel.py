@@ -4,7 +4,7 @@ import hashlib
 import sys
 import zipfile
 
-from export.edge_wheel import REQUIRES, modules, write_edge_wheel
+from export.edge_wheel import EXTRAS, REQUIRES, modules, write_edge_wheel
 
 
 def test_wheel_holds_the_tensorflow_free_modules_and_a_valid_record(tmp_path):
@@ -19,6 +19,7 @@ def test_wheel_holds_the_tensorflow_free_modules_and_a_valid_record(tmp_path):
         metadata = wheel.read(f"{info}/METADATA").decode()
         for requirement in REQUIRES:
             assert f"Requires-Dist: {requirement}" in metadata
+        assert 'Provides-Extra: parquet\nRequires-Dist: pyarrow>=14; extra == "parquet"' in metadata
         assert "tensorflow" not in metadata and "keras" not in metadata.replace("siam-keras", "")
         assert b"siam-edge = siam_keras.edge.cli:main" in wheel.read(f"{info}/entry_points.txt")
         for line in wheel.read(f"{info}/RECORD").decode().splitlines():
@@ -39,6 +40,8 @@ def test_wheel_holds_the_tensorflow_free_modules_and_a_valid_record(tmp_path):
                         target = node.module.split(".", 1)[1].replace(".", "/")
                         assert f"{target}.py" in modules() or f"{target}/__init__.py" in modules(), (
                             module, node.module)
+        optional = {"pyarrow"}  # EXTRAS["parquet"], imported only for a Parquet table
+        assert set(EXTRAS) == {"parquet"}
         assert imported - set(sys.stdlib_module_names) == {"numpy", "PIL", "ai_edge_litert",
-                                                           "siam_keras"}
+                                                           "siam_keras", *optional}
     assert write_edge_wheel(tmp_path).read_bytes() == path.read_bytes()  # reproducible
