@@ -28,6 +28,7 @@ def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         return COMMANDS[args.command].run(args)
-    except (ValueError, TypeError, OSError) as error:  # OSError: missing files, a full disk, ...
+    # OSError: missing files, a full disk, ...; ImportError: an optional package missing.
+    except (ValueError, TypeError, OSError, ImportError) as error:
         print(f"siam {args.command}: error: {error}", file=sys.stderr)
         return 2

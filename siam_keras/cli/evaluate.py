@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from siam_keras import vocabulary
+from siam_keras.data.run_config import manifest_table, run_config_data
 from siam_keras.data.synthetic_scenes import OUTPUTS
 from siam_keras.evaluation.explanation_report import format_explanation_report
 from siam_keras.runtime.atomic import write_bytes, write_json
@@ -68,23 +69,6 @@ def add_parser(subparsers):
     return parser
 
 
-def config_data(path):
-    """The `[data]` table of a run's config.toml ({} for None)."""
-    if path is None:
-        return {}
-    import tomllib
-
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"Config file not found: {path}")
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("data", {})
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path} is not a siam-train config.toml: {error}") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path} is not a siam-train config.toml: [data] is not a table")
-    return data
-
-
 def synthetic_scenes_settings(path):
     """`SyntheticScenes` arguments (seed, noise, template_size, outputs) from a run's
     config.toml (`[data.synthetic_scenes]`); {} (the defaults) for None."""
@@ -92,7 +76,7 @@ def synthetic_scenes_settings(path):
 
     if path is None:
         return {}
-    data = config_data(path)
+    data = run_config_data(path)
     table = data.get("synthetic_scenes")
     if data.get("dataset", "synthetic_scenes") != "synthetic_scenes" or not isinstance(table, dict):
         raise ValueError(f"{path} has no [data.synthetic_scenes] table of a synthetic_scenes run "
@@ -108,9 +92,10 @@ def run(args):
 
     if args.num_images < 2:
         raise ValueError(f"--num-images must be at least 2. Received: {args.num_images}")
+    data = run_config_data(args.config)
+    if data.get("dataset") == "manifest":
+        return _manifest(args, load_model(args.model), manifest_table(args.config))
     model = load_model(args.model)
-    if config_data(args.config).get("dataset") == "manifest":
-        return _manifest(args, model, config_data(args.config)["manifest"])
     baseline = load_model(args.baseline) if args.explanations and args.baseline else None
     image_size = model.input_shape[1]
     settings = synthetic_scenes_settings(args.config)

@@ -14,9 +14,10 @@ def add_parser(subparsers):
             "where (attribute maps), and how much each attribute adds or takes away "
             "(contributions, which sum exactly to the prediction minus the bias). Writes "
             "<name>.png (the figure) and <name>.json (every number, with the attribute maps "
-            "on the feature grid) per image into --out, summary.json and, for the photos with "
-            "an EXIF GPS position, locations.geojson (a map of the predictions). Folders are "
-            "searched "
+            "on the feature grid) per image into --out, summary.json, with --table one row per "
+            "image in a .parquet or .csv table, and, for the photos with a location (a "
+            "manifest's latitude/longitude columns with --config, else EXIF GPS), "
+            "locations.geojson (a map of the predictions). Folders are searched "
             f"recursively for {', '.join(IMAGE_SUFFIXES)} files. An image that cannot be read "
             "is reported by name and skipped; the exit status is then 1."
         ),
@@ -69,15 +70,11 @@ def _manifest_photos(args):
     """(image paths, {path: (latitude, longitude)}) of the manifest rows of a run's config."""
     import os
 
-    from siam_keras.cli.evaluate import config_data
     from siam_keras.data.manifest import read_manifests
     from siam_keras.data.manifest_rows import is_uri, where
+    from siam_keras.data.run_config import manifest_table
 
-    data = config_data(args.config)
-    table = data.get("manifest") if data.get("dataset") == "manifest" else None
-    if not isinstance(table, dict):
-        raise ValueError(f"{args.config} is not the config of a manifest run (no [data.manifest] "
-                         "with data.dataset = \"manifest\")")
+    table = manifest_table(args.config)
     rows, problems = read_manifests(
         table["files"], table.get("image_column", "image"), table.get("attribute_columns", []),
         table.get("outputs", {}), table.get("split_column") or None,
@@ -85,6 +82,14 @@ def _manifest_photos(args):
     for problem in problems[:20]:
         print(f"skipped {problem}")
     rows = [row for row in rows if args.split is None or row.split == args.split]
+    found = {}  # a photo listed in two files (attributes in one, outputs in the other): once
+    for row in rows:
+        found.setdefault(row.image, row)
+    places = {}
+    for row in rows:
+        if row.location is not None:
+            places.setdefault(row.image, row.location)
+    rows = list(found.values())
     remote = [row for row in rows if is_uri(row.image)]
     if remote:
         print(f"skipped {len(remote)} photos given as URIs (siam explain reads local files), "
@@ -97,8 +102,8 @@ def _manifest_photos(args):
     if not local:
         raise ValueError(f"No photo of {args.config}'s manifest files"
                          + (f" in the {args.split} split" if args.split else "") + " can be read")
-    return ([row.image for row in local],
-            {row.image: row.location for row in local if row.location is not None})
+    return [row.image for row in local], {row.image: places[row.image] for row in local
+                                          if row.image in places}
 
 
 def _explainer(model_path):

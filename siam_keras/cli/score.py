@@ -34,6 +34,14 @@ class _PipelineArgumentParser(argparse.ArgumentParser):
 
     def parse_known_args(self, args=None, namespace=None):
         namespace, unknown = super().parse_known_args(args, namespace)
+        ours = {option for action in self._actions for option in action.option_strings}
+        for argument in unknown:  # --top_k 3 or --failure f.csv would be dropped by Beam
+            name = argument.split("=", 1)[0]
+            close = [option for option in ours if name.startswith("--") and (
+                name.replace("_", "-") == option or (len(name) > 4 and option.startswith(name)))]
+            if close:
+                self.error(f"{name} is not an option of siam score (Beam would ignore it). "
+                           f"Expected: {close[0]}")
         namespace.pipeline_args = list(getattr(namespace, "pipeline_args", None) or []) + unknown
         return namespace, []
 
@@ -145,4 +153,4 @@ def run(args):
           f"{summary['num_failed']} failed{where}")
     if args.explanations:
         print(f"Explanations: {os.path.join(args.explanations, '<name>.json')}")
-    return 0
+    return 0 if summary["num_scored"] or not summary["num_images"] else 1  # 1: none scored

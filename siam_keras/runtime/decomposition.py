@@ -41,6 +41,9 @@ class OutputHead:
     classes: tuple = None
 
     def __post_init__(self):
+        if self.classes is not None and len(self.classes) < 2:
+            raise ValueError(f"A classification head needs at least 2 classes. Received: "
+                             f"{list(self.classes)}")
         height, width, k = self.cell_templates.shape[:3]
         expected = 4 if self.classes is None else (4, 5)
         count = () if self.classes is None else (len(self.classes),)

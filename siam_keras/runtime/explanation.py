@@ -61,8 +61,9 @@ class OutputExplanation:
             checks the explainer ran).
         classes: a classification output's C class names (None for regression).
             Then `value` holds (B, C) logits, `bias` (C,), and every other array a
-            trailing class axis; `top_k` ranks the attributes by their contribution
-            to each image's predicted class.
+            trailing class axis; `top_k` ranks the attributes by what they add to
+            each image's predicted class beyond their mean over the classes
+            (`ranked_contributions`).
     """
 
     name: str
@@ -78,6 +79,16 @@ class OutputExplanation:
     @property
     def is_classification(self):
         return self.classes is not None
+
+    def ranked_contributions(self, index):
+        """(K,) what `top_k` ranks image `index`'s attributes by: their contributions, or
+        for a classification output what each adds to the predicted class beyond its
+        mean over the classes (softmax is blind to what every class gets alike, so only
+        that part is the model's to learn)."""
+        if not self.is_classification:
+            return self.contributions[index]
+        return _centred_for_predicted(self.value[index : index + 1],
+                                      self.contributions[index : index + 1])[0]
 
     def ranked_classes(self, index):
         """A classification output's class indices for image `index`, best first."""
@@ -168,8 +179,7 @@ class SIAMExplanation:
             if output_head.is_classification:
                 residual = _checked_class_residuals(name, value, output_head, contributions,
                                                     split, tolerance)
-                predicted = np.argmax(value, axis=1)
-                ranked = np.take_along_axis(contributions, predicted[:, None, None], axis=2)[..., 0]
+                ranked = _centred_for_predicted(value, contributions)
             else:
                 residual = _checked_residual(name, value, output_head.bias, contributions, split,
                                              tolerance)
@@ -209,7 +219,7 @@ class SIAMExplanation:
         (to the predicted class, for a classification output)."""
         explained = self.output(output)
         order = explained.top_k[index] if k is None else explained.top_k[index][:k]
-        contributions = explained.image(index).contributions
+        contributions = explained.ranked_contributions(index)
         return [(self.attribute_names[j], float(contributions[j])) for j in order]
 
     def output(self, name):
@@ -282,6 +292,14 @@ class SIAMExplanation:
                       for j in order]}
         entry[vocabulary.SPATIAL_CONTRIBUTIONS] = explained.image(index).spatial_contributions.tolist()
         return entry
+
+
+def _centred_for_predicted(logits, contributions):
+    """(B, K): each attribute's contribution to each image's predicted class minus its
+    mean over the classes."""
+    predicted = np.argmax(logits, axis=1)[:, None, None]
+    centred = contributions - contributions.mean(axis=2, keepdims=True)
+    return np.take_along_axis(centred, predicted, axis=2)[..., 0]
 
 
 def _named(names, values):

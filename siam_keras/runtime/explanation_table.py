@@ -63,6 +63,15 @@ def table_columns(attribute_names, head):
         columns[f"{output}.top_k"] = "string"
     columns.update({f"{vocabulary.ATTRIBUTE_SCORES}.{a}": "float" for a in attribute_names})
     columns.update({"latitude": "float", "longitude": "float"})
+    expected = 1 + 2 + len(attribute_names) + sum(
+        2 + len(classes[o]) * (1 + len(attribute_names)) + 1 if o in classes
+        else 1 + len(attribute_names) + 1 for o in head.output_names)
+    if len(columns) != expected:  # two names made one column: a value would be lost
+        raise ValueError(
+            "The table's column names collide (e.g. an attribute named `top_k`, a class named "
+            "`probability`, an output named `image` or `latitude`): rename them. Received: "
+            f"attributes {list(attribute_names)}, outputs {list(head.output_names)}, classes "
+            f"{ {o: list(c) for o, c in classes.items()} }")
     return columns
 
 

@@ -190,8 +190,8 @@ def explain_files(files, explainer, out_dir, model, draw=None, output=None, top_
         with TableWriter(table, table_columns(explainer.attribute_names, explainer.head)) as rows:
             summary = _explain_files(files, explainer, out_dir, model, draw, output, top_k,
                                      batch_size, max_pixels, label, locations, rows)
-            summary["table"] = display_path(table)
-            write_json(Path(out_dir) / SUMMARY, summary)
+        summary["table"] = display_path(table)  # in place now: the table is complete
+        write_json(Path(out_dir) / SUMMARY, summary)
         return summary
     return _explain_files(files, explainer, out_dir, model, draw, output, top_k, batch_size,
                           max_pixels, label, locations, None)
@@ -228,82 +228,87 @@ def _explain_files(files, explainer, out_dir, model, draw, output, top_k, batch_
     def read(path):
         """(photo, model pixels) or the error, on a reader thread."""
         try:
-            photo = read_photo(path, max_pixels, target_size=(height, width))
+            photo = read_photo(path, max_pixels, target_size=decoded_size)
             return photo, resize_for_model(photo, height, width)
         except (ImageError, FileNotFoundError) as error:
             return error, None
 
+    # Decoded at the model's scale, figures or not, so that the model sees the same pixels
+    # either way (a figure then shows the reduced decode).
+    decoded_size = (height, width)
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=READER_THREADS)
-    batches = [list(zip(files[i : i + batch_size], names[i : i + batch_size]))
-               for i in range(0, len(files), batch_size)]
-    pending = [pool.submit(read, path) for path, _ in batches[0]] if batches else []
-    for number, items in enumerate(batches):
-        read_now = [future.result() for future in pending]
-        # The next batch is read while this one is explained and written.
-        pending = ([pool.submit(read, path) for path, _ in batches[number + 1]]
-                   if number + 1 < len(batches) else [])
-        batch, model_pixels = [], []
-        for (path, name), (photo, resized) in zip(items, read_now):
-            if resized is None:
-                fail(path, display_path(str(photo)))
+    try:
+        batches = [list(zip(files[i : i + batch_size], names[i : i + batch_size]))
+                   for i in range(0, len(files), batch_size)]
+        pending = [pool.submit(read, path) for path, _ in batches[0]] if batches else []
+        for number, items in enumerate(batches):
+            read_now = [future.result() for future in pending]
+            # The next batch is read while this one is explained and written.
+            pending = ([pool.submit(read, path) for path, _ in batches[number + 1]]
+                       if number + 1 < len(batches) else [])
+            batch, model_pixels = [], []
+            for (path, name), (photo, resized) in zip(items, read_now):
+                if resized is None:
+                    fail(path, display_path(str(photo)))
+                    continue
+                batch.append((photo, name))
+                model_pixels.append(resized)
+            if not batch:
                 continue
-            batch.append((photo, name))
-            model_pixels.append(resized)
-        if not batch:
-            continue
-        pixels = np.stack(model_pixels)
-        if number and len(pixels) < batch_size:  # one input shape: no new trace for the last
-            pixels = np.concatenate([pixels, np.repeat(pixels[-1:], batch_size - len(pixels), 0)])
-        results = list(zip(batch, _explain_batch(explainer, pixels, top_k)))
+            pixels = np.stack(model_pixels)
+            if number and len(pixels) < batch_size:  # one input shape: no new trace for the last
+                pixels = np.concatenate([pixels, np.repeat(pixels[-1:], batch_size - len(pixels), 0)])
+            results = list(zip(batch, _explain_batch(explainer, pixels, top_k)))
 
-        def drawn(item):
-            """The figure of one image, on a drawing thread: None, or the error."""
-            (photo, name), result = item
-            if draw is None or isinstance(result, ExplanationError):
+            def drawn(item):
+                """The figure of one image, on a drawing thread: None, or the error."""
+                (photo, name), result = item
+                if draw is None or isinstance(result, ExplanationError):
+                    return None
+                explanation, i = result
+                try:
+                    draw(out / f"{name}.png", photo.pixels, explanation, i,
+                         output or explanation.output_names[0], top_k,
+                         os.path.basename(display_path(photo.path)))
+                except (OSError, ValueError, TypeError) as error:
+                    return error
                 return None
-            explanation, i = result
-            try:
-                draw(out / f"{name}.png", photo.pixels, explanation, i,
-                     output or explanation.output_names[0], top_k,
-                     os.path.basename(display_path(photo.path)))
-            except (OSError, ValueError, TypeError) as error:
-                return error
-            return None
 
-        figures = list(pool.map(drawn, results))  # NumPy, Pillow and zlib release the GIL
-        for ((photo, name), result), figure_error in zip(results, figures):
-            shown = display_path(photo.path)
-            if isinstance(result, ExplanationError):
-                fail(photo.path, f"{shown}: its explanation does not add up ({result})")
-                continue
-            explanation, i = result
-            chosen = output or explanation.output_names[0]
-            location = _photo_location(photo, locations)
-            try:
-                if figure_error is not None:
-                    raise figure_error
-                record = explanation_record(photo, explanation, i, model, location)
-                if draw is not None:
-                    record["figure"] = f"{name}.png"
-                write_json(out / f"{name}.json", record, indent=None)
-            except (OSError, ValueError, TypeError) as error:
-                (out / f"{name}.png").unlink(missing_ok=True)  # no figure without its JSON
-                fail(photo.path, f"{shown}: its results cannot be written ({error})")
-                continue
-            explained.append({"image": shown, "json": f"{name}.json",
-                              "figure": record.get("figure"),
-                              **{key: entry["value"] for key, entry in record["outputs"].items()}})
-            if rows is not None:
-                rows.write(explanation_row(explanation, i, shown, location))
-            log_output(out, explained[-1])
-            if location is not None:
-                top = record["outputs"][chosen]["top_k"]
-                features.append(location_feature(location, {
-                    "image": shown, "json": f"{name}.json",
-                    chosen: record["outputs"][chosen]["value"],
-                    "top_attribute": top[0]["attribute"] if top else None}))
-            progress.step(shown)
-    pool.shutdown()
+            figures = list(pool.map(drawn, results))  # NumPy, Pillow and zlib release the GIL
+            for ((photo, name), result), figure_error in zip(results, figures):
+                shown = display_path(photo.path)
+                if isinstance(result, ExplanationError):
+                    fail(photo.path, f"{shown}: its explanation does not add up ({result})")
+                    continue
+                explanation, i = result
+                chosen = output or explanation.output_names[0]
+                location = _photo_location(photo, locations)
+                try:
+                    if figure_error is not None:
+                        raise figure_error
+                    record = explanation_record(photo, explanation, i, model, location)
+                    if draw is not None:
+                        record["figure"] = f"{name}.png"
+                    write_json(out / f"{name}.json", record, indent=None)
+                except (OSError, ValueError, TypeError) as error:
+                    (out / f"{name}.png").unlink(missing_ok=True)  # no figure without its JSON
+                    fail(photo.path, f"{shown}: its results cannot be written ({error})")
+                    continue
+                explained.append({"image": shown, "json": f"{name}.json",
+                                  "figure": record.get("figure"),
+                                  **{key: entry["value"] for key, entry in record["outputs"].items()}})
+                if rows is not None:
+                    rows.write(explanation_row(explanation, i, shown, location))
+                log_output(out, explained[-1])
+                if location is not None:
+                    top = record["outputs"][chosen]["top_k"]
+                    features.append(location_feature(location, {
+                        "image": shown, "json": f"{name}.json",
+                        chosen: record["outputs"][chosen]["value"],
+                        "top_attribute": top[0]["attribute"] if top else None}))
+                progress.step(shown)
+    finally:  # also on an error or Ctrl-C: the photos not read yet are never read
+        pool.shutdown(cancel_futures=True)
     progress.close()
     summary = write_summary()
     (out / PROGRESS_LOG).unlink(missing_ok=True)  # summary.json lists it all now

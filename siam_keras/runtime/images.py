@@ -17,7 +17,6 @@ import dataclasses
 import io
 import os
 import struct
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -161,25 +160,26 @@ def _decode(source, name, max_pixels, target_size=None):
     """Opens `source` (a path or a file object) and decodes it; errors name `name`."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    # No warnings.catch_warnings() here: it swaps the process-wide filters, and photos are
+    # read on several threads. max_pixels (50 MP) refuses before Pillow would warn (89 MP);
+    # past twice that, Pillow raises DecompressionBombError itself (caught below).
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source) as image:
-                width, height = image.size
-                if width * height > max_pixels:
-                    raise ImageError(
-                        f"{name}: {width} x {height} pixels ({width * height / 1e6:.0f} MP) is "
-                        f"more than the limit of {max_pixels / 1e6:.0f} MP; refused without "
-                        "decoding (a possible decompression bomb). Raise --max-pixels to accept it."
-                    )
-                source_mode, source_format = _source_mode(image, name), image.format or "unknown"
-                if is_transposed(image):
-                    width, height = height, width
-                decode_scale, box = draft(image, target_size)
-                image.load()
-                gps = exif_gps(image)
-                upright = ImageOps.exif_transpose(image)
-                pixels = _to_rgb(upright)
+        with Image.open(source) as image:
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ImageError(
+                    f"{name}: {width} x {height} pixels ({width * height / 1e6:.0f} MP) is "
+                    f"more than the limit of {max_pixels / 1e6:.0f} MP; refused without "
+                    "decoding (a possible decompression bomb). Raise --max-pixels to accept it."
+                )
+            source_mode, source_format = _source_mode(image, name), image.format or "unknown"
+            if is_transposed(image):
+                width, height = height, width
+            decode_scale, box = draft(image, target_size)
+            image.load()
+            gps = exif_gps(image)
+            upright = ImageOps.exif_transpose(image)
+            pixels = _to_rgb(upright)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageError(f"{name}: refused as a possible decompression bomb ({error})") from None
     except UnidentifiedImageError:
@@ -237,9 +237,7 @@ def _unreadable(source):
         if isinstance(source, io.BytesIO):
             source.seek(0)
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                TiffImagePlugin.TiffImageFile(source).close()
+            TiffImagePlugin.TiffImageFile(source).close()  # (no thread-unsafe warning filters)
         except (OSError, SyntaxError, ValueError, TypeError, IndexError, EOFError,
                 struct.error) as error:
             return (f"a TIFF Pillow cannot read ({error or type(error).__name__}; e.g. 64-bit "

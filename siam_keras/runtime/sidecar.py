@@ -18,6 +18,10 @@ from siam_keras.runtime.images import RESAMPLING
 
 SIDECAR_NAME = "siam_model.json"
 FORMAT = "siam-keras-model/1"
+#: The format of a sidecar with a classification output (per-class heads): a reader of
+#: format 1 only refuses it by name instead of misreading it.
+CLASSES_FORMAT = "siam-keras-model/2"
+FORMATS = (FORMAT, CLASSES_FORMAT)
 #: How pixels reach the model; every siam-keras runtime does exactly this.
 PREPROCESSING = {
     "decode": "upright RGB: EXIF orientation applied; grey, palette, CMYK and 16-bit "
@@ -88,7 +92,7 @@ class ModelSidecar:
 
     def to_json(self):
         return {
-            "format": FORMAT,
+            "format": CLASSES_FORMAT if self.head.output_classes else FORMAT,
             "name": self.name,
             "attribute_names": list(self.attribute_names),
             "output_names": list(self.output_names),
@@ -104,9 +108,11 @@ class ModelSidecar:
 
     @classmethod
     def from_json(cls, data, source="<sidecar>"):
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
+        if not isinstance(data, dict) or data.get("format") not in FORMATS:
             raise ValueError(
-                f"{source} is not a siam-keras model sidecar (expected \"format\": \"{FORMAT}\")"
+                f"{source} is not a siam-keras model sidecar this version reads (expected "
+                f"\"format\" one of {list(FORMATS)}. Received: "
+                f"{data.get('format') if isinstance(data, dict) else type(data).__name__!r})"
             )
         try:
             head = HeadWeights(

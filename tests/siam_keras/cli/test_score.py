@@ -58,3 +58,17 @@ def test_help_explains_the_runners(capsys):
     for word in ("DataflowRunner", "--temp_location", "--flink_master", "--spark_master_url",
                  "--failures", "--explanations", "siam explain --table"):
         assert word in text
+
+
+@pytest.mark.parametrize("typo, expected", [("--top_k", "--top-k"), ("--failure", "--failures"),
+                                            ("--batch_size", "--batch-size")])
+def test_a_misspelt_option_of_ours_is_refused_not_passed_to_beam(typo, expected, capsys):
+    from siam_keras.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["score", "--model", "m.keras", "--input", "x", "--output",
+                                   "s.parquet", typo, "3"])
+    assert f"Expected: {expected}" in capsys.readouterr().err
+    args = build_parser().parse_args(["score", "--model", "m.keras", "--input", "x", "--output",
+                                      "s.parquet", "--project", "p", "--temp_location", "gs://t"])
+    assert args.pipeline_args == ["--project", "p", "--temp_location", "gs://t"]

@@ -95,3 +95,15 @@ def test_progress_in_a_log_is_a_line_every_ten_seconds_with_rate_and_eta():
     assert len(lines) == 5  # at 10, 20, 30, 40 s, and the end
     assert lines[0] == "siam explain: 20/100 images, 2.0/s, ETA 0:40"
     assert lines[-1].startswith("siam explain: 100/100 images, 2.0/s, ETA 0:00")
+
+
+def test_names_that_would_share_a_column_are_refused():
+    from siam_keras.runtime.decomposition import HeadWeights, OutputHead
+    from siam_keras.runtime.explanation_table import table_columns
+
+    head = OutputHead(np.zeros((2, 2, 2, 1), "float32"), np.zeros((2, 1), "float32"), 0.0)
+    assert len(table_columns(("a", "b"), HeadWeights(("a", "b"), {"s": head}))) == 9
+    for attributes, output in ((("top_k", "b"), "s"), (("a", "b"), "image"),
+                               (("a", "b"), "latitude")):
+        with pytest.raises(ValueError, match="column names collide"):
+            table_columns(attributes, HeadWeights(attributes, {output: head}))

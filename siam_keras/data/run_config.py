@@ -1,0 +1,49 @@
+"""The `[data]` table of a training run's `config.toml`, as `siam evaluate --config` and
+`siam explain --config` read it (the library never imports the training pipeline)."""
+
+from pathlib import Path
+
+import tomllib
+
+
+def run_config_data(path):
+    """The `[data]` table of a run's config.toml ({} for None).
+
+    A manifest's relative `files` are made relative to the config file's folder, as
+    `siam-train` reads them, so a config works from any folder.
+
+    Raises:
+        FileNotFoundError: `path` does not exist.
+        ValueError: it is not TOML, or its `[data]` is not a table.
+    """
+    if path is None:
+        return {}
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Config file not found: {path}")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8")).get("data", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not a siam-train config.toml: {error}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} is not a siam-train config.toml: [data] is not a table. "
+                         f"Received: {data!r}")
+    manifest = data.get("manifest")
+    if isinstance(manifest, dict) and isinstance(manifest.get("files"), list):
+        manifest["files"] = [
+            str((path.parent / f).resolve()) if isinstance(f, str) and f and "://" not in f
+            and not Path(f).is_absolute() else f for f in manifest["files"]]
+    return data
+
+
+def manifest_table(path):
+    """The `[data.manifest]` table of a manifest run's config, with its defaults filled in;
+    raises ValueError if `path` is not the config of a manifest run."""
+    data = run_config_data(path)
+    table = data.get("manifest") if data.get("dataset") == "manifest" else None
+    if not isinstance(table, dict) or not table.get("files"):
+        raise ValueError(f"{path} is not the config of a manifest run (expected data.dataset = "
+                         f"\"manifest\" and [data.manifest] files. Received: dataset "
+                         f"{data.get('dataset')!r})")
+    return {"image_column": "image", "attribute_columns": [], "outputs": {}, "split_column": "",
+            "latitude_column": "", "longitude_column": "", "max_pixels": 50_000_000, **table}
