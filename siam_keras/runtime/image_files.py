@@ -46,6 +46,7 @@ from siam_keras.runtime.output_folder import (
     output_names,
     prepare_output_folder,
 )
+from siam_keras.runtime.prediction_explainer import explain_each_alone_on_failure
 from siam_keras.runtime.progress import Progress
 
 #: Threads decoding photos and drawing figures (Pillow, NumPy and zlib release the GIL).
@@ -136,22 +137,6 @@ def _photo_location(photo, locations):
         return locations[os.path.realpath(photo.path)]
     found = exif_location(photo)
     return None if found is None else Location(*found, source="exif")
-
-
-def _explain_batch(explainer, pixels, top_k):
-    """[(explanation, index) or ExplanationError] per image: the batch at once, and
-    image by image when its check fails, so that one image fails alone."""
-    try:
-        explanation = explainer(pixels, top_k=top_k)
-        return [(explanation, i) for i in range(len(pixels))]
-    except ExplanationError:
-        results = []
-        for image in pixels:
-            try:
-                results.append((explainer(image[None], top_k=top_k), 0))
-            except ExplanationError as error:
-                results.append(error)
-        return results
 
 
 def explain_files(files, explainer, out_dir, model, draw=None, output=None, top_k=8,
@@ -258,7 +243,7 @@ def _explain_files(files, explainer, out_dir, model, draw, output, top_k, batch_
             pixels = np.stack(model_pixels)
             if number and len(pixels) < batch_size:  # one input shape: no new trace for the last
                 pixels = np.concatenate([pixels, np.repeat(pixels[-1:], batch_size - len(pixels), 0)])
-            results = list(zip(batch, _explain_batch(explainer, pixels, top_k)))
+            results = list(zip(batch, explain_each_alone_on_failure(explainer, pixels, top_k)))
 
             def drawn(item):
                 """The figure of one image, on a drawing thread: None, or the error."""

@@ -4,6 +4,7 @@ from siam_keras import vocabulary
 from siam_keras.runtime.explanation import (
     DEFAULT_TOP_K,
     RESIDUAL_TOLERANCE,
+    ExplanationError,
     SIAMExplanation,
 )
 
@@ -56,3 +57,27 @@ class PredictionExplainer:
     def __call__(self, images, top_k=DEFAULT_TOP_K):
         checked_top_k(top_k)  # before the (costly) forward pass
         return self.explain_predictions(self.predict(images), top_k)
+
+
+def explain_each_alone_on_failure(explainer, pixels, top_k=DEFAULT_TOP_K,
+                                  errors=(ExplanationError,)):
+    """[(explanation, index) or the error] per image: the batch in one call, and when that
+    raises one of `errors`, each image alone, so that one image fails alone.
+
+    Args:
+        explainer: called on (B, H, W, 3) pixels with `top_k`, returns a `SIAMExplanation`.
+        pixels: (B, H, W, 3) pixels.
+        top_k: attributes ranked per output.
+        errors: the exception types that fail an image rather than the run.
+    """
+    try:
+        explanation = explainer(pixels, top_k=top_k)
+        return [(explanation, i) for i in range(len(pixels))]
+    except errors:
+        results = []
+        for image in pixels:
+            try:
+                results.append((explainer(image[None], top_k=top_k), 0))
+            except errors as error:
+                results.append(error)
+        return results

@@ -23,7 +23,10 @@ from siam_keras.runtime.explanation import DEFAULT_TOP_K, ExplanationError
 from siam_keras.runtime.explanation_table import explanation_row
 from siam_keras.runtime.image_files import explanation_record
 from siam_keras.runtime.output_folder import display_path
-from siam_keras.runtime.prediction_explainer import checked_top_k
+from siam_keras.runtime.prediction_explainer import (
+    checked_top_k,
+    explain_each_alone_on_failure,
+)
 from siam_keras.scoring.scoring_model import ScoringModel
 from siam_keras.scoring.scoring_result import ScoringResult
 
@@ -78,18 +81,8 @@ class SIAMModelHandler(ModelHandler):
         """
         keys = [key for key, _ in batch]
         pixels = np.stack([image for _, image in batch])
-        try:
-            explanation = model(pixels, top_k=self.top_k)
-            outcomes = [(explanation, i) for i in range(len(keys))]
-        except PHOTO_ERRORS:
-            outcomes = [self._explain_one(model, image) for image in pixels]
+        outcomes = explain_each_alone_on_failure(model, pixels, self.top_k, PHOTO_ERRORS)
         return [self._result(key, outcome) for key, outcome in zip(keys, outcomes)]
-
-    def _explain_one(self, model, image):
-        try:
-            return model(image[None], top_k=self.top_k), 0
-        except PHOTO_ERRORS as error:
-            return error
 
     def _result(self, key, outcome):
         shown = display_path(key.image)
