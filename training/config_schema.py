@@ -12,6 +12,7 @@ dotted names: `--set train.epochs=3 data.synthetic_scenes.num_train=500`.
 import dataclasses
 import os
 
+from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
 from training.config_ranges import ConfigError, check_ranges, field
 
 #: `data.dataset` choices: the built-in data, the paper's two datasets mixed, or your own
@@ -88,7 +89,7 @@ class ManifestConfig(_Table):
     #: {output column: "regression" or "classification"}.
     outputs: dict[str, str] = dataclasses.field(default_factory=dict)
     #: Images larger than this many pixels are skipped unread (decompression bombs).
-    max_pixels: int = field(50_000_000, low=1)
+    max_pixels: int = field(DEFAULT_MAX_PIXELS, low=1)
 
     def check(self):
         """The checks that apply when `data.dataset = "manifest"`."""

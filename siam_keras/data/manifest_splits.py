@@ -14,6 +14,7 @@ import numpy as np
 from siam_keras.data.manifest import fix_classes, read_manifests
 from siam_keras.data.manifest_images import load_images
 from siam_keras.data.manifest_rows import SPLITS
+from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
 
 #: Problems printed one by one; the rest are counted (all are in metrics.json).
 SHOWN_PROBLEMS = 20
@@ -125,7 +126,7 @@ def read_manifest_splits(table, image_size, splits=SPLITS, output_classes=None, 
         + ", ".join(f"{n} {s}" for s, n in _split_counts(rows).items()))
     wanted = [row for row in rows if row.split in splits]
     progress = _Progress(len(wanted), log)
-    pixels, loaded, unreadable = load_images(wanted, image_size, get("max_pixels") or 50_000_000,
+    pixels, loaded, unreadable = load_images(wanted, image_size, get("max_pixels") or DEFAULT_MAX_PIXELS,
                                              workers=workers, progress=progress)
     problems += unreadable
     problems.sort(key=lambda p: (p.source, p.line))

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import tomllib
 
+from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
+
 
 def run_config_data(path):
     """The `[data]` table of a run's config.toml ({} for None).
@@ -46,4 +48,4 @@ def manifest_table(path):
                          f"\"manifest\" and [data.manifest] files. Received: dataset "
                          f"{data.get('dataset')!r})")
     return {"image_column": "image", "attribute_columns": [], "outputs": {}, "split_column": "",
-            "latitude_column": "", "longitude_column": "", "max_pixels": 50_000_000, **table}
+            "latitude_column": "", "longitude_column": "", "max_pixels": DEFAULT_MAX_PIXELS, **table}
