@@ -42,7 +42,8 @@ SMALL = {
     "siam example-photos my_photos": "--num-images 60 --image-size 32",
     "siam-train --config my_photos/config.toml": "--set data.image_size=32 model.template_size=4 "
     "train.epochs=1 train.steps_per_epoch=2 train.batch_size=8 train.lr_decay_epochs=[] "
-    "train.attribute_epochs=0 baseline.epochs=1",
+    "train.attribute_epochs=0 baseline.enabled=false",
+    "siam-export --model runs/my_photos": "--tflite float32,int8",
 }
 
 
@@ -216,6 +217,7 @@ def test_the_own_photos_walkthrough_runs(scratch, env):
     folder = scratch / "runs" / "my_photos"
     metrics = json.loads((folder / "metrics.json").read_text())
     assert {"accuracy", "macro_f1", "recall"} <= set(metrics["outputs"]["landscape"])
+    assert metrics["dataset"]["num_skipped_rows"] == 0
     tested = json.loads((folder / "test.json").read_text())
     assert tested["dataset"]["split"] == "test" and "kendall_tau" in tested["outputs"]["scenicness"]
     summary = json.loads((folder / "explained" / "summary.json").read_text())

@@ -68,7 +68,7 @@ def test_broken_rows_are_named_by_file_and_line_and_the_run_finishes(photos, tmp
     broken[4][10] = "swamp"                                   # line 40: a class training lacks
     broken[5] = broken[5][:5]                                 # line 41: a missing column
     _write(tmp_path / "photos.csv", [header, *rows[:34], *broken])
-    metrics = run(_config(tmp_path, ["photos.csv"]), tmp_path / "run")
+    metrics = run(_config(tmp_path, ["photos.csv"], ["baseline.enabled=false"]), tmp_path / "run")
     dataset = metrics["dataset"]
     assert dataset["num_skipped_rows"] == 6
     where = [problem.split(": ")[0] for problem in dataset["skipped_rows"]]
