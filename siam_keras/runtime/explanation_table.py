@@ -48,30 +48,30 @@ def table_columns(attribute_names, head):
         attribute_names: the K attribute names.
         head: `HeadWeights` (or anything with `output_names` and `output_classes`).
     """
-    columns = {"image": "string"}
-    classes = head.output_classes
+    columns, classes = {}, head.output_classes
+
+    def add(kind, *names):
+        for name in names:
+            if name in columns:  # two names would make one column: a value would be lost
+                raise ValueError(
+                    f"The table's column names collide at {name!r} (e.g. an attribute named "
+                    "`top_k`, a class named `probability`, an output named `image` or "
+                    f"`latitude`): rename them. Received: attributes {list(attribute_names)}, "
+                    f"outputs {list(head.output_names)}, classes "
+                    f"{ {o: list(c) for o, c in classes.items()} }")
+            columns[name] = kind
+
+    add("string", "image")
     for output in head.output_names:
         if output in classes:
-            columns[output] = "string"
-            columns[f"{output}.probability"] = "float"
-            columns.update({f"{output}.{c}": "float" for c in classes[output]})
-            columns.update({f"{output}.{c}.{a}": "float" for c in classes[output]
-                            for a in attribute_names})
+            add("string", output)
+            add("float", f"{output}.probability", *(f"{output}.{c}" for c in classes[output]),
+                *(f"{output}.{c}.{a}" for c in classes[output] for a in attribute_names))
         else:
-            columns[output] = "float"
-            columns.update({f"{output}.{a}": "float" for a in attribute_names})
-        columns[f"{output}.top_k"] = "string"
-    columns.update({f"{vocabulary.ATTRIBUTE_SCORES}.{a}": "float" for a in attribute_names})
-    columns.update({"latitude": "float", "longitude": "float"})
-    expected = 1 + 2 + len(attribute_names) + sum(
-        2 + len(classes[o]) * (1 + len(attribute_names)) + 1 if o in classes
-        else 1 + len(attribute_names) + 1 for o in head.output_names)
-    if len(columns) != expected:  # two names made one column: a value would be lost
-        raise ValueError(
-            "The table's column names collide (e.g. an attribute named `top_k`, a class named "
-            "`probability`, an output named `image` or `latitude`): rename them. Received: "
-            f"attributes {list(attribute_names)}, outputs {list(head.output_names)}, classes "
-            f"{ {o: list(c) for o, c in classes.items()} }")
+            add("float", output, *(f"{output}.{a}" for a in attribute_names))
+        add("string", f"{output}.top_k")
+    add("float", *(f"{vocabulary.ATTRIBUTE_SCORES}.{a}" for a in attribute_names))
+    add("float", "latitude", "longitude")
     return columns
 
 
