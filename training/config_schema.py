@@ -40,12 +40,16 @@ def _choice(key, value, choices):
 
 
 class _Table:
-    """A config table: `PATH` is its dotted name; its numbers are checked on creation."""
+    """A config table: `PATH` is its dotted name; its numbers (`field` ranges) and its
+    `CHOICES` ({field: the values it may take}) are checked on creation."""
 
     PATH = ""
+    CHOICES = {}
 
     def __post_init__(self):
         check_ranges({self.PATH: self})
+        for name, choices in self.CHOICES.items():
+            _choice(f"{self.PATH}.{name}", getattr(self, name), choices)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,6 +129,7 @@ class ManifestConfig(_Table):
 @dataclasses.dataclass(frozen=True)
 class SunScenicOrNotConfig(_Table):
     PATH = "data.sun_scenic_or_not"
+    CHOICES = {"sun_config": SUN_CONFIGS, "son_config": SON_CONFIGS}
     #: The manual folders (see the README) and where TFDS prepares them.
     sun_manual_dir: str = ""
     son_manual_dir: str = ""
@@ -136,15 +141,11 @@ class SunScenicOrNotConfig(_Table):
     #: At most this many examples of each split (0: all; for trials and tests).
     max_examples: int = field(0, low=0)
 
-    def __post_init__(self):
-        super().__post_init__()
-        _choice(f"{self.PATH}.sun_config", self.sun_config, SUN_CONFIGS)
-        _choice(f"{self.PATH}.son_config", self.son_config, SON_CONFIGS)
-
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig(_Table):
     PATH = "data"
+    CHOICES = {"dataset": DATASETS}
     dataset: str = "synthetic_scenes"
     image_size: int = field(64, low=32, high=MAX_IMAGE_SIZE)
     synthetic_scenes: SyntheticScenesConfig = dataclasses.field(
@@ -155,7 +156,6 @@ class DataConfig(_Table):
 
     def __post_init__(self):
         super().__post_init__()
-        _choice("data.dataset", self.dataset, DATASETS)
         if self.dataset == "sun_scenic_or_not":
             for key in ("sun_manual_dir", "son_manual_dir"):
                 if not getattr(self.sun_scenic_or_not, key):
@@ -173,6 +173,7 @@ class DataConfig(_Table):
 @dataclasses.dataclass(frozen=True)
 class ModelConfig(_Table):
     PATH = "model"
+    CHOICES = {"class_templates": CLASS_TEMPLATES}
     backbone: str = "small_cnn"
     #: "" for random initialisation, "imagenet" (needs network), or a weights file.
     backbone_weights: str = ""
@@ -183,10 +184,6 @@ class ModelConfig(_Table):
     border_size: int = field(0, low=0)
     #: How a classification output's classes use the templates: "shared" or "per_class".
     class_templates: str = "shared"
-
-    def __post_init__(self):
-        super().__post_init__()
-        _choice("model.class_templates", self.class_templates, CLASS_TEMPLATES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -202,6 +199,7 @@ class AugmentationConfig(_Table):
 @dataclasses.dataclass(frozen=True)
 class TrainConfig(_Table):
     PATH = "train"
+    CHOICES = {"loss_weighting": LOSS_WEIGHTINGS}
     epochs: int = field(12, low=1)
     batch_size: int = field(32, low=1, high=65536)
     learning_rate: float = field(1e-3, above=0.0)
@@ -230,10 +228,6 @@ class TrainConfig(_Table):
     mixed_precision: bool = False
     seed: int = field(0, low=0, high=MAX_SEED)
     augmentation: AugmentationConfig = dataclasses.field(default_factory=AugmentationConfig)
-
-    def __post_init__(self):
-        super().__post_init__()
-        _choice("train.loss_weighting", self.loss_weighting, LOSS_WEIGHTINGS)
 
 
 @dataclasses.dataclass(frozen=True)
