@@ -12,6 +12,7 @@ from pathlib import Path
 
 import tomllib
 
+from siam_keras.data.run_config import resolve_manifest_files
 from training.config_ranges import ConfigError
 from training.config_schema import (  # noqa: F401  (re-exported)
     DATASETS,
@@ -128,7 +129,7 @@ def load_config(path=None, overrides=()):
             values = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise ConfigError(f"{path} is not valid TOML: {error}") from error
-        _resolve_manifest_files(values, path.parent)
+        resolve_manifest_files(values.get("data"), path.parent)
     if overrides:
         source = f"{source} with --set overrides" if path is not None else "--set overrides"
     for override in overrides:
@@ -140,18 +141,6 @@ def load_config(path=None, overrides=()):
                 raise ConfigError(f"{source}: [{'.'.join(parts[:depth + 1])}] must be a table.")
         table[parts[-1]] = value
     return config_from_dict(values, source)
-
-
-def _resolve_manifest_files(values, folder):
-    """Makes a config file's relative `data.manifest.files` relative to its folder (so
-    that the config works from any folder, and the run's own copy still finds them)."""
-    manifest = values.get("data", {}).get("manifest", {}) if isinstance(values.get("data"),
-                                                                         dict) else {}
-    files = manifest.get("files") if isinstance(manifest, dict) else None
-    if isinstance(files, list):
-        manifest["files"] = [
-            str((folder / f).resolve()) if isinstance(f, str) and f and "://" not in f
-            and not Path(f).is_absolute() else f for f in files]
 
 
 def _toml_key(key):

@@ -94,7 +94,7 @@ def run(args):
         raise ValueError(f"--num-images must be at least 2. Received: {args.num_images}")
     data = run_config_data(args.config)
     if data.get("dataset") == "manifest":
-        return _manifest(args, load_model(args.model), manifest_table(args.config))
+        return _manifest(args, load_model(args.model), manifest_table(data, args.config))
     model = load_model(args.model)
     baseline = load_model(args.baseline) if args.explanations and args.baseline else None
     image_size = model.input_shape[1]
@@ -104,7 +104,7 @@ def run(args):
     scenes = SyntheticScenes(image_size=image_size, **settings)
     print(f"Generating {args.num_images} {args.split} images of {args.dataset} ({image_size} px)")
     split = scenes.generate(args.split, args.num_images)
-    _in_model_class_order(model, scenes.output_classes, split)
+    classes = _in_model_class_order(model, scenes.output_classes, split)
     outputs = [name for name in scenes.output_names if name in model.output]
     if not outputs:
         raise ValueError(
@@ -120,19 +120,17 @@ def run(args):
         write_bytes(table, (format_explanation_report(report) + "\n").encode("utf-8"))
         print(f"Wrote {table}")
     else:
-        report = _metrics(args, model, scenes, split, outputs)
+        report = _metrics(args, model, scenes, split, outputs, classes)
     write_json(args.out, {**header, **report})
     print(f"Wrote {args.out}")
     return 0
 
 
-def _metrics(args, model, scenes, split, outputs):
+def _metrics(args, model, scenes, split, outputs, classes):
     from siam_keras.evaluation.model_metrics import evaluate_model, synthetic_scenes_targets
     from siam_keras.metrics.report import format_report
 
     targets, truth = synthetic_scenes_targets(split, outputs)
-    classes = {name: tuple(c) for name, c in scenes.output_classes.items()}
-    classes.update(getattr(model, "output_classes", {}) or {})
     report, _ = evaluate_model(model, split["image"], targets, outputs,
                                list(scenes.attribute_names), truth, batch_size=args.batch_size,
                                output_classes=classes)

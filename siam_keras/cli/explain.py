@@ -72,9 +72,9 @@ def _manifest_photos(args):
 
     from siam_keras.data.manifest import read_manifests
     from siam_keras.data.manifest_rows import is_uri, where
-    from siam_keras.data.run_config import manifest_table
+    from siam_keras.data.run_config import manifest_table, run_config_data
 
-    table = manifest_table(args.config)
+    table = manifest_table(run_config_data(args.config), args.config)
     rows, problems = read_manifests(
         table["files"], table.get("image_column", "image"), table.get("attribute_columns", []),
         table.get("outputs", {}), table.get("split_column") or None,

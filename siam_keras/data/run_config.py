@@ -5,6 +5,7 @@ from pathlib import Path
 
 import tomllib
 
+from siam_keras.data.manifest_rows import is_uri
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
 
 
@@ -30,18 +31,26 @@ def run_config_data(path):
     if not isinstance(data, dict):
         raise ValueError(f"{path} is not a siam-train config.toml: [data] is not a table. "
                          f"Received: {data!r}")
-    manifest = data.get("manifest")
-    if isinstance(manifest, dict) and isinstance(manifest.get("files"), list):
-        manifest["files"] = [
-            str((path.parent / f).resolve()) if isinstance(f, str) and f and "://" not in f
-            and not Path(f).is_absolute() else f for f in manifest["files"]]
+    resolve_manifest_files(data, path.parent)
     return data
 
 
-def manifest_table(path):
-    """The `[data.manifest]` table of a manifest run's config, with its defaults filled in;
-    raises ValueError if `path` is not the config of a manifest run."""
-    data = run_config_data(path)
+def resolve_manifest_files(data, folder):
+    """Makes the relative `manifest.files` of a config's `[data]` table (a dict, changed in
+    place) relative to `folder`, the config file's: a config then works from any folder,
+    and a run's own copy still finds them. URIs and absolute paths are kept."""
+    manifest = data.get("manifest") if isinstance(data, dict) else None
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if isinstance(files, list):
+        manifest["files"] = [
+            str((Path(folder) / f).resolve()) if isinstance(f, str) and f and not is_uri(f)
+            and not Path(f).is_absolute() else f for f in files]
+
+
+def manifest_table(data, path):
+    """The `[data.manifest]` table of a manifest run's config (`data`: its `[data]` table
+    as `run_config_data` reads it from `path`), with its defaults filled in; raises
+    ValueError if it is not the config of a manifest run."""
     table = data.get("manifest") if data.get("dataset") == "manifest" else None
     if not isinstance(table, dict) or not table.get("files"):
         raise ValueError(f"{path} is not the config of a manifest run (expected data.dataset = "
