@@ -38,16 +38,21 @@ def siam_model_from_config(config, attribute_names, output_names, initial_biases
     )
 
 
+def output_weights(config, outputs):
+    """{output: its weight}: `train.output_loss_weights`, 1 for an output not listed."""
+    return {name: config.train.output_loss_weights.get(name, 1.0) for name in outputs}
+
+
 def loss_setup(config, outputs, with_outputs=True, output_classes=None):
     """(losses, loss_weights) for `fit_stage`: the configured weights, or (None, None)
     when the paper's weighting computes the loss (`PaperLossWeighting`)."""
     if config.train.loss_weighting == "paper":
         return None, None
-    weights = dict(config.train.output_loss_weights)
-    unknown = sorted(set(weights) - set(outputs))
+    unknown = sorted(set(config.train.output_loss_weights) - set(outputs))
     if unknown:
         raise ValueError(f"train.output_loss_weights names unknown outputs {unknown}. Outputs: {outputs}")
-    loss_weights = {name: weights.get(name, 1.0) if with_outputs else 0.0 for name in outputs}
+    loss_weights = {name: weight if with_outputs else 0.0
+                    for name, weight in output_weights(config, outputs).items()}
     loss_weights[vocabulary.ATTRIBUTE_SCORES] = config.train.attribute_loss_weight
     return siam_losses(outputs, output_classes), loss_weights
 
@@ -74,7 +79,7 @@ def validation(config, batches, outputs, with_attributes=True, with_outputs=True
     losses = {name: output_loss(name, output_classes) for name in outputs} if with_outputs else {}
     if with_attributes:
         losses[vocabulary.ATTRIBUTE_SCORES] = AttributeLoss()
-    weights = {name: config.train.output_loss_weights.get(name, 1.0) for name in outputs}
+    weights = output_weights(config, outputs)
     weights[vocabulary.ATTRIBUTE_SCORES] = config.train.attribute_loss_weight
     return ValidationLosses(batches, losses, weights, outputs if with_outputs else (),
                             output_classes=output_classes)
@@ -91,6 +96,5 @@ def baseline_from_config(config, outputs, initial_biases, output_classes=None):
 
 def output_losses(config, outputs, output_classes=None):
     """The baseline's losses and weights (it has outputs only)."""
-    weights = config.train.output_loss_weights
     return ({name: output_loss(name, output_classes) for name in outputs},
-            {name: weights.get(name, 1.0) for name in outputs})
+            output_weights(config, outputs))

@@ -213,14 +213,13 @@ def _explain_files(files, explainer, out_dir, model, draw, output, top_k, batch_
     def read(path):
         """(photo, model pixels) or the error, on a reader thread."""
         try:
-            photo = read_photo(path, max_pixels, target_size=decoded_size)
+            # At the model's scale, figures or not, so that the model sees the same pixels
+            # either way (a figure then shows the reduced decode).
+            photo = read_photo(path, max_pixels, target_size=(height, width))
             return photo, resize_for_model(photo, height, width)
         except (ImageError, FileNotFoundError) as error:
             return error, None
 
-    # Decoded at the model's scale, figures or not, so that the model sees the same pixels
-    # either way (a figure then shows the reduced decode).
-    decoded_size = (height, width)
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=READER_THREADS)
     try:
         batches = [list(zip(files[i : i + batch_size], names[i : i + batch_size]))

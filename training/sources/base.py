@@ -64,6 +64,21 @@ class DataSource:
         raise NotImplementedError
 
 
+def label_means(labels, output_names, output_classes):
+    """`DataSource.label_means` of a training split's labels ({output: (N,) array}): the
+    mean of a regression output's known labels (left out when it has none), the log
+    class frequencies of a classification output (`class_log_priors`)."""
+    import numpy as np
+
+    means = {}
+    for name in output_names:
+        if name in output_classes:
+            means[name] = class_log_priors(labels[name], len(output_classes[name]))
+        elif np.isfinite(labels[name]).any():
+            means[name] = float(np.nanmean(labels[name]))
+    return means
+
+
 def class_log_priors(labels, num_classes):
     """Log class frequencies of (N,) class indices (< 0: missing), each class counted
     once more (so that a class absent from `labels` gets a finite bias): the initial

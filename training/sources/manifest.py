@@ -17,7 +17,7 @@ from siam_keras.data.manifest_splits import ATTRIBUTES, read_manifest_splits
 from siam_keras.evaluation.model_metrics import evaluate_model
 from siam_keras.plotting import plot_attribute_maps
 from training import datasets
-from training.sources.base import DataSource, class_log_priors
+from training.sources.base import DataSource, label_means
 from training.sources.synthetic_scenes import NUM_FIGURE_IMAGES, prediction_titles
 
 
@@ -43,13 +43,13 @@ class ManifestSource(DataSource):
     def _parts(self, split, with_attributes, with_outputs):
         """(part, targets, weights) of each file that has a label for a target asked."""
         chosen = []
+        asked = ([ATTRIBUTES] if with_attributes else []) + (
+            list(self.output_names) if with_outputs else [])
         for part in self.data.parts[split]:
-            asked = ([ATTRIBUTES] if with_attributes else []) + (
-                list(self.output_names) if with_outputs else [])
             if not any(part.has_labels(key) for key in asked):
                 continue
-            split_labels = {**part.labels, "attributes": part.labels[ATTRIBUTES]}
-            targets, weights = datasets.targets_and_weights(split_labels, self.output_names,
+            # `ManifestPart.labels` has the layout of a generated split ("attributes" too).
+            targets, weights = datasets.targets_and_weights(part.labels, self.output_names,
                                                             with_attributes, self.output_classes)
             if not with_outputs:  # kept as targets, masked: the losses stay the same
                 weights.update({name: np.zeros_like(weights[name]) for name in self.output_names})
@@ -67,10 +67,7 @@ class ManifestSource(DataSource):
 
     def label_means(self):
         _, labels = self.data.joined("train")
-        return {name: (class_log_priors(labels[name], len(self.output_classes[name]))
-                       if name in self.output_classes else float(np.nanmean(labels[name])))
-                for name in self.output_names if name in self.output_classes
-                or np.isfinite(labels[name]).any()}
+        return label_means(labels, self.output_names, self.output_classes)
 
     def training_data(self, with_attributes=True, with_outputs=True):
         parts = self._datasets("train", with_attributes, with_outputs)

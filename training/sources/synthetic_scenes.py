@@ -8,7 +8,7 @@ from siam_keras import vocabulary
 from siam_keras.evaluation.model_metrics import evaluate_model, synthetic_scenes_targets
 from siam_keras.plotting import plot_attribute_maps
 from training import datasets
-from training.sources.base import DataSource, class_log_priors
+from training.sources.base import DataSource, label_means
 
 NUM_FIGURE_IMAGES = 4
 
@@ -39,10 +39,7 @@ class SyntheticScenesSource(DataSource):
         return self.config.data.synthetic_scenes.num_train // self.config.train.batch_size
 
     def label_means(self):
-        train = self.splits["train"]
-        return {name: (class_log_priors(train[name], len(self.output_classes[name]))
-                       if name in self.output_classes else float(np.nanmean(train[name])))
-                for name in self.output_names}
+        return label_means(self.splits["train"], self.output_names, self.output_classes)
 
     def _pipeline(self, split, with_attributes, with_outputs, training):
         targets, weights = datasets.targets_and_weights(self.splits[split], self.output_names,
