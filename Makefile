@@ -1,14 +1,18 @@
 # Two commands set everything up on a machine with only Python 3.10+ on it:
 #   make demo   create .venv, install, train SIAM and the baseline on synthetic scenes,
-#               evaluate and draw their explanations, export for serving and LiteRT (runs/demo/)
-#   make test   create .venv, install, run the whole test suite
+#               evaluate and draw their explanations, export for serving, LiteRT and the
+#               browser (runs/demo/; runs/demo/export/web/ is the page)
+#   make test   create .venv, install (Chromium too, with apt-get, for the browser tests),
+#               run the whole test suite
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO := runs/demo
 
-.PHONY: demo test install benchmark clean
+WEB_STAMP := export/web/node_modules/.installed
+
+.PHONY: demo test install web chromium benchmark clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +21,19 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# LiteRT.js (npm @litertjs/core, its WebAssembly included) for siam-export --web.
+$(WEB_STAMP): export/web/package.json export/web/package-lock.json
+	cd export/web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+web: $(WEB_STAMP)
+
+# Debian's Chromium for the browser tests (Playwright cannot download its own here).
+chromium:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+		(echo "The browser tests need Chromium: install it (apt-get install chromium) and rerun." && false)
 
 # Each step runs once: a second `make demo` only redoes what is missing.
 $(DEMO)/metrics.json: $(STAMP) training/configs/demo.toml
@@ -27,12 +44,13 @@ $(DEMO)/explanations.json: $(DEMO)/metrics.json
 		--config $(DEMO)/config.toml --explanations --out $(DEMO)/explanations.json \
 		--figures $(DEMO)/explanations
 
-$(DEMO)/export/fidelity.json: $(DEMO)/metrics.json
-	$(VENV)/bin/siam-export --model $(DEMO)/model.keras --out $(DEMO)/export --version 1 --overwrite
+$(DEMO)/export/fidelity.json: $(DEMO)/metrics.json $(WEB_STAMP)
+	$(VENV)/bin/siam-export --model $(DEMO)/model.keras --out $(DEMO)/export --version 1 --overwrite \
+		--web
 
 demo: $(DEMO)/explanations.json $(DEMO)/export/fidelity.json
 
-test: $(STAMP)
+test: $(STAMP) $(WEB_STAMP) chromium
 	$(PY) -m pytest -q
 
 benchmark: $(STAMP)
@@ -40,6 +58,7 @@ benchmark: $(STAMP)
 	$(PY) -m benchmarks.explanations --paper --library
 	$(PY) -m benchmarks.export --export $(DEMO)/export
 	$(PY) -m benchmarks.paper_step
+	$(PY) -m benchmarks.web_page --export $(DEMO)/export
 
 clean:
-	rm -rf $(VENV) runs build *.egg-info
+	rm -rf $(VENV) runs build *.egg-info export/web/node_modules

@@ -24,8 +24,10 @@ def build_parser():
             "scores, attribute maps and contributions), EXPORT_DIR/tflite/model_<variant>."
             "tflite (builtin ops only; quantised backbones, float32 heads, so explanations on "
             "a device are exact) with siam_model.json beside them, EXPORT_DIR/"
-            "fidelity.json (each variant against the Keras model, also printed as a table) "
-            "and EXPORT_DIR/edge/, a wheel of the edge runtime (siam-edge)."
+            "fidelity.json (each variant against the Keras model, also printed as a table), "
+            "EXPORT_DIR/tflite/test_vectors/ (images and expected tensors any runtime checks "
+            "itself against), EXPORT_DIR/edge/, a wheel of the edge runtime (siam-edge), and "
+            "with --web EXPORT_DIR/web/, a page that explains photos in a browser."
         ),
         epilog="Example: siam-export --model runs/demo/model.keras --out runs/demo/export",
     )
@@ -51,6 +53,19 @@ def build_parser():
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                         help="serve_image_bytes refuses larger images from their header, before "
                              f"decoding (default: {DEFAULT_MAX_PIXELS}, as siam explain)")
+    parser.add_argument("--test-vectors", type=int, default=5, metavar="N",
+                        help="held-out images in tflite/test_vectors/, with every variant's "
+                             "expected tensors, for other runtimes to check themselves against "
+                             "(default: 5)")
+    parser.add_argument("--web", action="store_true",
+                        help="also write EXPORT_DIR/web/: a static page that explains photos in "
+                             "the browser, camera included, with what-if sliders (LiteRT.js; "
+                             "install it first with `make web`)")
+    parser.add_argument("--web-variant", choices=VARIANTS, default=None,
+                        help="the TFLite variant the page runs (default: int8 if exported)")
+    parser.add_argument("--litertjs", default=None, metavar="DIR",
+                        help="node_modules/@litertjs to copy LiteRT.js from (default: "
+                             "$SIAM_LITERTJS, else export/web/node_modules/@litertjs)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing SavedModel version, and an earlier export's "
                              "tflite/ folder and fidelity.json (refused otherwise)")
@@ -66,7 +81,8 @@ def main(argv=None):
             calibration=args.calibration, calibration_images=args.calibration_images,
             holdout=args.holdout, holdout_images=args.holdout_images,
             latency_runs=args.latency_runs, seed=args.seed, max_pixels=args.max_pixels,
-            overwrite=args.overwrite)
+            overwrite=args.overwrite, test_vectors=args.test_vectors, web=args.web,
+            web_variant=args.web_variant, litertjs=args.litertjs)
         from export.run import run
 
         run(config)

@@ -26,6 +26,12 @@ class ExportConfig:
         seed: the synthetic_scenes seed.
         max_pixels: `serve_image_bytes` refuses larger images before decoding.
         overwrite: replace a SavedModel version and an earlier export's TFLite files.
+        test_vectors: how many held-out images the test vectors hold.
+        web: write `web/`, the static page that explains photos in a browser.
+        web_variant: the TFLite variant the page runs (None: int8 if exported, else
+            the smallest exported).
+        litertjs: the `node_modules/@litertjs` folder to copy LiteRT.js from (None:
+            `SIAM_LITERTJS`, else where `make web` installs it).
     """
 
     model: str
@@ -40,12 +46,17 @@ class ExportConfig:
     seed: int = 0
     max_pixels: int = DEFAULT_MAX_PIXELS
     overwrite: bool = False
+    test_vectors: int = 5
+    web: bool = False
+    web_variant: str | None = None
+    litertjs: str | None = None
 
     def __post_init__(self):
         variants = self.variants
         text = variants if isinstance(variants, str) else ",".join(map(str, variants))
         object.__setattr__(self, "variants", parse_variants(text))
-        for name in ("calibration_images", "holdout_images", "latency_runs", "max_pixels"):
+        for name in ("calibration_images", "holdout_images", "latency_runs", "max_pixels",
+                     "test_vectors"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1. Received: {value}")

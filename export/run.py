@@ -12,7 +12,9 @@ import siam_keras
 from export import fidelity, saved_model, tflite
 from export.edge_wheel import write_edge_wheel
 from export.images import load_images
+from export.test_vectors import write_test_vectors
 from export.variants import DESCRIPTIONS
+from export.web_page import folder_size, litertjs_folder, web_variant, write_web_page
 from siam_keras.models import get_siam_layer
 from siam_keras.runtime.atomic import replace_folder, write_bytes, write_json
 from siam_keras.runtime.decomposition import HeadWeights
@@ -90,16 +92,24 @@ def run(config, log=print):
     warnings = []
     calibration = None
     variants = config.variants
+    litertjs = page_variant = None
+    if config.web:
+        litertjs = litertjs_folder(config.litertjs)
+        page_variant = web_variant(config.web_variant, variants)
+        if (out / "web").exists() and not config.overwrite:
+            raise FileExistsError(f"{out / 'web'} exists. Pass --overwrite to replace it, or "
+                                  "choose another --out.")
+    steps = 5 if config.web else 4
     if "int8" in variants:
         calibration = calibration_images(config, sidecar.image_size, warnings, log)
     holdout = load_images(config.holdout, sidecar.image_size, config.holdout_images, "test", config.seed,
                           log)
 
-    log(f"[1/4] SavedModel for TF Serving ({saved_model.PIXELS}, {saved_model.BYTES})")
+    log(f"[1/{steps}] SavedModel for TF Serving ({saved_model.PIXELS}, {saved_model.BYTES})")
     saved_model.write_saved_model(model, base, sidecar, version, config.overwrite, config.max_pixels,
                                   log)
 
-    log(f"[2/4] TFLite: {', '.join(variants)} (quantised backbones, float32 heads)")
+    log(f"[2/{steps}] TFLite: {', '.join(variants)} (quantised backbones, float32 heads)")
     out.mkdir(parents=True, exist_ok=True)
     for stale in (*out.glob(f".{TFLITE}-*"), *out.glob(f".{TFLITE}.*.old")):  # after a hard kill
         shutil.rmtree(stale, ignore_errors=True)
@@ -118,7 +128,7 @@ def run(config, log=print):
             log(f"      model_{variant}.tflite ({path.stat().st_size:,} bytes, builtin ops only: "
                 f"{', '.join(sorted(tflite.operators(path)))})")
 
-        log("[3/4] Fidelity of each variant")
+        log(f"[3/{steps}] Fidelity of each variant, and the test vectors")
         report = fidelity.measure(model, files, holdout, sidecar, config.latency_runs,
                                   quantised_whole=whole_files, log=log)
         report["holdout"] = str(config.holdout)
@@ -129,15 +139,27 @@ def run(config, log=print):
                       "max_abs_error": report["variants"][variant]["max_abs_error"]}
             for variant, path in files.items()})
         sidecar.save(folder / SIDECAR_NAME)
+        written = write_test_vectors(folder, files, sidecar, holdout, config.holdout,
+                                     config.test_vectors)
+        log(f"      test vectors: {min(len(holdout), config.test_vectors)} images, every variant "
+            f"(tflite/{written.name}/)")
         replace_folder(folder, out / TFLITE)
     write_json(out / FIDELITY, report)
     log(fidelity.format_fidelity(report))
     for warning in report["warnings"]:
         log(f"warning: {warning}")
 
-    log("[4/4] The edge runtime")
+    log(f"[4/{steps}] The edge runtime")
     wheel = write_edge_wheel(out / "edge")
     log(f"      {wheel}: pip install it on a device, then siam-edge explain --model "
         f"{out / TFLITE / 'model_int8.tflite'} IMAGES --out DIR")
-    log(f"Wrote {out}/ (saved_model/{version}, {TFLITE}/, {FIDELITY}, edge/)")
+    if config.web:
+        log(f"[5/{steps}] The web page ({page_variant} model, LiteRT.js)")
+        page = write_web_page(out, out / TFLITE, page_variant, sidecar, litertjs,
+                              RESIDUAL_TOLERANCE, config.max_pixels, config.overwrite)
+        total, fetched = folder_size(page)
+        log(f"      {page}/: {total / 1e6:.1f} MB, of which a browser downloads {fetched / 1e6:.1f} "
+            f"MB. Serve it, e.g. python -m http.server -d {page}, and open it on a phone")
+    log(f"Wrote {out}/ (saved_model/{version}, {TFLITE}/, {FIDELITY}, edge/"
+        f"{', web/' if config.web else ''})")
     return report

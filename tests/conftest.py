@@ -78,11 +78,12 @@ def tiny_scenes():
 
 @pytest.fixture(scope="session")
 def tiny_export(tiny_models, tmp_path_factory):
-    """`python -m export` of the tiny SIAM model (all four TFLite variants): the folder."""
+    """`python -m export` of the tiny SIAM model (all four TFLite variants, the test vectors
+    and the web page): the folder."""
     from export.cli import main
 
     out = tmp_path_factory.mktemp("export") / "tiny"
     code = main(["--model", str(tiny_models[0]), "--out", str(out), "--calibration-images", "16",
-                 "--holdout-images", "12", "--latency-runs", "5"])
+                 "--holdout-images", "12", "--latency-runs", "5", "--web"])
     assert code == 0
     return out

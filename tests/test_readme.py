@@ -44,6 +44,7 @@ SMALL = {
     "train.epochs=1 train.steps_per_epoch=2 train.batch_size=8 train.lr_decay_epochs=[] "
     "train.attribute_epochs=0 baseline.enabled=false",
     "siam-export --model runs/my_photos": "--tflite float32,int8",
+    "--out runs/phone --web": "--tflite int8",
 }
 
 
@@ -133,9 +134,9 @@ def test_every_readme_block_is_run_below():
 
 MARKERS_SH = ("make demo", "siam-train --config demo", "siam explain --model runs/demo",
               "siam evaluate --model runs/demo", "download-scenic-or-not",
-              "--config sun_son_resnet50", "siam-export --model runs/demo", "docker run",
+              "--config sun_son_resnet50", "--calibration DIR", "docker run",
               "request.json", "siam-edge explain", "siam example-photos",
-              "siam-train --config my_photos")
+              "siam-train --config my_photos", "http.server")
 MARKERS_PYTHON = ("build_siam_model", "ServingClient(")
 MARKERS_TOML = ('dataset = "manifest"',)
 
@@ -155,7 +156,7 @@ def test_every_command_and_snippet_runs(scratch, env):
     library = block("python", "build_siam_model")
     download = block("sh", "download-scenic-or-not")
     paper = block("sh", "--config sun_son_resnet50")
-    export = block("sh", "siam-export --model runs/demo")
+    export = block("sh", "--calibration DIR")
     serving, request = block("sh", "docker run"), block("sh", "request.json")
     edge = block("sh", "siam-edge explain")
     for command in commands(train) + commands(explain) + commands(evaluate):
@@ -202,6 +203,38 @@ def test_every_command_and_snippet_runs(scratch, env):
     shutil.copytree(scratch / "photos", tflite / "photos")
     run(explain_edge, tflite, env)
     assert (tflite / "explained" / "summary.json").is_file()
+
+
+def test_the_web_page_block_runs(scratch, env):
+    """"In the browser": make web (a dry run: make test installed it), the export with
+    --web, and the static server, asked for the page and its model from another process."""
+    import json
+    import time
+    import urllib.request
+
+    install, export, serve = commands(block("sh", "http.server"))
+    assert install == "make web"
+    run(f"make -n -C {ROOT} web", scratch, env)
+    run(export, scratch, env)
+    port = free_port(8000)
+    server = subprocess.Popen(["bash", "-c", serve.replace("8000", str(port))], cwd=scratch,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        for _ in range(50):
+            try:
+                page = urllib.request.urlopen(url, timeout=5).read().decode()
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert "<title>SIAM explainer</title>" in page
+        settings = json.loads(urllib.request.urlopen(url + "page.json", timeout=5).read())
+        assert settings["variant"] == "int8"
+        model = urllib.request.urlopen(url + settings["model"], timeout=5).read()
+        assert len(model) == (scratch / "runs" / "phone" / "tflite" / "model_int8.tflite").stat().st_size
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def test_the_own_photos_walkthrough_runs(scratch, env):

@@ -1,4 +1,5 @@
-"""`siam-edge explain`: explain a `.tflite` SIAM model's predictions, no TensorFlow needed."""
+"""`siam-edge explain`: explain a `.tflite` SIAM model's predictions, no TensorFlow needed;
+`siam-edge check`: check this runtime against an export's test vectors."""
 
 import argparse
 import functools
@@ -46,13 +47,29 @@ def build_parser():
     explain.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                          help="refuse images larger than this, unread (default: 50000000)")
     add_output_options(explain)
+    check = commands.add_parser(
+        "check",
+        help="check LiteRT here against the export's test vectors",
+        description=(
+            "Run each TFLite variant on the export's test vectors (tflite/test_vectors/: "
+            "images at the model's input size and the tensors the export computed) and "
+            "compare within each variant's tolerance; prints a table, exits 1 if one fails. "
+            "Run it once on a new device or LiteRT version."),
+    )
+    check.add_argument("folder", metavar="TEST_VECTORS",
+                       help="the test vector folder (EXPORT_DIR/tflite/test_vectors)")
+    check.add_argument("--models", default=None,
+                       help="the folder of the .tflite files (default: the folder above)")
+    check.add_argument("--variant", action="append", default=None,
+                       help="check only this variant (repeatable; default: all)")
+    check.add_argument("--threads", type=int, default=2, help="LiteRT CPU threads (default: 2)")
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        return _explain(args)
+        return _check(args) if args.command == "check" else _explain(args)
     except (ValueError, TypeError, OSError, ImportError) as error:
         print(f"siam-edge {args.command}: error: {error}", file=sys.stderr)
         return 2
@@ -76,6 +93,17 @@ def _explain(args):
         top_k=args.top_k, batch_size=16, max_pixels=args.max_pixels, label="siam-edge explain",
         table=table)
     return explained_files.report(summary, args.out)
+
+
+def _check(args):
+    from siam_keras.edge import test_vectors
+
+    report = test_vectors.check(args.folder, args.models, args.variant, args.threads)
+    print(f"{'variant':<10}{'largest relative error':>24}{'tolerance':>11}  result")
+    for variant, entry in report.items():
+        print(f"{variant:<10}{entry['worst']:>24.2e}{entry['tolerance']:>11g}  "
+              f"{'ok' if entry['passed'] else 'FAILED: ' + max(entry['errors'], key=entry['errors'].get)}")
+    return 0 if all(entry["passed"] for entry in report.values()) else 1
 
 
 if __name__ == "__main__":

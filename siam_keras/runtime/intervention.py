@@ -45,6 +45,40 @@ def validate_factors(factors, attribute_names, grid_shape):
     return checked
 
 
+def intervention_from_predictions(head, predictions, factors):
+    """`SIAMIntervention` from a forward pass' outputs and the head's weights alone.
+
+    The counterfactual contributions are those the head gives the edited maps
+    (`decomposition.decompose`): what `SIAMExplainer.intervene` computes with the
+    Keras layer, here in NumPy for any runtime (LiteRT, TF Serving, the web page).
+
+    Args:
+        head: `HeadWeights`.
+        predictions: {key: (B, ...) array} with the maps, outputs and contributions.
+        factors: as `validate_factors` takes them.
+    """
+    from siam_keras import vocabulary
+    from siam_keras.runtime.decomposition import decompose
+
+    maps = np.asarray(predictions[vocabulary.ATTRIBUTE_MAPS], dtype="float32")
+    factors = validate_factors(factors, head.attribute_names, maps.shape[:3])
+    edited = maps.copy()
+    for name, factor in factors.items():
+        edited[..., head.attribute_names.index(name)] *= factor
+    names = head.output_names
+    counterfactual = {name: decompose(head.outputs[name], edited).contributions for name in names}
+    keys = {name: vocabulary.contributions_key(name) for name in names}
+    return SIAMIntervention(
+        factors=factors,
+        attribute_names=tuple(head.attribute_names),
+        outputs={name: np.asarray(predictions[name]) for name in names},
+        counterfactual_outputs={name: head.outputs[name].bias + c.sum(axis=1)
+                                for name, c in counterfactual.items()},
+        contributions={name: np.asarray(predictions[keys[name]]) for name in names},
+        counterfactual_contributions=counterfactual,
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class SIAMIntervention:
     """The outputs of B images before and after an intervention on attribute maps.

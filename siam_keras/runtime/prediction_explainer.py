@@ -54,6 +54,23 @@ class PredictionExplainer:
         return SIAMExplanation.from_predictions(self.head, predictions, self.image_size,
                                                 checked_top_k(top_k), tolerance=self.tolerance)
 
+    def intervene(self, images, factors):
+        """What the outputs would be with some attributes' maps scaled or removed: one
+        forward pass, then the head's weights on the edited maps
+        (`intervention_from_predictions`).
+
+        Args:
+            images: as for `__call__`.
+            factors: {attribute: factor}; a number >= 0 (0 removes the attribute, 2
+                doubles it) or an array broadcastable to the maps' (batch, h, w) grid.
+
+        Returns:
+            A `SIAMIntervention`.
+        """
+        from siam_keras.runtime.intervention import intervention_from_predictions
+
+        return intervention_from_predictions(self.head, self.predict(images), factors)
+
     def __call__(self, images, top_k=DEFAULT_TOP_K):
         checked_top_k(top_k)  # before the (costly) forward pass
         return self.explain_predictions(self.predict(images), top_k)

@@ -33,7 +33,7 @@ def classification_export(tmp_path_factory):
     out = folder / "export"
     assert main(["--model", str(folder / "siam.keras"), "--out", str(out),
                  "--calibration-images", "16", "--holdout-images", "12",
-                 "--latency-runs", "3"]) == 0
+                 "--latency-runs", "3", "--web"]) == 0
     return folder / "siam.keras", out
 
 
@@ -94,3 +94,44 @@ def test_the_serving_client_explains_classes_like_keras(classification_export, t
     record = served.to_json(0)["outputs"]["landscape"]
     assert record["kind"] == "classification" and record["value"] in CLASSES
     assert record["value"] == CLASSES[int(np.argmax(local.output("landscape").value[0]))]
+
+
+def test_the_sidecar_and_test_vectors_of_classes_follow_the_spec(classification_export):
+    from siam_keras.edge import test_vectors
+    from tests.export.test_sidecar_spec import validate
+
+    out = classification_export[1]
+    assert validate(out / "tflite" / "siam_model.json", "siam_model") == []
+    assert validate(out / "tflite" / "test_vectors" / "test_vectors.json", "test_vectors") == []
+    report = test_vectors.check(out / "tflite" / "test_vectors")
+    assert set(report) == {"float32", "float16", "dynamic", "int8"}
+    assert all(entry["passed"] for entry in report.values()), report
+
+
+def test_the_web_page_shows_the_predicted_class_and_the_runner_up(classification_export):
+    from siam_keras.edge import EdgeExplainer
+    from siam_keras.edge import test_vectors as vectors
+    from tests.web_browser import browser, explain_file, open_page, served
+
+    web = classification_export[1] / "web"
+    page_json = json.loads((web / "page.json").read_text())
+    explainer = EdgeExplainer(classification_export[1] / "tflite" / page_json["model"])
+    image = web / "test_vectors" / "image_02.png"
+    pixels = vectors.read_pixels(image)[None]
+    with served(web) as url, browser() as chromium:
+        page = open_page(chromium, url + "index.html")
+        page.select_option("#output", "landscape")
+        explain_file(page, image)
+        headline = page.locator("#prediction .headline")
+        logits = json.loads(headline.get_attribute("data-logits"))
+        shown = (headline.get_attribute("data-predicted"), headline.get_attribute("data-runner-up"))
+        page.locator('#sliders input[data-attribute="water"]').fill("2")
+        what_if = page.evaluate("window.siamPage.result.whatIf.outputs.landscape.value")
+        assert page.errors == []
+    expected = explainer.predict(pixels)["landscape"][0]
+    tolerance = vectors.TOLERANCE[page_json["variant"]]
+    assert vectors.relative_error(logits, expected) <= tolerance
+    order = np.argsort(-expected)
+    assert shown == (CLASSES[order[0]], CLASSES[order[1]])
+    counterfactual = explainer.intervene(pixels, {"water": 2.0}).counterfactual_outputs["landscape"]
+    assert vectors.relative_error(what_if, counterfactual[0]) <= 1e-4

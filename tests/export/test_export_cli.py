@@ -60,17 +60,20 @@ def test_a_second_export_replaces_the_tflite_models_whole_or_not_at_all(tiny_mod
     out = tmp_path / "export"
     base = ["--model", str(tiny_models[0]), "--out", str(out), *FAST]
     assert main([*base, "--tflite", "float32,dynamic"]) == 0
-    before = {p.name: p.read_bytes() for p in (out / "tflite").iterdir()}
+    before = {p.name: p.read_bytes() for p in (out / "tflite").rglob("*") if p.is_file()}
     fidelity = (out / "fidelity.json").read_bytes()
     assert main([*base, "--tflite", "float32"]) == 2  # a new SavedModel version, but TFLite exists
     err = capsys.readouterr().err
     assert "already holds an export's tflite and fidelity.json" in err and "--overwrite" in err
-    assert {p.name: p.read_bytes() for p in (out / "tflite").iterdir()} == before
+    assert {p.name: p.read_bytes() for p in (out / "tflite").rglob("*") if p.is_file()} == before
     assert (out / "fidelity.json").read_bytes() == fidelity
     assert main([*base, "--tflite", "float32", "--overwrite"]) == 0
     # No model of the first export stays beside the new sidecar.
     assert sorted(p.name for p in (out / "tflite").iterdir()) == ["model_float32.tflite",
-                                                                  "siam_model.json"]
+                                                                  "siam_model.json",
+                                                                  "test_vectors"]
+    assert list(json.loads((out / "tflite" / "test_vectors" / "test_vectors.json").read_text())[
+        "variants"]) == ["float32"]
     assert EdgeExplainer(out / "tflite" / "model_float32.tflite").variant == "float32"
     assert not [p for p in out.rglob(".*")]
 

@@ -1,0 +1,234 @@
+// The arithmetic of a SIAM explanation, in the page: the decomposition of every
+// output over the feature grid and the what-if interventions, from the head's
+// weights in siam_model.json. It mirrors siam_keras.runtime.decomposition and
+// SIAMExplainer.intervene (docs/sidecar.md gives the formulas); no DOM here.
+
+export const PIXELS_SIGNATURE = "serving_default";
+export const PIXELS_INPUT = "image";
+export const ATTRIBUTE_MAPS = "attribute_maps";
+export const ATTRIBUTE_SCORES = "attribute_scores";
+export const contributionsKey = (output) => `${output}_contributions`;
+
+/** Flattens a nested JSON array into a Float64Array, checking its shape. */
+function flat(nested, shape, what) {
+  const out = new Float64Array(shape.reduce((a, b) => a * b, 1));
+  let n = 0;
+  const walk = (value, depth) => {
+    if (depth === shape.length) {
+      if (typeof value !== "number") throw new Error(`${what}: a non-number in the array`);
+      out[n++] = value;
+      return;
+    }
+    if (!Array.isArray(value) || value.length !== shape[depth]) {
+      throw new Error(`${what}: expected shape [${shape}] (axis ${depth} differs)`);
+    }
+    for (const item of value) walk(item, depth + 1);
+  };
+  walk(nested, 0);
+  return out;
+}
+
+function shapeOf(nested) {
+  const shape = [];
+  for (let v = nested; Array.isArray(v); v = v[0]) shape.push(v.length);
+  return shape;
+}
+
+/**
+ * One output's head on the feature grid (siam_model.json's head[output]).
+ * Regression: cell_templates (H, W, K, G), mixing (K, G), bias a number.
+ * Classification: mixing (K, G, C), bias (C), cell_templates (H, W, K, G) shared by
+ * the classes or (H, W, K, G, C) per class, and the class names.
+ */
+export class OutputHead {
+  constructor(name, entry) {
+    this.name = name;
+    this.classes = entry.classes ?? null;
+    const cellShape = shapeOf(entry.cell_templates);
+    const [h, w, k, g] = cellShape;
+    const c = this.classes ? this.classes.length : 1;
+    if (this.classes && this.classes.length < 2) throw new Error(`head ${name}: fewer than 2 classes`);
+    this.shape = { h, w, k, g, c };
+    this.perClass = cellShape.length === 5;
+    if (cellShape.length !== 4 && !(this.classes && this.perClass && cellShape[4] === c)) {
+      throw new Error(`head ${name}: cell_templates of shape [${cellShape}] do not fit the head`);
+    }
+    this.cells = flat(entry.cell_templates, cellShape, `head ${name}.cell_templates`);
+    this.mixing = flat(entry.mixing, this.classes ? [k, g, c] : [k, g], `head ${name}.mixing`);
+    this.bias = this.classes ? flat(entry.bias, [c], `head ${name}.bias`) : Float64Array.of(entry.bias);
+    if (!this.classes && typeof entry.bias !== "number") throw new Error(`head ${name}: bias must be a number`);
+  }
+
+  get isClassification() { return this.classes !== null; }
+
+  /**
+   * Decomposes this output for one image's maps (Float32Array/Float64Array of
+   * H*W*K values, row-major (h, w, k), as LiteRT returns them).
+   * Returns per class c (one for regression): contributions[c] (K), relevance[c]
+   * (H*W*K), spatial[c] (H*W) and value[c] = bias + sum of contributions.
+   */
+  decompose(maps) {
+    const { h, w, k, g, c } = this.shape;
+    const cells = h * w;
+    if (maps.length !== cells * k) throw new Error(`maps of ${maps.length} values; the head needs ${h}x${w}x${k}`);
+    const result = { contributions: [], relevance: [], spatial: [], value: [] };
+    for (let cls = 0; cls < c; cls++) {
+      const templateAt = this.perClass
+        ? (hw, a, t) => this.cells[((hw * k + a) * g + t) * c + cls]
+        : (hw, a, t) => this.cells[(hw * k + a) * g + t];
+      const mixingAt = this.classes ? (a, t) => this.mixing[(a * g + t) * c + cls] : (a, t) => this.mixing[a * g + t];
+      const contributions = new Float64Array(k);
+      const relevance = new Float64Array(cells * k);
+      const spatial = new Float64Array(cells);
+      for (let a = 0; a < k; a++) {
+        // r_kg = sum_hw M_k[h, w] U_kg[h, w]; c_k = sum_g m_kg relu(r_kg)
+        const weights = new Float64Array(g);
+        for (let t = 0; t < g; t++) {
+          let r = 0;
+          for (let hw = 0; hw < cells; hw++) r += maps[hw * k + a] * templateAt(hw, a, t);
+          if (r > 0) {
+            contributions[a] += mixingAt(a, t) * r;
+            weights[t] = mixingAt(a, t);
+          }
+        }
+        // R_k[h, w] = M_k[h, w] * sum_g [r_kg > 0] m_kg U_kg[h, w]
+        for (let hw = 0; hw < cells; hw++) {
+          let cellWeight = 0;
+          for (let t = 0; t < g; t++) if (weights[t] !== 0) cellWeight += weights[t] * templateAt(hw, a, t);
+          const r = maps[hw * k + a] * cellWeight;
+          relevance[hw * k + a] = r;
+          spatial[hw] += r;
+        }
+      }
+      result.contributions.push(contributions);
+      result.relevance.push(relevance);
+      result.spatial.push(spatial);
+      result.value.push(this.bias[cls] + contributions.reduce((s, v) => s + v, 0));
+    }
+    return result;
+  }
+}
+
+/** The parsed siam_model.json: names, input size, heads. Throws naming what is wrong. */
+export class Sidecar {
+  constructor(data) {
+    const formats = ["siam-keras-model/1", "siam-keras-model/2"];
+    if (!data || !formats.includes(data.format)) {
+      throw new Error(`not a siam-keras model sidecar this page reads (format ${data && data.format}; expected one of ${formats.join(", ")})`);
+    }
+    this.data = data;
+    this.name = data.name;
+    this.attributeNames = data.attribute_names;
+    this.outputNames = data.output_names;
+    this.height = data.input.height;
+    this.width = data.input.width;
+    this.featureGrid = data.feature_grid;
+    this.heads = Object.fromEntries(this.outputNames.map((name) => [name, new OutputHead(name, data.head[name])]));
+  }
+}
+
+/** Softmax of logits (an array), stable. */
+export function softmax(logits) {
+  const top = Math.max(...logits);
+  const e = logits.map((v) => Math.exp(v - top));
+  const total = e.reduce((s, v) => s + v, 0);
+  return e.map((v) => v / total);
+}
+
+/** Indices of `values` sorted by decreasing value. */
+export function ranked(values) {
+  return Array.from(values.keys()).sort((a, b) => values[b] - values[a]);
+}
+
+/**
+ * One image's explanation from the model's outputs ({key: typed array}) and the heads:
+ * per output, the model's value(s) and contributions, their decomposition and the
+ * check that they add up (relative residual, as SIAMExplanation.from_predictions).
+ */
+export function explain(sidecar, outputs, tolerance) {
+  const maps = outputs[ATTRIBUTE_MAPS];
+  const explained = {};
+  for (const name of sidecar.outputNames) {
+    const head = sidecar.heads[name];
+    const { k, c } = head.shape;
+    const split = head.decompose(maps);
+    const modelValue = Array.from(outputs[name]);
+    const modelContributions = outputs[contributionsKey(name)];
+    // The model's contributions: (K) or (K, C) row-major.
+    const contributions = Array.from({ length: c }, (_, cls) =>
+      Float64Array.from({ length: k }, (_, a) => modelContributions[head.isClassification ? a * c + cls : a]));
+    let residual = 0;
+    for (let cls = 0; cls < c; cls++) {
+      const sum = head.bias[cls] + contributions[cls].reduce((s, v) => s + v, 0);
+      const scale = Math.max(1, Math.abs(modelValue[cls]));
+      residual = Math.max(residual, Math.abs(sum - modelValue[cls]) / scale);
+      for (let a = 0; a < k; a++) {
+        // The contributions recomputed from the maps, and their spatial split's totals.
+        let total = 0;
+        for (let hw = 0; hw < split.spatial[cls].length; hw++) total += split.relevance[cls][hw * k + a];
+        residual = Math.max(residual, Math.abs(split.contributions[cls][a] - contributions[cls][a]) / scale,
+                            Math.abs(total - contributions[cls][a]) / scale);
+      }
+    }
+    const entry = { name, head, value: modelValue, contributions, split, residual, ok: residual <= tolerance };
+    if (head.isClassification) {
+      entry.probabilities = softmax(modelValue);
+      const order = ranked(modelValue);
+      entry.predicted = order[0];
+      entry.runnerUp = order[1];
+    }
+    explained[name] = entry;
+  }
+  return explained;
+}
+
+/**
+ * The shown contributions of an output: regression, the contributions; classification,
+ * what each attribute adds to the predicted class beyond its mean over the classes
+ * (softmax is blind to what every class gets alike), as siam explain ranks them.
+ */
+export function shownContributions(entry, cls = entry.predicted) {
+  if (!entry.head.isClassification) return Array.from(entry.contributions[0]);
+  const { k, c } = entry.head.shape;
+  return Array.from({ length: k }, (_, a) => {
+    let mean = 0;
+    for (let j = 0; j < c; j++) mean += entry.contributions[j][a];
+    return entry.contributions[cls][a] - mean / c;
+  });
+}
+
+/**
+ * What-if: the outputs with attribute maps scaled, computed from the head's weights
+ * (no second model run), as SIAMExplainer.intervene. `factors` is {attribute:
+ * Float64Array(H*W)} of factors >= 0 per feature cell (0 removes the attribute
+ * there, 2 doubles it). Returns {output: {value: [C], contributions: [C][K]}}.
+ */
+export function intervene(sidecar, maps, factors) {
+  const k = sidecar.attributeNames.length;
+  const edited = Float64Array.from(maps);
+  for (const [name, factor] of Object.entries(factors)) {
+    const a = sidecar.attributeNames.indexOf(name);
+    if (a < 0) throw new Error(`unknown attribute ${name}`);
+    for (let hw = 0; hw < factor.length; hw++) edited[hw * k + a] *= factor[hw];
+  }
+  const out = {};
+  for (const name of sidecar.outputNames) {
+    const split = sidecar.heads[name].decompose(edited);
+    out[name] = { value: split.value, contributions: split.contributions.map((v) => Array.from(v)) };
+  }
+  return out;
+}
+
+/** A number with its sign, "0.00" when it rounds to zero (colours.signed_text). */
+export function signedText(value, decimals = 2) {
+  const text = value.toFixed(decimals);
+  if (Number(text) === 0) return (0).toFixed(decimals);
+  return value >= 0 ? `+${text}` : text;
+}
+
+/** The colour of a contribution: its sign's, grey when negligible or shown as zero. */
+export function signColour(style, value, largest, decimals = 2) {
+  if (largest !== undefined && Math.abs(value) <= style.negligible * largest) return style.none;
+  if (Number(value.toFixed(decimals)) === 0) return style.none;
+  return value >= 0 ? style.positive : style.negative;
+}

@@ -1,0 +1,119 @@
+"""Test vectors: what any runtime of an exported SIAM model checks itself against.
+
+`siam-export` writes `tflite/test_vectors/` beside the models: a few held-out images
+already at the model's input size (PNG, so the pixels are exact) and
+`test_vectors.json`, with, per TFLite variant, the tensors the Python edge runtime
+computed for each image (batch 1, as the signature returns them) and the variant's
+tolerance. A runtime (the web page, Kotlin, Swift, C++) feeds each PNG's pixels to
+its model and compares; `docs/sidecar.md` describes the file. Checking needs NumPy,
+Pillow and ai-edge-litert only.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from siam_keras import vocabulary
+
+FOLDER, FILE = "test_vectors", "test_vectors.json"
+FORMAT = "siam-keras-test-vectors/1"
+#: How many held-out images the export writes.
+DEFAULT_COUNT = 5
+#: The largest accepted |got - expected| / max(1, max |expected|) per tensor and image,
+#: per variant: what two runtimes of the same .tflite file may differ by. Float kernels
+#: differ in summation order only; dynamic-range and int8 kernels may round a quantised
+#: activation one step the other way (README, "Test vectors").
+TOLERANCE = {"float32": 1e-4, "float16": 1e-4, "dynamic": 1e-3, "int8": 1e-2}
+COMPARISON = ("every value v of a tensor, per image: |v - expected| <= tolerance * "
+              "max(1, max |expected| over that tensor)")
+
+
+def spatial_key(output):
+    """The key of an output's spatial contributions, e.g. `spatial_contributions/scenicness`."""
+    return f"{vocabulary.SPATIAL_CONTRIBUTIONS}/{output}"
+
+
+def expected_tensors(explainer, pixels):
+    """{key: batch-1 array} of one image: the signature's outputs and, per output, the
+    spatial contributions of the decomposition ((1, H, W), or (1, H, W, C) classes)."""
+    from siam_keras.runtime.decomposition import decompose
+
+    outputs = explainer.predict(pixels[None])
+    tensors = {key: np.asarray(value, dtype="float32") for key, value in outputs.items()}
+    for name, head in explainer.head.outputs.items():
+        tensors[spatial_key(name)] = decompose(head, tensors[vocabulary.ATTRIBUTE_MAPS]).spatial
+    return tensors
+
+
+def relative_error(got, expected):
+    """The largest |got - expected| over a tensor, relative to max(1, max |expected|)."""
+    expected = np.asarray(expected, dtype="float64")
+    got = np.asarray(got, dtype="float64")
+    if got.shape != expected.shape:
+        return float("inf")
+    scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
+    return float(np.abs(got - expected).max(initial=0.0)) / scale
+
+
+def read_pixels(path):
+    """A test vector's image: (H, W, 3) uint8, exactly as stored."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+def load(folder):
+    """test_vectors.json of a folder; raises FileNotFoundError or ValueError naming it."""
+    path = Path(folder) / FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"Test vectors not found: {path} (siam-export writes them in "
+                                f"tflite/{FOLDER}/)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} is not readable JSON: {error}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a siam-keras test vector file (expected format {FORMAT!r})")
+    return data
+
+
+def check(folder, model_folder=None, variants=None, num_threads=2):
+    """Runs each variant's model on the test vectors with the Python edge runtime.
+
+    Args:
+        folder: the test vector folder (`tflite/test_vectors`).
+        model_folder: where the .tflite files and siam_model.json are (default: the
+            folder above `folder`).
+        variants: the variants to check (default: every variant in the file).
+
+    Returns:
+        {variant: {"tolerance": t, "worst": largest relative error, "passed": bool,
+        "errors": {key: largest relative error over the images}}}.
+    """
+    from siam_keras.edge.explainer import EdgeExplainer
+
+    folder = Path(folder)
+    model_folder = Path(model_folder) if model_folder else folder.parent
+    data = load(folder)
+    images = [read_pixels(folder / entry["file"]) for entry in data["images"]]
+    report = {}
+    for variant in variants or data["variants"]:
+        if variant not in data["variants"]:
+            raise ValueError(f"{folder / FILE} has no expected values for {variant!r}. It has: "
+                             f"{', '.join(data['variants'])}")
+        entry = data["variants"][variant]
+        explainer = EdgeExplainer(model_folder / entry["file"], num_threads=num_threads)
+        if explainer.variant != variant:
+            raise ValueError(f"{model_folder / entry['file']} is the {explainer.variant} model, "
+                             f"not {variant}: the test vectors of {variant} need its own file")
+        errors = {}
+        for pixels, expected in zip(images, entry["expected"]):
+            got = expected_tensors(explainer, pixels)
+            for key, values in expected.items():
+                errors[key] = max(errors.get(key, 0.0), relative_error(got.get(key), values))
+        worst = max(errors.values(), default=0.0)
+        report[variant] = {"tolerance": entry["tolerance"], "worst": worst,
+                           "passed": worst <= entry["tolerance"], "errors": errors}
+    return report
