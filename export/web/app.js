@@ -378,9 +378,12 @@ async function selfCheck() {
   const passed = rows.every((r) => r.ok);
   const table = $("check");
   table.hidden = false;
-  table.innerHTML = "<tr><th>image</th><th>tensor</th><th>relative error</th><th></th></tr>" +
-    rows.map((r) => `<tr><td>${r.image}</td><td>${r.key}</td><td>${r.error.toExponential(2)}</td>` +
-                    `<td>${r.ok ? "ok" : "FAILED"}</td></tr>`).join("");
+  table.replaceChildren();
+  for (const cells of [["image", "tensor", "relative error", ""],
+                       ...rows.map((r) => [r.image, r.key, r.error.toExponential(2), r.ok ? "ok" : "FAILED"])]) {
+    const row = table.insertRow();
+    for (const text of cells) row.insertCell().textContent = text;
+  }
   status(`Test vectors of ${state.page.variant}: ${passed ? "passed" : "FAILED"} (largest relative error ` +
          `${worst.toExponential(2)}, tolerance ${variant.tolerance})`, passed ? "info" : "error");
   document.body.dataset.check = passed ? "passed" : "failed";

@@ -176,3 +176,11 @@ def test_unreadable_and_oversized_photos_are_refused_with_a_reason(chromium, web
         shown = explain_file(page, web / vectors.FOLDER / "image_00.png")
         assert "error" not in shown and not page.locator("#error").is_visible()
         assert page.errors == []
+
+
+def test_opened_as_a_file_the_page_says_to_serve_it(chromium, web):
+    page = chromium.new_page()
+    page.goto((web / "index.html").as_uri())
+    page.wait_for_function("document.getElementById('status').dataset.kind === 'error'",
+                           timeout=10_000)
+    assert "through a web server" in page.inner_text("#status")
