@@ -8,6 +8,7 @@ from export.config import (
     DEFAULT_CALIBRATION_IMAGES,
     DEFAULT_HOLDOUT_IMAGES,
     DEFAULT_LATENCY_RUNS,
+    DEFAULT_TEST_VECTORS,
     ExportConfig,
 )
 from export.variants import VARIANTS
@@ -53,10 +54,10 @@ def build_parser():
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                         help="serve_image_bytes refuses larger images from their header, before "
                              f"decoding (default: {DEFAULT_MAX_PIXELS}, as siam explain)")
-    parser.add_argument("--test-vectors", type=int, default=5, metavar="N",
+    parser.add_argument("--test-vectors", type=int, default=DEFAULT_TEST_VECTORS, metavar="N",
                         help="held-out images in tflite/test_vectors/, with every variant's "
                              "expected tensors, for other runtimes to check themselves against "
-                             "(default: 5)")
+                             f"(default: {DEFAULT_TEST_VECTORS})")
     parser.add_argument("--web", action="store_true",
                         help="also write EXPORT_DIR/web/: a static page that explains photos in "
                              "the browser, camera included, with what-if sliders (LiteRT.js; "

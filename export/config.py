@@ -3,6 +3,7 @@
 import dataclasses
 
 from export.variants import VARIANTS, parse_variants
+from siam_keras.edge.test_vectors import DEFAULT_COUNT as DEFAULT_TEST_VECTORS
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
 
 DEFAULT_CALIBRATION_IMAGES = 256
@@ -46,7 +47,7 @@ class ExportConfig:
     seed: int = 0
     max_pixels: int = DEFAULT_MAX_PIXELS
     overwrite: bool = False
-    test_vectors: int = 5
+    test_vectors: int = DEFAULT_TEST_VECTORS
     web: bool = False
     web_variant: str | None = None
     litertjs: str | None = None
@@ -55,6 +56,8 @@ class ExportConfig:
         variants = self.variants
         text = variants if isinstance(variants, str) else ",".join(map(str, variants))
         object.__setattr__(self, "variants", parse_variants(text))
+        if not self.web and (self.web_variant or self.litertjs):
+            raise ValueError("--web-variant and --litertjs describe the web page: add --web")
         for name in ("calibration_images", "holdout_images", "latency_runs", "max_pixels",
                      "test_vectors"):
             value = getattr(self, name)

@@ -14,7 +14,14 @@ from export.edge_wheel import write_edge_wheel
 from export.images import load_images
 from export.test_vectors import write_test_vectors
 from export.variants import DESCRIPTIONS
-from export.web_page import folder_size, litertjs_folder, web_variant, write_web_page
+from export.web_page import (
+    WEB,
+    check_web_output,
+    folder_size,
+    litertjs_folder,
+    web_variant,
+    write_web_page,
+)
 from siam_keras.models import get_siam_layer
 from siam_keras.runtime.atomic import replace_folder, write_bytes, write_json
 from siam_keras.runtime.decomposition import HeadWeights
@@ -96,9 +103,7 @@ def run(config, log=print):
     if config.web:
         litertjs = litertjs_folder(config.litertjs)
         page_variant = web_variant(config.web_variant, variants)
-        if (out / "web").exists() and not config.overwrite:
-            raise FileExistsError(f"{out / 'web'} exists. Pass --overwrite to replace it, or "
-                                  "choose another --out.")
+        check_web_output(out, config.overwrite)
     steps = 5 if config.web else 4
     if "int8" in variants:
         calibration = calibration_images(config, sidecar.image_size, warnings, log)
@@ -111,7 +116,8 @@ def run(config, log=print):
 
     log(f"[2/{steps}] TFLite: {', '.join(variants)} (quantised backbones, float32 heads)")
     out.mkdir(parents=True, exist_ok=True)
-    for stale in (*out.glob(f".{TFLITE}-*"), *out.glob(f".{TFLITE}.*.old")):  # after a hard kill
+    for stale in (*out.glob(f".{TFLITE}-*"), *out.glob(f".{TFLITE}.*.old"),  # after a hard kill
+                  *out.glob(f".{WEB}-*"), *out.glob(f".{WEB}.*.old")):
         shutil.rmtree(stale, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix=f".{TFLITE}-", dir=out) as staging:
         folder, whole_folder = Path(staging) / TFLITE, Path(staging) / "quantised_whole"
@@ -156,10 +162,13 @@ def run(config, log=print):
     if config.web:
         log(f"[5/{steps}] The web page ({page_variant} model, LiteRT.js)")
         page = write_web_page(out, out / TFLITE, page_variant, sidecar, litertjs,
-                              RESIDUAL_TOLERANCE, config.max_pixels, config.overwrite)
+                              RESIDUAL_TOLERANCE, config.max_pixels)
         total, fetched = folder_size(page)
         log(f"      {page}/: {total / 1e6:.1f} MB, of which a browser downloads {fetched / 1e6:.1f} "
             f"MB. Serve it, e.g. python -m http.server -d {page}, and open it on a phone")
+    elif (out / WEB).exists():  # --overwrite without --web: its model is not this export's
+        shutil.rmtree(out / WEB)
+        log(f"Removed the earlier export's {out / WEB}/ (pass --web to write this model's)")
     log(f"Wrote {out}/ (saved_model/{version}, {TFLITE}/, {FIDELITY}, edge/"
         f"{', web/' if config.web else ''})")
     return report

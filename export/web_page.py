@@ -10,13 +10,15 @@ explanation check's tolerance and the figures' colours, from the same code as
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
+from siam_keras.edge import test_vectors as vectors
 from siam_keras.runtime.atomic import replace_folder, write_json
 
 WEB = "web"
 PAGE_SOURCE = Path(__file__).with_name("web")
-PAGE_FILES = ("index.html", "page.css", "app.js", "siam.js", "pixels.js", "draw.js")
+PAGE_FILES = ("index.html", "page.css", "app.js", "view.js", "siam.js", "pixels.js", "draw.js")
 #: Where `make web` installs LiteRT.js; SIAM_LITERTJS or --litertjs name another folder.
 LITERTJS_ENV = "SIAM_LITERTJS"
 DEFAULT_LITERTJS = PAGE_SOURCE / "node_modules" / "@litertjs"
@@ -24,6 +26,7 @@ DEFAULT_LITERTJS = PAGE_SOURCE / "node_modules" / "@litertjs"
 #: (relaxed SIMD, and "compat" for browsers without it, e.g. Safari); a browser fetches
 #: one of the two.
 LITERTJS_FILES = {
+    "core/package.json": None,  # its version goes into page.json and NOTICE.txt
     "core/dist/index.js": "core/index.js",
     "wasm-utils/dist/index.js": "wasm-utils/index.js",
     "core/wasm/litert_wasm_internal.js": "litert_wasm_internal.js",
@@ -80,9 +83,15 @@ def page_style():
             "overlay_opacity": figure_pixels.OVERLAY_OPACITY}
 
 
-def write_web_page(out, tflite_folder, variant, sidecar, litertjs, tolerance, max_pixels,
-                   overwrite=False):
-    """Writes `out/web/` (replacing an earlier one only with `overwrite`) and returns it.
+def check_web_output(out, overwrite):
+    """Refuses to replace an earlier export's web/ unless `overwrite`."""
+    if (Path(out) / WEB).exists() and not overwrite:
+        raise FileExistsError(f"{Path(out) / WEB} exists. Pass --overwrite to replace it, or choose "
+                              "another --out.")
+
+
+def write_web_page(out, tflite_folder, variant, sidecar, litertjs, tolerance, max_pixels):
+    """Writes `out/web/` (replacing an earlier one: `check_web_output` first) and returns it.
 
     Args:
         tflite_folder: the export's `tflite/` (models, sidecar and test vectors).
@@ -92,21 +101,14 @@ def write_web_page(out, tflite_folder, variant, sidecar, litertjs, tolerance, ma
         tolerance: the relative residual the page accepts when it checks an explanation.
         max_pixels: the page refuses larger photos from their header, before decoding.
     """
-    from export.test_vectors import vectors
-
-    final = Path(out) / WEB
-    if final.exists() and not overwrite:
-        raise FileExistsError(f"{final} exists. Pass --overwrite to replace it, or choose another "
-                              "--out.")
-    staging = Path(out) / f".{WEB}-staging"
-    shutil.rmtree(staging, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{WEB}-", dir=out))
     try:
-        staging.mkdir(parents=True)
         for name in PAGE_FILES:
             shutil.copyfile(PAGE_SOURCE / name, staging / name)
         for source, target in LITERTJS_FILES.items():
-            (staging / "litert" / target).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(litertjs / source, staging / "litert" / target)
+            if target:
+                (staging / "litert" / target).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(litertjs / source, staging / "litert" / target)
         version = json.loads((litertjs / "core" / "package.json").read_text())["version"]
         (staging / "litert" / "NOTICE.txt").write_text(
             f"LiteRT.js (@litertjs/core {version}), Apache License 2.0, "
@@ -119,6 +121,7 @@ def write_web_page(out, tflite_folder, variant, sidecar, litertjs, tolerance, ma
             "model": model, "variant": variant, "sidecar": "siam_model.json",
             "test_vectors": f"{vectors.FOLDER}/{vectors.FILE}", "tolerance": tolerance,
             "max_pixels": max_pixels, "litertjs": version, "style": page_style()}, indent=None)
+        final = Path(out) / WEB
         replace_folder(staging, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -131,5 +134,5 @@ def folder_size(folder):
     folder = Path(folder)
     total = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     unused = [folder / "litert" / f"litert_wasm_compat_internal.{suffix}" for suffix in ("js", "wasm")]
-    unused += [p for p in (folder / "test_vectors").rglob("*") if p.is_file()]
+    unused += [p for p in (folder / vectors.FOLDER).rglob("*") if p.is_file()]
     return total, total - sum(p.stat().st_size for p in unused if p.is_file())

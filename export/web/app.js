@@ -7,15 +7,11 @@
 import { loadAndCompile, loadLiteRt, Tensor } from "./litert/core/index.js";
 import { PhotoError, readPhoto } from "./pixels.js";
 import {
-  ATTRIBUTE_MAPS, PIXELS_INPUT, PIXELS_SIGNATURE, Sidecar, explain, intervene, shownContributions,
-  signColour, signedText,
+  ATTRIBUTE_MAPS, ATTRIBUTE_SCORES, PIXELS_INPUT, PIXELS_SIGNATURE, Sidecar, contributionsKey, explain, intervene,
 } from "./siam.js";
-import { colourBar, drawBars, drawOverlay, drawPhoto, drawThumbnail, greyOf } from "./draw.js";
+import { drawExplanation } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
-const DISPLAY_SIDE = 480;
-const THUMBNAIL_SIDE = 112;
-const MAX_THUMBNAILS = 8;
 
 /** What the page knows: the model and, after a photo, its outputs and the what-if state. */
 const state = { ready: false, sidecar: null, model: null, page: null, photo: null, result: null };
@@ -44,9 +40,18 @@ async function load() {
   state.sidecar = new Sidecar(await fetchJson(state.page.sidecar));
   await loadLiteRt("./litert/");
   state.model = await loadAndCompile(state.page.model, { accelerator: "wasm" });
-  const outputs = state.model.signatures[PIXELS_SIGNATURE].getOutputDetails().map((d) => d.name);
-  const missing = [ATTRIBUTE_MAPS, ...state.sidecar.outputNames].filter((n) => !outputs.includes(n));
-  if (missing.length) throw new Error(`${state.page.model} lacks the outputs ${missing.join(", ")} its sidecar names`);
+  const runner = state.model.signatures[PIXELS_SIGNATURE];
+  if (!runner) throw new Error(`${state.page.model} has no ${PIXELS_SIGNATURE} signature`);
+  const { height, width, outputNames } = state.sidecar;
+  const inputs = runner.getInputDetails().map((d) => `${d.name} [${Array.from(Object.values(d.shape))}]`);
+  const outputs = runner.getOutputDetails().map((d) => d.name);
+  const expected = [ATTRIBUTE_MAPS, ATTRIBUTE_SCORES, ...outputNames, ...outputNames.map(contributionsKey)];
+  const missing = expected.filter((n) => !outputs.includes(n));
+  if (missing.length || inputs.join() !== `${PIXELS_INPUT} [1,${height},${width},3]`) {
+    throw new Error(`${state.page.model} takes ${inputs.join(", ")} and returns ${outputs.join(", ")}; ` +
+      `its sidecar describes ${PIXELS_INPUT} [1,${height},${width},3] and ${expected.join(", ")}. ` +
+      "The model and siam_model.json must come from the same export.");
+  }
 }
 
 /** The model's outputs for H*W*3 pixels: {name: Float32Array}, found by signature name. */
@@ -68,19 +73,24 @@ async function run(pixels) {
 async function explainFile(file) {
   showError("");
   if (!state.ready) return showError("The model is still loading; try again in a moment.");
+  const request = (state.requests = (state.requests || 0) + 1); // the last photo chosen wins
   const { height, width } = state.sidecar;
   const started = performance.now();
-  let photo;
+  let photo, outputs, explained, decoded, ran;
   try {
     photo = await readPhoto(file, width, height, state.page.max_pixels);
+    decoded = performance.now();
+    outputs = await run(photo.pixels);
+    ran = performance.now();
+    explained = explain(state.sidecar, outputs, state.page.tolerance);
   } catch (error) {
-    showError(error instanceof PhotoError ? error.message : `${file.name} could not be read: ${error.message}`);
+    if (request === state.requests) {
+      showError(error instanceof PhotoError ? error.message
+        : `${file.name} could not be explained: ${error.message}`);
+    }
     return;
   }
-  const decoded = performance.now();
-  const outputs = await run(photo.pixels);
-  const ran = performance.now();
-  const explained = explain(state.sidecar, outputs, state.page.tolerance);
+  if (request !== state.requests) return;
   const done = performance.now();
   state.photo = photo;
   state.result = { file: file.name, outputs, explained, pixels: photo.rgb };
@@ -164,124 +174,16 @@ function selectedOutput() { return $("output").value || state.sidecar.outputName
 function render() {
   const { sidecar, result } = state;
   const name = selectedOutput();
-  const entry = result.explained[name];
-  const head = entry.head;
-  const cls = head.isClassification ? entry.predicted : 0;
   const factors = currentFactors();
-  const changed = Object.keys(factors).length > 0;
-  const whatIf = changed ? intervene(sidecar, result.outputs[ATTRIBUTE_MAPS], factors) : null;
-  state.result.whatIf = whatIf && { factors, outputs: whatIf };
-
-  // The prediction, in words.
-  const prediction = $("prediction");
-  prediction.innerHTML = "";
-  const value = entry.value[cls];
-  const line = document.createElement("p");
-  line.className = "headline";
-  line.dataset.output = name;
-  line.dataset.value = String(value);
-  if (head.isClassification) {
-    const p = entry.probabilities;
-    line.textContent = `${name}: ${head.classes[entry.predicted]} (${(100 * p[entry.predicted]).toFixed(1)}%), ` +
-      `runner-up ${head.classes[entry.runnerUp]} (${(100 * p[entry.runnerUp]).toFixed(1)}%)`;
-    line.dataset.predicted = head.classes[entry.predicted];
-    line.dataset.runnerUp = head.classes[entry.runnerUp];
-    line.dataset.logits = JSON.stringify(entry.value);
-  } else {
-    const added = entry.contributions[0].reduce((s, v) => s + v, 0);
-    line.textContent = `${name} ${value.toFixed(3)} = bias ${entry.head.bias[0].toFixed(3)} ` +
-      `${signedText(added, 3)} from ${head.shape.k} attributes`;
-  }
-  prediction.append(line);
-  if (whatIf) {
-    const after = whatIf[name].value[cls];
-    const what = document.createElement("p");
-    what.className = "what-if";
-    what.id = "what-if-result";
-    what.dataset.output = name;
-    what.dataset.value = String(after);
-    what.dataset.values = JSON.stringify(whatIf[name].value);
-    what.textContent = `What if: ${name} ${value.toFixed(3)} → ${after.toFixed(3)} (${signedText(after - value, 3)})`;
-    prediction.append(what);
-  }
-
-  // The bars: contributions sorted by value (classification: to the predicted class,
-  // beyond each attribute's mean over the classes).
-  const names = sidecar.attributeNames;
-  const shown = shownContributions(entry, cls);
-  const order = Array.from(shown.keys()).sort((a, b) => shown[b] - shown[a]);
-  let rows = order.map((a) => ({ name: names[a], value: shown[a] }));
-  let before;
-  if (whatIf) {
-    const counter = whatIf[name].contributions;
-    const after = head.isClassification
-      ? Array.from({ length: head.shape.k }, (_, a) => counter[cls][a] - counter.reduce((s, c) => s + c[a], 0) / head.shape.c)
-      : counter[0];
-    before = order.map((a) => shown[a]);
-    rows = order.map((a) => ({ name: names[a], value: after[a] }));
-  }
-  const total = whatIf ? whatIf[name].value[cls] : value;
-  drawBars($("bars"), rows, state.page.style, {
-    output: head.isClassification ? `${name} logit of ${head.classes[cls]}` : name,
-    bias: head.bias[cls], total, before });
-  $("bars-title").textContent = head.isClassification
-    ? `Contribution to ${head.classes[cls]}, beyond the attribute's mean over the classes`
-    : `Contribution to ${name}`;
-
-  // Where it comes from: the spatial split of the (what-if) output.
-  const photoPixels = drawPhoto(document.createElement("canvas"), state.photo.photo, DISPLAY_SIDE);
-  const spatial = whatIf
-    ? sidecar.heads[name].decompose(editedMaps(factors)).spatial[cls]
-    : entry.split.spatial[cls];
-  const limit = Math.max(...entry.split.spatial[cls].map(Math.abs), 1e-12);
-  const removedAny = new Uint8Array(cells());
+  const edits = Object.keys(factors).length ? intervene(sidecar, result.outputs[ATTRIBUTE_MAPS], factors) : null;
+  state.result.whatIf = edits && { factors, outputs: edits };
   const brushed = $("region-attribute").value;
-  for (const n of brushed === "*" ? names : [brushed]) {
-    state.whatIf.removed[n].forEach((r, i) => { if (r) removedAny[i] = 1; });
+  const removed = new Uint8Array(cells());
+  for (const n of brushed === "*" ? sidecar.attributeNames : [brushed]) {
+    state.whatIf.removed[n].forEach((r, i) => { if (r) removed[i] = 1; });
   }
-  drawOverlay($("photo"), photoPixels, spatial, sidecar.featureGrid, limit, state.page.style, removedAny);
-  colourBar($("overlay-scale"), state.page.style.diverging, -limit, limit,
-            `contribution to ${name} per feature cell`);
-
-  // The maps of the attributes that matter most (by |shown contribution|).
-  const maps = result.outputs[ATTRIBUTE_MAPS];
-  const k = names.length;
-  const top = Array.from(shown.keys()).sort((a, b) => Math.abs(shown[b]) - Math.abs(shown[a]))
-    .slice(0, MAX_THUMBNAILS);
-  let peak = 0;
-  for (const a of top) for (let i = 0; i < cells(); i++) peak = Math.max(peak, maps[i * k + a]);
-  const grey = greyOf(drawPhoto(document.createElement("canvas"), state.photo.photo, THUMBNAIL_SIDE));
-  const largest = Math.max(...shown.map(Math.abs), 1e-12);
-  const thumbnails = $("thumbnails");
-  thumbnails.innerHTML = "";
-  for (const a of top) {
-    const figure = document.createElement("figure");
-    figure.className = "thumbnail";
-    figure.dataset.attribute = names[a];
-    const title = document.createElement("figcaption");
-    title.textContent = `${names[a]} ${signedText(shown[a])}`;
-    title.style.color = `rgb(${signColour(state.page.style, shown[a], largest).join(",")})`;
-    const canvas = document.createElement("canvas");
-    drawThumbnail(canvas, grey, maps, sidecar.featureGrid, k, a, peak, state.page.style);
-    const frame = Math.max(1, Math.round(1 + 3 * Math.abs(shown[a]) / largest));
-    canvas.style.border = `${frame}px solid rgb(${signColour(state.page.style, shown[a], largest).join(",")})`;
-    const score = document.createElement("small");
-    const scores = result.outputs.attribute_scores;
-    score.textContent = `score ${scores[a].toFixed(3)}`;
-    figure.append(title, canvas, score);
-    thumbnails.append(figure);
-  }
-  colourBar($("map-scale"), state.page.style.maps, 0, peak, "attribute map (0 = absent)");
-}
-
-function editedMaps(factors) {
-  const maps = Float64Array.from(state.result.outputs[ATTRIBUTE_MAPS]);
-  const k = state.sidecar.attributeNames.length;
-  for (const [name, factor] of Object.entries(factors)) {
-    const a = state.sidecar.attributeNames.indexOf(name);
-    for (let i = 0; i < factor.length; i++) maps[i * k + a] *= factor[i];
-  }
-  return maps;
+  drawExplanation({ sidecar, style: state.page.style, photo: state.photo.photo, outputs: result.outputs,
+                    entry: result.explained[name], whatIf: edits && edits[name], removed });
 }
 
 // ---- controls -----------------------------------------------------------------------
@@ -369,8 +271,10 @@ async function selfCheck() {
         ? interleaved(explain(state.sidecar, outputs, Infinity)[key.split("/")[1]].split.spatial)
         : Array.from(outputs[key]);
       const flatExpected = values.flat(Infinity);
-      const scale = Math.max(1, ...flatExpected.map(Math.abs));
-      const error = Math.max(...flatExpected.map((e, i) => Math.abs(got[i] - e))) / scale;
+      let scale = 1, largest = got.length === flatExpected.length ? 0 : Infinity;
+      for (const e of flatExpected) scale = Math.max(scale, Math.abs(e));
+      flatExpected.forEach((e, i) => { largest = Math.max(largest, Math.abs(got[i] - e)); });
+      const error = Number.isNaN(largest) ? Infinity : largest / scale;
       worst = Math.max(worst, error);
       rows.push({ image: image.file, key, error, ok: error <= variant.tolerance });
     }

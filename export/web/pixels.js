@@ -14,9 +14,14 @@ const PRECISION_BITS = 32 - 8 - 2;
 /** The largest canvas every phone browser draws (Safari on iOS: 16.7 MP). */
 const MAX_CANVAS_PIXELS = 16_000_000;
 
-/** Pillow's precompute_coeffs for the bilinear filter (support 1). */
-function coefficients(inSize, outSize) {
-  const scale = inSize / outSize;
+/**
+ * Pillow's precompute_coeffs for the bilinear filter (support 1), over the box
+ * [in0, in1) of an input inSize pixels long (Pillow passes the box as C floats).
+ */
+function coefficients(inSize, outSize, in0 = 0, in1 = inSize) {
+  in0 = Math.fround(in0);
+  in1 = Math.fround(in1);
+  const scale = Math.fround(in1 - in0) / outSize;
   const filterScale = Math.max(scale, 1.0);
   const support = 1.0 * filterScale;
   const ksize = Math.ceil(support) * 2 + 1;
@@ -25,7 +30,7 @@ function coefficients(inSize, outSize) {
   const weights = new Float64Array(ksize);
   const ss = 1.0 / filterScale;
   for (let xx = 0; xx < outSize; xx++) {
-    const center = (xx + 0.5) * scale;
+    const center = in0 + (xx + 0.5) * scale;
     const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
     const xmax = Math.min(Math.trunc(center + support + 0.5), inSize) - xmin;
     let total = 0;
@@ -50,16 +55,18 @@ const clip8 = (sum) => Math.min(255, Math.max(0, Math.floor(sum / (1 << PRECISIO
 
 /**
  * Resizes RGBA bytes (width x height) to outWidth x outHeight RGB bytes exactly as
- * Pillow's Image.resize(..., BILINEAR) does for an RGB image: a horizontal pass over
- * the rows the vertical pass needs, then the vertical pass, both in fixed point.
+ * Pillow's Image.resize(..., BILINEAR, box=box) does for an RGB image, horizontal pass
+ * first (siam_keras.runtime.images.resize_for_model fixes that order): a horizontal pass
+ * over the rows the vertical pass needs, then the vertical pass, both in fixed point.
  */
-export function resizeLikePillow(rgba, width, height, outWidth, outHeight) {
-  const horizontal = coefficients(width, outWidth);
-  const vertical = coefficients(height, outHeight);
+export function resizeLikePillow(rgba, width, height, outWidth, outHeight, box = [0, 0, width, height]) {
+  const [left, top, right, bottom] = box;
+  const horizontal = coefficients(width, outWidth, left, right);
+  const vertical = coefficients(height, outHeight, top, bottom);
   const first = vertical.bounds[0];
   const last = vertical.bounds[outHeight * 2 - 2] + vertical.bounds[outHeight * 2 - 1];
-  const needHorizontal = outWidth !== width;
-  const needVertical = outHeight !== height;
+  const needHorizontal = outWidth !== width || left !== 0 || right !== outWidth;
+  const needVertical = outHeight !== height || top !== 0 || bottom !== outHeight;
   // Horizontal pass into rows first..last-1 (RGB, 3 bytes a pixel).
   let rows = last - first, rowWidth = outWidth;
   let temp = new Uint8Array(rows * outWidth * 3);
@@ -104,11 +111,30 @@ export function resizeLikePillow(rgba, width, height, outWidth, outHeight) {
   return out;
 }
 
-/** (width, height) from a PNG's or JPEG's header, or null (other formats, or unread). */
+/** (width, height) from an image's header (PNG, JPEG, WebP, GIF, BMP), or null. */
 export function headerSize(bytes) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length >= 24 && view.getUint32(0) === 0x89504e47 && view.getUint32(12) === 0x49484452) {
+  const text = (at, n) => String.fromCharCode(...bytes.subarray(at, at + n));
+  if (bytes.length >= 24 && view.getUint32(0) === 0x89504e47 && text(12, 4) === "IHDR") {
     return { width: view.getUint32(16), height: view.getUint32(20) };
+  }
+  if (bytes.length >= 10 && text(0, 3) === "GIF") {
+    return { width: view.getUint16(6, true), height: view.getUint16(8, true) };
+  }
+  if (bytes.length >= 26 && text(0, 2) === "BM") {
+    return { width: Math.abs(view.getInt32(18, true)), height: Math.abs(view.getInt32(22, true)) };
+  }
+  if (bytes.length >= 30 && text(0, 4) === "RIFF" && text(8, 4) === "WEBP") {
+    const chunk = text(12, 4);
+    if (chunk === "VP8X") {
+      const u24 = (at) => bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16);
+      return { width: u24(24) + 1, height: u24(27) + 1 };
+    }
+    if (chunk === "VP8L") {
+      const bits = view.getUint32(21, true);
+      return { width: (bits & 0x3fff) + 1, height: ((bits >> 14) & 0x3fff) + 1 };
+    }
+    if (chunk === "VP8 ") return { width: view.getUint16(26, true) & 0x3fff, height: view.getUint16(28, true) & 0x3fff };
   }
   if (bytes.length >= 4 && view.getUint16(0) === 0xffd8) {
     let i = 2;
@@ -127,44 +153,123 @@ export function headerSize(bytes) {
   return null;
 }
 
-/**
- * The scale Pillow's draft would decode a JPEG at for this target (siam_keras.runtime.
- * decode_scale.draft): the largest of 2, 4, 8 at which the photo is still at least the
- * target on each side; 1 when it is smaller than twice the target on a side.
- */
-export function draftScale(width, height, targetWidth, targetHeight) {
-  let scale = 1;
-  for (const s of [2, 4, 8]) {
-    if (Math.ceil(width / s) >= targetWidth && Math.ceil(height / s) >= targetHeight) scale = s;
+/** The EXIF orientation (1-8) in a TIFF structure (an EXIF block), or 1. */
+function tiffOrientation(bytes, start) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (start + 8 > bytes.length) return 1;
+  const little = bytes[start] === 0x49;
+  const ifd = start + view.getUint32(start + 4, little);
+  if (ifd + 2 > bytes.length) return 1;
+  const count = view.getUint16(ifd, little);
+  for (let n = 0; n < count; n++) {
+    const entry = ifd + 2 + n * 12;
+    if (entry + 10 > bytes.length) return 1;
+    if (view.getUint16(entry, little) === 0x0112) {
+      const value = view.getUint16(entry + 8, little);
+      return value >= 1 && value <= 8 ? value : 1;
+    }
   }
-  return scale;
+  return 1;
+}
+
+/** The EXIF orientation of a JPEG (APP1), PNG (eXIf) or WebP (EXIF chunk); 1 if none. */
+export function exifOrientation(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const text = (at, n) => String.fromCharCode(...bytes.subarray(at, at + n));
+  try {
+    if (view.getUint16(0) === 0xffd8) {
+      for (let i = 2; i + 4 < bytes.length;) {
+        if (bytes[i] !== 0xff) return 1;
+        const marker = bytes[i + 1], length = view.getUint16(i + 2);
+        if (marker === 0xe1 && text(i + 4, 6) === "Exif\0\0") return tiffOrientation(bytes, i + 10);
+        if (marker === 0xda) return 1; // the image data: no EXIF before it
+        i += 2 + length;
+      }
+    } else if (view.getUint32(0) === 0x89504e47) {
+      for (let i = 8; i + 8 < bytes.length;) {
+        const length = view.getUint32(i), type = text(i + 4, 4);
+        if (type === "eXIf") return tiffOrientation(bytes, i + 8);
+        if (type === "IDAT") return 1;
+        i += 12 + length;
+      }
+    } else if (text(0, 4) === "RIFF" && text(8, 4) === "WEBP") {
+      for (let i = 12; i + 8 < bytes.length;) {
+        const type = text(i, 4), length = view.getUint32(i + 4, true);
+        if (type === "EXIF") {
+          const start = text(i + 8, 6) === "Exif\0\0" ? i + 14 : i + 8;
+          return tiffOrientation(bytes, start);
+        }
+        i += 8 + length + (length % 2);
+      }
+    }
+  } catch (error) {
+    return 1; // a damaged block: the photo is not turned, as siam_keras does
+  }
+  return 1;
 }
 
 /**
+ * The scale Pillow's draft decodes a JPEG at for this target (siam_keras.runtime.
+ * decode_scale.draft): 1 when the photo is smaller than twice the target on a side,
+ * else the largest of 8, 4, 2 not above the smaller of width // target and
+ * height // target (upright sizes on both sides).
+ */
+export function draftScale(width, height, targetWidth, targetHeight) {
+  if (width < 2 * targetWidth || height < 2 * targetHeight) return 1;
+  const most = Math.min(Math.floor(width / targetWidth), Math.floor(height / targetHeight));
+  return [8, 4, 2, 1].find((s) => most >= s);
+}
+
+/** Where a stored image's top-left corner is once turned upright: {right, bottom}. */
+function storedOrigin(orientation) {
+  return { right: [2, 3, 6, 7].includes(orientation), bottom: [3, 4, 7, 8].includes(orientation) };
+}
+
+const megapixels = (pixels) => `${(pixels / 1e6).toFixed(pixels < 1e6 ? 3 : 1)} MP`;
+
+/**
  * Decodes a file to an upright bitmap, or throws a PhotoError saying why not. Returns
- * {bitmap, scale}: `scale` > 1 for a JPEG that Pillow would decode at 1/scale (its
- * draft mode), which `readPhoto` then imitates.
+ * {bitmap, scale, origin}: `scale` > 1 for a JPEG that Pillow would decode at 1/scale
+ * (its draft mode), which `readPhoto` imitates, and `origin`, where the stored image's
+ * first block is once upright (its partial blocks are on the other sides).
  */
 async function decode(file, maxPixels, targetWidth, targetHeight) {
   const bytes = new Uint8Array(await file.slice(0, 1 << 20).arrayBuffer());
+  if (file.size === 0) throw new PhotoError(`${file.name} is empty (0 bytes).`);
   const size = headerSize(bytes);
-  if (size && size.width * size.height > maxPixels) {
-    throw new PhotoError(`${file.name} is ${size.width} x ${size.height} pixels, more than the ` +
-      `${(maxPixels / 1e6).toFixed(0)} MP this page decodes (the same limit as siam explain). Reduce it first.`);
-  }
+  const tooLarge = (width, height) => new PhotoError(
+    `${file.name} is ${width} x ${height} pixels (${megapixels(width * height)}), more than the ` +
+    `${megapixels(maxPixels)} this page decodes (the same limit as siam explain). Reduce it first.`);
+  if (size && size.width * size.height > maxPixels) throw tooLarge(size.width, size.height);
   const options = { imageOrientation: "from-image", premultiplyAlpha: "none", colorSpaceConversion: "none" };
   let bitmap;
   try {
     bitmap = await createImageBitmap(file, options);
   } catch (error) {
+    if (size) {
+      throw new PhotoError(`${file.name} is damaged or truncated: its header says ${size.width} x ` +
+        `${size.height} pixels, but this browser could not decode the image data.`);
+    }
     const kind = file.type || file.name.split(".").pop();
     throw new PhotoError(`${file.name} could not be read as an image (${kind || "unknown type"}): ` +
       "this browser decodes JPEG, PNG, WebP, GIF and BMP (HEIC and TIFF only in Safari). " +
       "Save the photo as JPEG and try again.");
   }
+  if (bitmap.width * bitmap.height > maxPixels) {
+    const { width, height } = bitmap;
+    bitmap.close();
+    throw tooLarge(width, height);
+  }
+  const orientation = exifOrientation(bytes);
   const isJpeg = bytes[0] === 0xff && bytes[1] === 0xd8;
+  const isWebp = bytes.length > 12 && String.fromCharCode(...bytes.subarray(8, 12)) === "WEBP";
+  // Browsers turn JPEGs and PNGs upright; Chromium leaves WebPs as stored (a quarter
+  // turn shows in the size): those are turned here, as Pillow's exif_transpose does.
+  const turned = [5, 6, 7, 8].includes(orientation);
+  const swapped = size && turned && bitmap.width === size.height && bitmap.height === size.width;
+  if (isWebp && orientation !== 1 && !swapped) bitmap = await upright(bitmap, orientation);
   const scale = isJpeg ? draftScale(bitmap.width, bitmap.height, targetWidth, targetHeight) : 1;
-  if (bitmap.width * bitmap.height <= MAX_CANVAS_PIXELS) return { bitmap, scale };
+  if (bitmap.width * bitmap.height <= MAX_CANVAS_PIXELS) return { bitmap, scale, origin: storedOrigin(orientation) };
   // Larger than a phone's canvas holds: the browser reduces it first (the one step that
   // is not Pillow's), to at least the JPEG's draft size.
   const reduction = Math.max(Math.sqrt((bitmap.width * bitmap.height) / MAX_CANVAS_PIXELS), 1);
@@ -172,45 +277,66 @@ async function decode(file, maxPixels, targetWidth, targetHeight) {
     ...options, resizeWidth: Math.ceil(bitmap.width / reduction),
     resizeHeight: Math.ceil(bitmap.height / reduction), resizeQuality: "high" });
   bitmap.close();
-  return { bitmap: reduced, scale: Math.max(1, Math.floor(scale / reduction)) };
+  return { bitmap: reduced, scale: Math.max(1, Math.floor(scale / reduction)), origin: storedOrigin(orientation) };
+}
+
+/** The bitmap turned by EXIF `orientation` (2-8), as ImageOps.exif_transpose turns it. */
+async function upright(bitmap, orientation) {
+  const { width, height } = bitmap;
+  const turned = [5, 6, 7, 8].includes(orientation);
+  const canvas = new OffscreenCanvas(turned ? height : width, turned ? width : height);
+  const context = canvas.getContext("2d");
+  // The transform taking stored (x, y) to upright, per orientation.
+  const transforms = {
+    2: [-1, 0, 0, 1, width, 0], 3: [-1, 0, 0, -1, width, height], 4: [1, 0, 0, -1, 0, height],
+    5: [0, 1, 1, 0, 0, 0], 6: [0, 1, -1, 0, height, 0], 7: [0, -1, -1, 0, height, width],
+    8: [0, -1, 1, 0, 0, width],
+  };
+  context.setTransform(...transforms[orientation]);
+  context.drawImage(bitmap, 0, 0);
+  bitmap.close();
+  return canvas.transferToImageBitmap();
 }
 
 /**
- * RGBA bytes reduced `scale` times by averaging scale x scale blocks (the last row and
- * column of blocks over the pixels they have): what libjpeg's DCT scaling, Pillow's
- * draft, decodes a JPEG to (at 1/8 exactly: the blocks' DC terms; at 1/2 and 1/4 nearly).
+ * RGBA bytes reduced `scale` times by averaging scale x scale blocks: what libjpeg's
+ * DCT scaling, Pillow's draft, decodes a JPEG to (at 1/8 exactly: the blocks' DC terms;
+ * at 1/2 and 1/4 nearly). The blocks start at the stored image's first pixel, `origin`
+ * once upright, so the partial ones lie where the decoder puts them. Returns the
+ * reduced pixels and `box`, the photo's exact extent in them, as read_photo's.
  */
-export function blockAverage(rgba, width, height, scale) {
+export function blockAverage(rgba, width, height, scale, origin = { right: false, bottom: false }) {
   const outWidth = Math.ceil(width / scale), outHeight = Math.ceil(height / scale);
+  // Block b covers pixels [start(b), start(b + 1)) of a side, counted from the origin.
+  const starts = (size, out, fromEnd) => Int32Array.from({ length: out + 1 }, (_, b) =>
+    fromEnd ? Math.max(0, size - (out - b) * scale) : Math.min(size, b * scale));
+  const xs = starts(width, outWidth, origin.right), ys = starts(height, outHeight, origin.bottom);
   const out = new Uint8ClampedArray(outWidth * outHeight * 4);
-  const sums = new Float64Array(outWidth * 3), counts = new Float64Array(outWidth);
   for (let by = 0; by < outHeight; by++) {
-    sums.fill(0);
-    counts.fill(0);
-    for (let y = by * scale; y < Math.min(height, (by + 1) * scale); y++) {
-      for (let b = 0, x = 0; b < outWidth; b++) {
-        let r = 0, g = 0, bl = 0;
-        const end = Math.min(width, x + scale);
-        for (let p = (y * width + x) * 4; x < end; x++, p += 4) { r += rgba[p]; g += rgba[p + 1]; bl += rgba[p + 2]; }
-        sums[b * 3] += r; sums[b * 3 + 1] += g; sums[b * 3 + 2] += bl;
-        counts[b] += end - b * scale;
+    for (let bx = 0; bx < outWidth; bx++) {
+      let r = 0, g = 0, b = 0;
+      for (let y = ys[by]; y < ys[by + 1]; y++) {
+        for (let p = (y * width + xs[bx]) * 4, end = (y * width + xs[bx + 1]) * 4; p < end; p += 4) {
+          r += rgba[p]; g += rgba[p + 1]; b += rgba[p + 2];
+        }
       }
-    }
-    for (let b = 0; b < outWidth; b++) {
-      const o = (by * outWidth + b) * 4;
-      for (let c = 0; c < 3; c++) out[o + c] = Math.round(sums[b * 3 + c] / counts[b]);
+      const count = (ys[by + 1] - ys[by]) * (xs[bx + 1] - xs[bx]), o = (by * outWidth + bx) * 4;
+      out[o] = Math.round(r / count); out[o + 1] = Math.round(g / count); out[o + 2] = Math.round(b / count);
       out[o + 3] = 255;
     }
   }
-  return { rgba: out, width: outWidth, height: outHeight };
+  const exactWidth = width / scale, exactHeight = height / scale;
+  const box = [origin.right ? outWidth - exactWidth : 0, origin.bottom ? outHeight - exactHeight : 0,
+               origin.right ? outWidth : exactWidth, origin.bottom ? outHeight : exactHeight];
+  return { rgba: out, width: outWidth, height: outHeight, box };
 }
 
 /**
  * A photo file -> {pixels: Float32Array (H*W*3, 0-255), rgb: Uint8Array, photo: the
- * upright canvas it came from (for display), width, height (of the photo)}.
+ * upright canvas it came from (for display)}.
  */
 export async function readPhoto(file, targetWidth, targetHeight, maxPixels) {
-  const { bitmap, scale } = await decode(file, maxPixels, targetWidth, targetHeight);
+  const { bitmap, scale, origin } = await decode(file, maxPixels, targetWidth, targetHeight);
   const canvas = document.createElement("canvas");
   canvas.width = bitmap.width;
   canvas.height = bitmap.height;
@@ -220,8 +346,8 @@ export async function readPhoto(file, targetWidth, targetHeight, maxPixels) {
   context.drawImage(bitmap, 0, 0);
   bitmap.close();
   let source = { rgba: context.getImageData(0, 0, canvas.width, canvas.height).data,
-                  width: canvas.width, height: canvas.height };
-  if (scale > 1) source = blockAverage(source.rgba, source.width, source.height, scale);
-  const rgb = resizeLikePillow(source.rgba, source.width, source.height, targetWidth, targetHeight);
+                 width: canvas.width, height: canvas.height, box: undefined };
+  if (scale > 1) source = blockAverage(source.rgba, source.width, source.height, scale, origin);
+  const rgb = resizeLikePillow(source.rgba, source.width, source.height, targetWidth, targetHeight, source.box);
   return { pixels: Float32Array.from(rgb), rgb, photo: canvas };
 }

@@ -123,7 +123,17 @@ export class Sidecar {
     this.height = data.input.height;
     this.width = data.input.width;
     this.featureGrid = data.feature_grid;
-    this.heads = Object.fromEntries(this.outputNames.map((name) => [name, new OutputHead(name, data.head[name])]));
+    this.heads = {};
+    for (const name of this.outputNames) {
+      if (!data.head || !data.head[name]) throw new Error(`the sidecar has no head for the output ${name}`);
+      const head = new OutputHead(name, data.head[name]);
+      const { h, w, k } = head.shape;
+      if (k !== this.attributeNames.length || h !== this.featureGrid[0] || w !== this.featureGrid[1]) {
+        throw new Error(`the head of ${name} is ${h} x ${w} x ${k} (grid x attributes); the sidecar ` +
+          `names ${this.attributeNames.length} attributes on a ${this.featureGrid.join(" x ")} grid`);
+      }
+      this.heads[name] = head;
+    }
   }
 }
 
@@ -183,25 +193,30 @@ export function explain(sidecar, outputs, tolerance) {
 }
 
 /**
- * The shown contributions of an output: regression, the contributions; classification,
- * what each attribute adds to the predicted class beyond its mean over the classes
- * (softmax is blind to what every class gets alike), as siam explain ranks them.
+ * What one image's output shows, as siam_keras' ImageOutput: {name, value, bias,
+ * contributions (K), spatial (H*W)}. A classification output shows what separates
+ * class `first` from class `second` (the predicted class and the runner-up), the
+ * difference of their logits' terms, as siam explain's figure does (`versus`).
+ * `values` (C), `contributions` (C x K) and `spatial` (C x H*W) are per class.
  */
-export function shownContributions(entry, cls = entry.predicted) {
-  if (!entry.head.isClassification) return Array.from(entry.contributions[0]);
-  const { k, c } = entry.head.shape;
-  return Array.from({ length: k }, (_, a) => {
-    let mean = 0;
-    for (let j = 0; j < c; j++) mean += entry.contributions[j][a];
-    return entry.contributions[cls][a] - mean / c;
-  });
+export function imageOutput(head, values, contributions, spatial, first = 0, second = 1) {
+  const at = (c) => ({ value: values[c], bias: head.bias[c], contributions: Array.from(contributions[c]),
+                       spatial: Array.from(spatial[c]) });
+  if (!head.isClassification) return { name: head.name, ...at(0) };
+  const a = at(first), b = at(second);
+  return {
+    name: `${head.classes[first]} - ${head.classes[second]}`, value: a.value - b.value, bias: a.bias - b.bias,
+    contributions: a.contributions.map((v, k) => v - b.contributions[k]),
+    spatial: a.spatial.map((v, i) => v - b.spatial[i]),
+  };
 }
 
 /**
  * What-if: the outputs with attribute maps scaled, computed from the head's weights
  * (no second model run), as SIAMExplainer.intervene. `factors` is {attribute:
  * Float64Array(H*W)} of factors >= 0 per feature cell (0 removes the attribute
- * there, 2 doubles it). Returns {output: {value: [C], contributions: [C][K]}}.
+ * there, 2 doubles it). Returns {output: {value: [C], contributions: [C][K],
+ * spatial: [C][H*W]}} (C = 1 for a regression output).
  */
 export function intervene(sidecar, maps, factors) {
   const k = sidecar.attributeNames.length;
@@ -214,7 +229,8 @@ export function intervene(sidecar, maps, factors) {
   const out = {};
   for (const name of sidecar.outputNames) {
     const split = sidecar.heads[name].decompose(edited);
-    out[name] = { value: split.value, contributions: split.contributions.map((v) => Array.from(v)) };
+    out[name] = { value: split.value, contributions: split.contributions.map((v) => Array.from(v)),
+                  spatial: split.spatial };
   }
   return out;
 }

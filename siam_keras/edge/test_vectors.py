@@ -23,7 +23,7 @@ DEFAULT_COUNT = 5
 #: The largest accepted |got - expected| / max(1, max |expected|) per tensor and image,
 #: per variant: what two runtimes of the same .tflite file may differ by. Float kernels
 #: differ in summation order only; dynamic-range and int8 kernels may round a quantised
-#: activation one step the other way (README, "Test vectors").
+#: activation one step the other way (docs/sidecar.md, "Test vectors").
 TOLERANCE = {"float32": 1e-4, "float16": 1e-4, "dynamic": 1e-3, "int8": 1e-2}
 COMPARISON = ("every value v of a tensor, per image: |v - expected| <= tolerance * "
               "max(1, max |expected| over that tensor)")
@@ -53,7 +53,8 @@ def relative_error(got, expected):
     if got.shape != expected.shape:
         return float("inf")
     scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
-    return float(np.abs(got - expected).max(initial=0.0)) / scale
+    error = float(np.abs(got - expected).max(initial=0.0)) / scale
+    return error if np.isfinite(error) else float("inf")  # NaN never passes
 
 
 def read_pixels(path):
@@ -76,7 +77,29 @@ def load(folder):
         raise ValueError(f"{path} is not readable JSON: {error}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError(f"{path} is not a siam-keras test vector file (expected format {FORMAT!r})")
+    try:
+        images = [entry["file"] for entry in data["images"]]
+        for variant, entry in data["variants"].items():
+            if len(entry["expected"]) != len(images) or not images:
+                raise ValueError(f"{variant} has {len(entry['expected'])} expected entries for "
+                                 f"{len(images)} images")
+            for field in ("file", "tolerance"):
+                if field not in entry:
+                    raise KeyError(f"variants.{variant}.{field}")
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"{path} is incomplete: {error!r} missing or malformed "
+                         "(docs/test_vectors.schema.json)") from None
+    except ValueError as error:
+        raise ValueError(f"{path} is incomplete: {error} (docs/test_vectors.schema.json)") from None
     return data
+
+
+def required_keys(head):
+    """The tensors every image's expectations must hold: each signature output and
+    each output's spatial contributions."""
+    names = head.output_names
+    return {vocabulary.ATTRIBUTE_MAPS, vocabulary.ATTRIBUTE_SCORES, *names,
+            *map(vocabulary.contributions_key, names), *map(spatial_key, names)}
 
 
 def check(folder, model_folder=None, variants=None, num_threads=2):
@@ -109,7 +132,11 @@ def check(folder, model_folder=None, variants=None, num_threads=2):
             raise ValueError(f"{model_folder / entry['file']} is the {explainer.variant} model, "
                              f"not {variant}: the test vectors of {variant} need its own file")
         errors = {}
-        for pixels, expected in zip(images, entry["expected"]):
+        for pixels, expected in zip(images, entry["expected"], strict=True):
+            missing = required_keys(explainer.head) - set(expected)
+            if missing:
+                raise ValueError(f"{folder / FILE}: {variant} lacks the expected "
+                                 f"{', '.join(sorted(missing))}")
             got = expected_tensors(explainer, pixels)
             for key, values in expected.items():
                 errors[key] = max(errors.get(key, 0.0), relative_error(got.get(key), values))

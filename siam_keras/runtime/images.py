@@ -261,7 +261,14 @@ def resize_for_model(pixels, height, width=None):
     pixels = np.asarray(pixels.pixels if isinstance(pixels, Photo) else pixels, dtype=np.uint8)
     if pixels.shape[:2] == (height, width) and box is None:
         return pixels
-    resized = Image.fromarray(pixels).resize((width, height), getattr(Image, RESAMPLING), box=box)
+    # Two calls, the horizontal pass first: the order of Pillow <= 12's one call, which
+    # Pillow 13 may swap for tall images; so every Pillow and the web page (pixels.js)
+    # give the same bytes. The first call runs no vertical pass, the second no horizontal.
+    left, top, right, bottom = box or (0, 0, pixels.shape[1], pixels.shape[0])
+    filter_ = getattr(Image, RESAMPLING)
+    rows = Image.fromarray(pixels).resize((width, pixels.shape[0]), filter_,
+                                          box=(left, 0, right, pixels.shape[0]))
+    resized = rows.resize((width, height), filter_, box=(0, top, width, bottom))
     return np.asarray(resized, dtype=np.uint8)
 
 

@@ -86,8 +86,9 @@ class SIAMIntervention:
     Attributes:
         factors: {attribute: (B, h, w) factor} that scaled the maps.
         attribute_names: the K attribute names.
-        outputs, counterfactual_outputs: {output: (B,)} before and after.
-        contributions, counterfactual_contributions: {output: (B, K)}.
+        outputs, counterfactual_outputs: {output: (B,)} before and after; (B, C)
+            logits for a classification output with C classes.
+        contributions, counterfactual_contributions: {output: (B, K)}; (B, K, C).
 
     `output_change` and `contribution_change` are the differences (after - before).
     """

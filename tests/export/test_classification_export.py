@@ -125,6 +125,8 @@ def test_the_web_page_shows_the_predicted_class_and_the_runner_up(classification
         headline = page.locator("#prediction .headline")
         logits = json.loads(headline.get_attribute("data-logits"))
         shown = (headline.get_attribute("data-predicted"), headline.get_attribute("data-runner-up"))
+        bars = page.evaluate("""() => Array.from(document.querySelectorAll('#bars .bar-row'))
+            .map((row) => Number(row.dataset.value))""")
         page.locator('#sliders input[data-attribute="water"]').fill("2")
         what_if = page.evaluate("window.siamPage.result.whatIf.outputs.landscape.value")
         assert page.errors == []
@@ -133,5 +135,11 @@ def test_the_web_page_shows_the_predicted_class_and_the_runner_up(classification
     assert vectors.relative_error(logits, expected) <= tolerance
     order = np.argsort(-expected)
     assert shown == (CLASSES[order[0]], CLASSES[order[1]])
+    # The bars: what separates the predicted class from the runner-up, adding up (bias,
+    # one bar per attribute, total), as siam explain's figure draws them.
+    bias, *attributes, total = bars
+    assert len(attributes) == len(TINY_ATTRIBUTES)
+    assert abs(bias + sum(attributes) - total) < 1e-4
+    assert vectors.relative_error(total, logits[order[0]] - logits[order[1]]) < 1e-6
     counterfactual = explainer.intervene(pixels, {"water": 2.0}).counterfactual_outputs["landscape"]
     assert vectors.relative_error(what_if, counterfactual[0]) <= 1e-4

@@ -59,7 +59,8 @@ def test_a_second_export_replaces_the_tflite_models_whole_or_not_at_all(tiny_mod
 
     out = tmp_path / "export"
     base = ["--model", str(tiny_models[0]), "--out", str(out), *FAST]
-    assert main([*base, "--tflite", "float32,dynamic"]) == 0
+    assert main([*base, "--tflite", "float32,dynamic", "--web"]) == 0
+    assert json.loads((out / "web" / "page.json").read_text())["variant"] == "dynamic"
     before = {p.name: p.read_bytes() for p in (out / "tflite").rglob("*") if p.is_file()}
     fidelity = (out / "fidelity.json").read_bytes()
     assert main([*base, "--tflite", "float32"]) == 2  # a new SavedModel version, but TFLite exists
@@ -67,7 +68,10 @@ def test_a_second_export_replaces_the_tflite_models_whole_or_not_at_all(tiny_mod
     assert "already holds an export's tflite and fidelity.json" in err and "--overwrite" in err
     assert {p.name: p.read_bytes() for p in (out / "tflite").rglob("*") if p.is_file()} == before
     assert (out / "fidelity.json").read_bytes() == fidelity
+    (out / ".web-left-by-a-kill").mkdir()
     assert main([*base, "--tflite", "float32", "--overwrite"]) == 0
+    # The earlier page ran the earlier export's model: it goes too, with a word.
+    assert not (out / "web").exists() and "Removed the earlier export's" in capsys.readouterr().out
     # No model of the first export stays beside the new sidecar.
     assert sorted(p.name for p in (out / "tflite").iterdir()) == ["model_float32.tflite",
                                                                   "siam_model.json",
@@ -82,6 +86,10 @@ def test_a_second_export_replaces_the_tflite_models_whole_or_not_at_all(tiny_mod
     (["--tflite", "float32,int4"], "Unknown TFLite variant(s) ['int4']"),
     (["--model", "/no/such/model.keras"], "Model file not found"),
     (["--calibration-images", "0"], "--calibration-images must be at least 1"),
+    (["--web-variant", "int8"], "--web-variant and --litertjs describe the web page: add --web"),
+    (["--web", "--litertjs", "/no/such"], "The web page needs LiteRT.js, and /no/such lacks"),
+    (["--web", "--tflite", "float32", "--web-variant", "int8"],
+     "--web-variant int8 is not among the exported variants (float32)"),
 ])
 def test_bad_input_gets_one_clear_message(tiny_models, tmp_path, capsys, args, message):
     base = ["--model", str(tiny_models[0]), "--out", str(tmp_path / "x")]

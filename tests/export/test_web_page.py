@@ -159,6 +159,44 @@ def test_real_photos_are_resized_as_siam_keras_resizes_them(chromium, web, tmp_p
     assert difference.max() <= 2, difference.max()
 
 
+def _saved(path, image, **options):
+    image.save(path, **options)
+    return path
+
+
+def test_turned_odd_sized_tall_and_other_formats_read_as_in_siam_keras(chromium, web, tmp_path):
+    """JPEGs whose sides do not divide by the decode scale, turned by EXIF (their partial
+    blocks lie elsewhere once upright), a tall PNG, a turned lossless WebP (Chromium
+    leaves those as stored) and a GIF."""
+    with Image.open(next(p for p in real_photos() if p.name == "coffee.png")) as photo:
+        photo = photo.convert("RGB")
+        files = {}
+        for turn in (1, 3, 6, 8):
+            exif = Image.Exif()
+            exif[0x0112] = turn
+            files[f"odd_{turn}.jpg"] = ("close", _saved(tmp_path / f"odd_{turn}.jpg", photo.resize(
+                (1021, 763)), quality=92, exif=exif))
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        files["turned.webp"] = ("exact", _saved(tmp_path / "turned.webp", photo.resize((300, 200)),
+                                                lossless=True, exif=exif))
+        files["tall.png"] = ("exact", _saved(tmp_path / "tall.png", photo.resize((40, 400))))
+        files["palette.gif"] = ("exact", _saved(tmp_path / "palette.gif", photo.resize((90, 70))))
+    with served(web) as url:
+        page = open_page(chromium, url + "index.html")
+        shown = {name: explain_file(page, path) for name, (_, path) in files.items()}
+        assert page.errors == []
+    for name, (match, path) in files.items():
+        assert "error" not in shown[name], (name, shown[name])
+        got = np.reshape(shown[name]["pixels"], (TINY, TINY, 3)).astype(float)
+        difference = np.abs(got - _siam_keras_pixels(path))
+        if match == "exact":
+            assert difference.max() == 0, (name, difference.max())
+        else:
+            assert difference.mean() < 0.5 and difference.max() <= 8, (name, difference.mean(),
+                                                                       difference.max())
+
+
 def test_unreadable_and_oversized_photos_are_refused_with_a_reason(chromium, web, tmp_path):
     not_a_photo = tmp_path / "notes.jpg"
     not_a_photo.write_text("these are not pixels")
@@ -172,10 +210,35 @@ def test_unreadable_and_oversized_photos_are_refused_with_a_reason(chromium, web
         refused = explain_file(page, huge)
         assert "20000 x 20000 pixels" in refused["error"]
         assert page.locator("#error").is_visible()
-        # The page still works after both.
+        empty = tmp_path / "empty.png"
+        empty.write_bytes(b"")
+        assert "empty.png is empty (0 bytes)" in explain_file(page, empty)["error"]
+        truncated = tmp_path / "truncated.jpg"
+        with Image.open(real_photos()[0]) as photo:
+            photo.convert("RGB").save(truncated, quality=90)
+        truncated.write_bytes(truncated.read_bytes()[:600])
+        assert "damaged or truncated" in explain_file(page, truncated)["error"]
+        # The page still works after these.
         shown = explain_file(page, web / vectors.FOLDER / "image_00.png")
         assert "error" not in shown and not page.locator("#error").is_visible()
         assert page.errors == []
+
+
+def test_the_pixel_limit_holds_for_every_format(chromium, web, tmp_path):
+    """page.json's max_pixels (siam-export --max-pixels), read from the header of a WebP,
+    a GIF and a BMP too, not only of a PNG or a JPEG."""
+    site = tmp_path / "web"
+    shutil.copytree(web, site)
+    settings = json.loads((site / "page.json").read_text())
+    (site / "page.json").write_text(json.dumps({**settings, "max_pixels": 1000}))
+    image = Image.new("RGB", (100, 100), "green")
+    with served(site) as url:
+        page = open_page(chromium, url + "index.html")
+        for name, options in (("big.webp", {}), ("big.gif", {}), ("big.bmp", {}),
+                              ("big.png", {})):
+            refused = explain_file(page, _saved(tmp_path / name, image, **options))
+            assert f"{name} is 100 x 100 pixels (0.010 MP), more than the 0.001 MP" in \
+                refused.get("error", ""), refused.get("error")
 
 
 def test_opened_as_a_file_the_page_says_to_serve_it(chromium, web):

@@ -45,6 +45,30 @@ def test_a_wrong_expectation_or_model_fails_the_check(tiny_export, tmp_path, cap
         vectors.check(folder / vectors.FOLDER, variants=["float32"])
 
 
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: d["variants"]["int8"].update(expected=[]), "0 expected entries for 5 images"),
+    (lambda d: d["variants"]["int8"]["expected"][1].pop("scenicness_contributions"),
+     "lacks the expected scenicness_contributions"),
+    (lambda d: d["variants"]["int8"].pop("tolerance"), "variants.int8.tolerance"),
+    (lambda d: d.pop("images"), "'images'"),
+])
+def test_incomplete_test_vectors_are_refused_not_passed(tiny_export, tmp_path, edit, message):
+    folder = tmp_path / "tflite"
+    shutil.copytree(tiny_export / "tflite", folder)
+    path = folder / vectors.FOLDER / vectors.FILE
+    data = json.loads(path.read_text())
+    edit(data)
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=message):
+        vectors.check(folder / vectors.FOLDER, variants=["int8"])
+
+
+def test_a_nan_never_passes():
+    assert vectors.relative_error([np.nan, 1.0], [0.0, 1.0]) == float("inf")
+    assert vectors.relative_error([1.0], [1.0, 2.0]) == float("inf")
+    assert vectors.relative_error([1.0, 2.5], [1.0, 2.0]) == pytest.approx(0.25)
+
+
 def test_edge_intervene_equals_the_keras_explainers(tiny_export, tiny_siam, tiny_scenes):
     from siam_keras.edge import EdgeExplainer
     from siam_keras.explanations import SIAMExplainer
