@@ -2,10 +2,11 @@
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from siam_keras import vocabulary
 from siam_keras.explanations.base import ModelExplainer
+from siam_keras.explanations.gradients import compiled, value_and_gradients, values_and_gradients
 
 
 class GradCAM(ModelExplainer):
@@ -15,7 +16,8 @@ class GradCAM(ModelExplainer):
     features A (B, h, w, C): weights a_c = mean_hw dy/dA_c, map = relu(sum_c a_c A_c).
     Each target gets its own forward and backward pass, as Grad-CAM is usually run
     (tf-keras-vis, pytorch-grad-cam); `shared_forward=True` computes every target's
-    gradient from one forward pass instead (same maps, fewer passes).
+    gradient from one forward pass instead (same maps, fewer passes). Runs on Keras'
+    TensorFlow and JAX backends (`siam_keras.explanations.gradients`).
 
     Args:
         model: a SIAM or baseline model (`siam_keras.models`), taking raw pixels.
@@ -38,7 +40,9 @@ class GradCAM(ModelExplainer):
     def __init__(self, model, batch_size=32, shared_forward=False):
         super().__init__(model, batch_size)
         self.shared_forward = shared_forward
-        self._grad_model = keras.Model(model.input, [self.features, model.output])
+        # The model split at its features: Grad-CAM differentiates the head only.
+        self._backbone = keras.Model(model.input, self.features)
+        self._head = keras.Model(self.features, model.output)
         self._functions = {}
 
     def _resolve(self, targets):
@@ -59,42 +63,44 @@ class GradCAM(ModelExplainer):
 
     def _function(self, resolved):
         if resolved not in self._functions:
-            self._functions[resolved] = tf.function(
-                lambda images: self._cams(images, resolved), reduce_retracing=True
-            )
+            self._functions[resolved] = compiled(
+                lambda images: self._cams(images, resolved), self.model.weights)
         return self._functions[resolved]
 
+    def _scores(self, features, resolved):
+        """Each target's score summed over the batch: images are independent at
+        inference, so its gradient is each image's own gradient."""
+        outputs = self._head(features, training=False)
+        scores = []
+        for key, index in resolved:
+            value = ops.cast(outputs[key], "float32")
+            scores.append(ops.sum(value if index < 0 else value[:, index]))
+        return scores
+
     def _cams(self, images, resolved):
-        def select(outputs, key, index):
-            value = tf.cast(outputs[key], tf.float32)
-            return value if index < 0 else value[:, index]
-
         def cam(features, grads):
-            features, grads = tf.cast(features, tf.float32), tf.cast(grads, tf.float32)
-            weights = tf.reduce_mean(grads, axis=(1, 2))
-            return tf.nn.relu(tf.einsum("bhwc,bc->bhw", features, weights))
+            features, grads = ops.cast(features, "float32"), ops.cast(grads, "float32")
+            weights = ops.mean(grads, axis=(1, 2))
+            return ops.relu(ops.einsum("bhwc,bc->bhw", features, weights))
 
-        maps = []
         if self.shared_forward:
-            with tf.GradientTape(persistent=True) as tape:
-                features, outputs = self._grad_model(images, training=False)
-                scores = [select(outputs, key, index) for key, index in resolved]
-            maps = [cam(features, tape.gradient(score, features)) for score in scores]
-            del tape
+            features = self._backbone(images, training=False)
+            _, gradients = values_and_gradients(
+                lambda f: self._scores(f, resolved), [features])
+            maps = [cam(features, grads[0]) for grads in gradients]
         else:
-            for key, index in resolved:
-                with tf.GradientTape() as tape:
-                    features, outputs = self._grad_model(images, training=False)
-                    score = select(outputs, key, index)
-                # Images are independent at inference: the gradient of the batch sum
-                # is each image's own gradient.
-                maps.append(cam(features, tape.gradient(score, features)))
-        return tf.stack(maps, axis=-1)
+            maps = []
+            for target in resolved:
+                features = self._backbone(images, training=False)
+                _, (grads,) = value_and_gradients(
+                    lambda f, t=target: self._scores(f, (t,))[0], [features])
+                maps.append(cam(features, grads))
+        return ops.stack(maps, axis=-1)
 
     def __call__(self, images, targets):
         resolved = self._resolve(targets)
         names = [targets] if isinstance(targets, str) else list(targets)
         function = self._function(resolved)
-        stacked = np.concatenate([function(tf.constant(batch)).numpy()
+        stacked = np.concatenate([ops.convert_to_numpy(function(ops.convert_to_tensor(batch)))
                                   for batch in self.batches(self.pixels(images))])
         return {name: stacked[..., j] for j, name in enumerate(names)}

@@ -1,5 +1,6 @@
 """`GradCAMPlusPlus`: tf-keras-vis' Grad-CAM++ behind `GradCAM`'s interface."""
 
+import keras
 import numpy as np
 
 from siam_keras.explanations.base import FEATURE_LAYER, with_feature_layer
@@ -17,6 +18,8 @@ class GradCAMPlusPlus(GradCAM):
     forward and backward pass per target and batch.
 
     Raises:
+        ValueError: under a Keras backend other than TensorFlow (tf-keras-vis runs
+            TensorFlow's `GradientTape`); `GradCAM` runs on JAX too.
         ImportError: if tf-keras-vis is not installed (`pip install
             "siam-keras[posthoc]"`).
 
@@ -26,6 +29,10 @@ class GradCAMPlusPlus(GradCAM):
     """
 
     def __init__(self, model, batch_size=32):
+        if keras.backend.backend() != "tensorflow":
+            raise ValueError(
+                "Grad-CAM++ runs tf-keras-vis, which needs Keras' TensorFlow backend. "
+                f"Received: backend={keras.backend.backend()!r} (GradCAM runs on it)")
         try:
             from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
         except ImportError as error:

@@ -58,6 +58,11 @@ def test_with_feature_layer_is_the_same_model(tiny_siam, tiny_scenes):
     assert only.output_shape == (None, len(TINY_ATTRIBUTES))
 
 
+TF_KERAS_VIS = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                                  reason="tf-keras-vis runs on TensorFlow only")
+
+
+@TF_KERAS_VIS
 def test_gradcam_plus_plus_from_tf_keras_vis(tiny_siam, tiny_scenes):
     from siam_keras.explanations.gradcam_plus_plus import GradCAMPlusPlus
 
@@ -68,9 +73,33 @@ def test_gradcam_plus_plus_from_tf_keras_vis(tiny_siam, tiny_scenes):
     assert cams["trees"].max() > 0
 
 
+@TF_KERAS_VIS
 def test_missing_tf_keras_vis_names_the_extra(tiny_siam, monkeypatch):
     from siam_keras.explanations.gradcam_plus_plus import GradCAMPlusPlus
 
     monkeypatch.setitem(sys.modules, "tf_keras_vis.gradcam_plus_plus", None)
     with pytest.raises(ImportError, match=r"siam-keras\[posthoc\]"):
         GradCAMPlusPlus(tiny_siam)
+
+
+def test_gradcam_plus_plus_refuses_another_backend(tiny_siam, monkeypatch):
+    from siam_keras.explanations.gradcam_plus_plus import GradCAMPlusPlus
+
+    monkeypatch.setattr(keras.backend, "backend", lambda: "torch")
+    with pytest.raises(ValueError, match=r"needs Keras' TensorFlow backend.*backend='torch'"):
+        GradCAMPlusPlus(tiny_siam)
+
+
+def test_compiled_maps_follow_the_weights(tiny_models, tiny_scenes):
+    """The compiled function reads the model's current weights (JAX would bake them in)."""
+    from siam_keras.saving import load_model
+
+    model = load_model(tiny_models[0])
+    gradcam, images = GradCAM(model), tiny_scenes["image"][:2]
+    before = gradcam(images, "trees")["trees"]
+    layer = get_siam_layer(model)
+    for weight in (layer.attribute_kernel, layer.attribute_bias):  # same active cells
+        weight.assign(2.0 * np.asarray(weight))
+    after = gradcam(images, "trees")["trees"]
+    assert before.max() > 0
+    np.testing.assert_allclose(after, 2.0 * before, rtol=1e-4, atol=1e-7)
