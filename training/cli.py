@@ -43,6 +43,7 @@ def main(argv=None):
     # TensorFlow's C++ info and warning logs drown the progress lines of a command.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from training.config import ConfigError, load_config
+    from training.distribution import check_backend
 
     overrides = list(args.overrides)
     if args.mixed_precision:
@@ -52,6 +53,7 @@ def main(argv=None):
         path = builtin_configs()[path]
     try:
         config = load_config(path, overrides)
+        check_backend(config.train)  # before TensorFlow is imported, under any backend
     except (ConfigError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

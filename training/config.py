@@ -16,6 +16,7 @@ from siam_keras.data.run_config import resolve_manifest_files
 from training.config_ranges import ConfigError
 from training.config_schema import (  # noqa: F401  (re-exported)
     DATASETS,
+    DISTRIBUTIONS,
     LOSS_WEIGHTINGS,
     MAX_IMAGE_SIZE,
     MAX_SEED,

@@ -21,6 +21,9 @@ DATASETS = ("synthetic_scenes", "sun_scenic_or_not", "manifest")
 #: `model.class_templates` choices (`SIAMLayer`).
 CLASS_TEMPLATES = ("shared", "per_class")
 LOSS_WEIGHTINGS = ("fixed", "paper")
+#: `train.distribution` choices (`training.distribution`): one device, TensorFlow's
+#: MirroredStrategy, Keras' DataParallel on the JAX backend.
+DISTRIBUTIONS = ("none", "mirrored", "data_parallel")
 #: The TFDS configs of the two datasets (`siam_keras.data`'s builders).
 SUN_CONFIGS = ("paper33", "authors33", "all102")
 SON_CONFIGS = ("default", "spatial")
@@ -199,8 +202,9 @@ class AugmentationConfig(_Table):
 @dataclasses.dataclass(frozen=True)
 class TrainConfig(_Table):
     PATH = "train"
-    CHOICES = {"loss_weighting": LOSS_WEIGHTINGS}
+    CHOICES = {"loss_weighting": LOSS_WEIGHTINGS, "distribution": DISTRIBUTIONS}
     epochs: int = field(12, low=1)
+    #: The global batch: with several devices each takes an equal share of it.
     batch_size: int = field(32, low=1, high=65536)
     learning_rate: float = field(1e-3, above=0.0)
     #: Epochs after which the learning rate is divided by `lr_decay_factor`.
@@ -227,7 +231,24 @@ class TrainConfig(_Table):
     steps_per_epoch: int = field(0, low=0)
     mixed_precision: bool = False
     seed: int = field(0, low=0, high=MAX_SEED)
+    #: "none" (one device), "mirrored" (TensorFlow backend: tf.distribute.MirroredStrategy
+    #: over the local GPUs) or "data_parallel" (JAX backend: keras.distribution.DataParallel
+    #: over the devices JAX sees); see `training.distribution` and the README.
+    distribution: str = "none"
+    #: The devices to train on (empty: all): TensorFlow names for "mirrored" ("/gpu:0"),
+    #: Keras' names for "data_parallel" ("gpu:0", as `keras.distribution.list_devices()`).
+    devices: tuple[str, ...] = ()
     augmentation: AugmentationConfig = dataclasses.field(default_factory=AugmentationConfig)
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.devices and self.distribution == "none":
+            raise ConfigError(f"train.devices is for train.distribution = \"mirrored\" or "
+                              f"\"data_parallel\"; with \"none\" training uses one device. "
+                              f"Received: devices={list(self.devices)}")
+        if len(set(self.devices)) != len(self.devices):
+            raise ConfigError(f"train.devices must name each device once. Received: "
+                              f"{list(self.devices)}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -87,8 +87,16 @@ def finish_batches(dataset, training, train_config=None):
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def mixed_batches(parts, batch_size, train_config, shuffle_buffer=SHUFFLE_BUFFER):
-    """Endless training batches: `batch_size` examples of each part, concatenated."""
+def mixed_batches(parts, batch_size, train_config, shuffle_buffer=SHUFFLE_BUFFER,
+                  num_replicas=None):
+    """Endless training batches: `batch_size` examples of each part, concatenated.
+
+    A `tf.distribute` strategy of R replicas (`num_replicas`, default: the current
+    strategy's) splits each batch into R consecutive slices, one per replica: the parts
+    are then interleaved slice by slice, so that every replica gets `batch_size / R`
+    examples of each part, and its masked losses (means over the samples that have
+    each label) average to the losses of the whole batch.
+    """
     batched = tuple(
         part.shuffle(shuffle_buffer, seed=train_config.seed + i, reshuffle_each_iteration=True)
         .repeat().batch(batch_size, drop_remainder=True)
@@ -96,8 +104,14 @@ def mixed_batches(parts, batch_size, train_config, shuffle_buffer=SHUFFLE_BUFFER
     if len(batched) == 1:
         mixed = batched[0]
     else:
+        replicas = num_replicas or tf.distribute.get_strategy().num_replicas_in_sync
+
+        def interleaved(*tensors):
+            slices = [tf.split(t, replicas) for t in tensors]
+            return tf.concat([part[r] for r in range(replicas) for part in slices], axis=0)
+
         mixed = tf.data.Dataset.zip(batched).map(
-            lambda *batches: tf.nest.map_structure(lambda *t: tf.concat(t, axis=0), *batches))
+            lambda *batches: tf.nest.map_structure(interleaved, *batches))
     return finish_batches(mixed, True, train_config)
 
 

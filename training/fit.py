@@ -12,6 +12,9 @@ from siam_keras.models.dtype_policy import model_policy, rewrapped
 from siam_keras.runtime.atomic import atomic_output, write_bytes
 from training.callbacks import EpochTimer
 from training.checkpoints import StageCheckpoint
+from training.distribution import devices_in_use
+from training.loss_scaling import ReplicaSafeLossScaleOptimizer
+from training.replicas import ReplicaSafeModel, global_batch_statistics, num_replicas
 from training.validation import MONITOR
 
 MODEL_FILE = "model.keras"
@@ -38,7 +41,10 @@ def optimizer_for(model, train_config, steps_per_epoch):
     holds for wrapped and reloaded models too, whose own policy may read float32."""
     optimizer = keras.optimizers.Adam(learning_rate_schedule(train_config, steps_per_epoch))
     if model_policy(model) == "mixed_float16":
-        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        # Under several replicas Keras' own checks the first replica's gradients only.
+        wrapper = (ReplicaSafeLossScaleOptimizer if num_replicas() > 1
+                   else keras.optimizers.LossScaleOptimizer)
+        optimizer = wrapper(optimizer)
     return optimizer
 
 
@@ -76,8 +82,8 @@ def fit_stage(stage_dir, model, losses, loss_weights, train_data, validation, ep
 
     Args:
         model: the model to train (a `SIAMModel` or `BaselineModel`). It is trained as
-            a functional model of class `trained_as` over its layers (`keras.Model` if
-            None; `PaperLossWeighting` computes its own loss, and `losses` is then
+            a functional model of class `trained_as` over its layers (`ReplicaSafeModel`
+            if None; `PaperLossWeighting` computes its own loss, and `losses` is then
             None), so that `model` itself is never compiled and saves without
             optimizer or losses.
         validation: a `training.validation.ValidationLosses`; its `val_loss` selects
@@ -101,10 +107,12 @@ def fit_stage(stage_dir, model, losses, loss_weights, train_data, validation, ep
         checkpoint.remove()
         return model
     stage_dir.mkdir(parents=True, exist_ok=True)
-    trained = rewrapped(model, trained_as)
+    trained = rewrapped(model, trained_as or ReplicaSafeModel)
     trained.compile(optimizer=optimizer_for(model, train_config, steps_per_epoch), loss=losses,
                     loss_weights=loss_weights)
-    log(f"  {model_policy(model)} compute, optimizer {type(trained.optimizer).__name__}")
+    devices = devices_in_use()
+    log(f"  {model_policy(model)} compute, optimizer {type(trained.optimizer).__name__}"
+        + (f", on {devices} devices" if devices > 1 else ""))
     initial_epoch = checkpoint.restore(trained)
     if initial_epoch:
         log(f"  Resuming at epoch {initial_epoch + 1} of {epochs} from {checkpoint.folder} "
@@ -112,23 +120,24 @@ def fit_stage(stage_dir, model, losses, loss_weights, train_data, validation, ep
     _keep_history(stage_dir / HISTORY_FILE, initial_epoch)
     endless = (isinstance(train_data, tf.data.Dataset)
                and train_data.cardinality() == tf.data.INFINITE_CARDINALITY)
-    history = trained.fit(
-        train_data,
-        epochs=epochs,
-        initial_epoch=initial_epoch,
-        steps_per_epoch=steps_per_epoch if endless else None,
-        verbose=2,
-        shuffle=False,  # tf.data shuffles; Keras cannot shuffle a Dataset
-        callbacks=[
-            keras.callbacks.TerminateOnNaN(),
-            validation,
-            *callbacks,
-            EpochTimer(),
-            keras.callbacks.CSVLogger(str(stage_dir / HISTORY_FILE), append=initial_epoch > 0),
-            checkpoint,  # after the CSV row: a row is kept only once its epoch is committed
-            keras.callbacks.TensorBoard(str(stage_dir / "tensorboard"), profile_batch=0),
-        ],
-    )
+    with global_batch_statistics(model):  # several TensorFlow replicas: one batch's statistics
+        history = trained.fit(
+            train_data,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch if endless else None,
+            verbose=2,
+            shuffle=False,  # tf.data shuffles; Keras cannot shuffle a Dataset
+            callbacks=[
+                keras.callbacks.TerminateOnNaN(),
+                validation,
+                *callbacks,
+                EpochTimer(),
+                keras.callbacks.CSVLogger(str(stage_dir / HISTORY_FILE), append=initial_epoch > 0),
+                checkpoint,  # after the CSV row: a row is kept only once its epoch is committed
+                keras.callbacks.TensorBoard(str(stage_dir / "tensorboard"), profile_batch=0),
+            ],
+        )
     losses_seen = history.history.get("loss", [])
     if losses_seen and not math.isfinite(losses_seen[-1]):
         raise TrainingDiverged(

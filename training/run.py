@@ -19,7 +19,8 @@ from training.builders import (
     validation,
 )
 from training.callbacks import AttributeMapImages
-from training.fit import fit_stage
+from training.distribution import describe, distribution_devices, evaluable, training_scope
+from training.fit import MODEL_FILE, fit_stage
 from training.run_folder import METRICS_FILE, prepare_run_folder
 from training.sources import data_source
 
@@ -31,12 +32,20 @@ def run(config, out_dir, overwrite=False, log=print):
     `attribute_maps.png`, `tensorboard/`, `baseline/` for the baseline and, with
     `train.attribute_epochs`, `attribute_stage/` (`training.run_folder`: what is
     resumed, refused and replaced).
+
+    With `train.distribution` it trains on several devices (`training.distribution`)
+    and evaluates on one; a distribution the Keras backend cannot run, unknown
+    devices, or a batch that does not split over them are refused before anything
+    is written.
     """
+    devices = distribution_devices(config.train)
     out = Path(out_dir)
     prepare_run_folder(out, config, overwrite, log)
     keras.utils.set_random_seed(config.train.seed)
     if dtype_policy(config) and not tf.config.list_physical_devices("GPU"):
         log("warning: mixed precision without a GPU trains about 5x slower than float32 on CPU")
+    if devices:
+        log(describe(config.train, devices))
     source = data_source(config, log)
     source.prepare()
     metrics = train_and_evaluate(config, source, out, log)
@@ -52,31 +61,37 @@ def train_and_evaluate(config, source, out, log=print):
     train = config.train
     attributes, outputs = list(source.attribute_names), list(source.output_names)
     steps, means, classes = source.steps_per_epoch(), source.label_means(), source.output_classes
-    siam = siam_model_from_config(config, attributes, outputs, means, classes)
-    start = time.perf_counter()
-    if train.attribute_epochs:
-        log(f"[2/4] Training SIAM: attributes first ({train.attribute_epochs} epochs of {steps} "
-            f"steps{', backbone frozen' if train.freeze_backbone_attribute_stage else ''})")
-        losses, weights = loss_setup(config, outputs, with_outputs=False, output_classes=classes)
-        siam = fit_stage(
-            out / "attribute_stage", siam, losses, weights, source.training_data(with_outputs=False),
-            validation(config, source.validation_data(with_outputs=False), outputs,
-                       with_outputs=False, output_classes=classes),
-            train.attribute_epochs, train, steps, log=log,
-            trained_as=trained_as(config, siam, train.freeze_backbone_attribute_stage,
-                                  attributes_only=True))
-    log(f"[2/4] Training SIAM ({config.model.backbone}, {train.epochs} epochs of {steps} steps, "
-        f"{train.loss_weighting} loss weighting; the best epoch by validation)")
-    preview = source.preview_images()
-    callbacks = [] if preview is None else [
-        AttributeMapImages(out / "tensorboard" / "attribute_maps", preview, attributes)]
-    losses, weights = loss_setup(config, outputs, output_classes=classes)
-    siam = fit_stage(out, siam, losses, weights, source.training_data(),
-                     validation(config, source.validation_data(), outputs, output_classes=classes),
-                     train.epochs, train,
-                     steps, trained_as=trained_as(config, siam, train.freeze_backbone),
-                     callbacks=callbacks, log=log)
+    with training_scope(config.train):  # models, optimizers and training data built inside
+        siam = siam_model_from_config(config, attributes, outputs, means, classes)
+        start = time.perf_counter()
+        if train.attribute_epochs:
+            log(f"[2/4] Training SIAM: attributes first ({train.attribute_epochs} epochs of "
+                f"{steps} steps"
+                f"{', backbone frozen' if train.freeze_backbone_attribute_stage else ''})")
+            losses, weights = loss_setup(config, outputs, with_outputs=False,
+                                         output_classes=classes)
+            siam = fit_stage(
+                out / "attribute_stage", siam, losses, weights,
+                source.training_data(with_outputs=False),
+                validation(config, source.validation_data(with_outputs=False), outputs,
+                           with_outputs=False, output_classes=classes),
+                train.attribute_epochs, train, steps, log=log,
+                trained_as=trained_as(config, siam, train.freeze_backbone_attribute_stage,
+                                      attributes_only=True))
+        log(f"[2/4] Training SIAM ({config.model.backbone}, {train.epochs} epochs of {steps} "
+            f"steps, {train.loss_weighting} loss weighting; the best epoch by validation)")
+        preview = source.preview_images()
+        callbacks = [] if preview is None else [
+            AttributeMapImages(out / "tensorboard" / "attribute_maps", preview, attributes)]
+        losses, weights = loss_setup(config, outputs, output_classes=classes)
+        siam = fit_stage(out, siam, losses, weights, source.training_data(),
+                         validation(config, source.validation_data(), outputs,
+                                    output_classes=classes),
+                         train.epochs, train,
+                         steps, trained_as=trained_as(config, siam, train.freeze_backbone),
+                         callbacks=callbacks, log=log)
     seconds = time.perf_counter() - start
+    siam = evaluable(siam, out / MODEL_FILE, config.train)
 
     log("[3/4] Evaluating SIAM on the test split")
     report, predictions = source.evaluate(siam)
@@ -89,12 +104,15 @@ def train_and_evaluate(config, source, out, log=print):
     if config.baseline.enabled:
         log(f"[4/4] Training the unconstrained baseline ({config.baseline.epochs} epochs)")
         start = time.perf_counter()
-        baseline = fit_stage(
-            out / "baseline", baseline_from_config(config, outputs, means, classes),
-            *output_losses(config, outputs, classes), source.training_data(with_attributes=False),
-            validation(config, source.validation_data(with_attributes=False), outputs,
-                       with_attributes=False, output_classes=classes),
-            config.baseline.epochs, train, steps, log=log)
+        with training_scope(config.train):
+            baseline = fit_stage(
+                out / "baseline", baseline_from_config(config, outputs, means, classes),
+                *output_losses(config, outputs, classes),
+                source.training_data(with_attributes=False),
+                validation(config, source.validation_data(with_attributes=False), outputs,
+                           with_attributes=False, output_classes=classes),
+                config.baseline.epochs, train, steps, log=log)
+        baseline = evaluable(baseline, out / "baseline" / MODEL_FILE, config.train)
         metrics["baseline"], _ = source.evaluate(baseline)
         metrics["training"]["baseline_seconds"] = round(time.perf_counter() - start, 1)
     else:

@@ -7,6 +7,7 @@ import numpy as np
 
 from siam_keras.metrics.classification import classification_report
 from siam_keras.metrics.regression import kendall_tau
+from training.replicas import predict_batch
 
 MONITOR = "val_loss"
 
@@ -52,8 +53,10 @@ class ValidationLosses(keras.callbacks.Callback):
         sums = {key: 0.0 for key in self.losses}
         counts = {key: 0.0 for key in self.losses}
         labelled = {name: ([], []) for name in self.outputs}
-        for images, targets, sample_weights in self.batches:
-            predictions = model.predict_on_batch(images)
+        # NumPy batches from a tf.data pipeline: every Keras backend takes them.
+        batches = getattr(self.batches, "as_numpy_iterator", lambda: self.batches)()
+        for images, targets, sample_weights in batches:
+            predictions = predict_batch(model, images)
             for key, loss in self.losses.items():
                 weight = np.asarray(sample_weights[key], dtype="float64").reshape(-1)
                 values = keras.ops.convert_to_numpy(loss.call(targets[key], predictions[key]))

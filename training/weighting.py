@@ -5,9 +5,10 @@ from keras import ops
 
 from siam_keras import vocabulary
 from training.losses import AttributeLoss, SoftmaxCrossEntropy, SquaredError, paper_weighted_loss
+from training.replicas import ReplicaSafeModel, num_replicas
 
 
-class PaperLossWeighting(keras.Model):
+class PaperLossWeighting(ReplicaSafeModel):
     """A SIAM model's graph, trained with L_sun + 0.1 L_son (L_sun/L_son) + 0.001 L_T (L_sun/L_T).
 
     Built as `PaperLossWeighting(model.input, model.output, name=model.name)` (the
@@ -35,11 +36,15 @@ class PaperLossWeighting(keras.Model):
         key = vocabulary.ATTRIBUTE_SCORES
         attribute = self.attribute_loss(y[key], y_pred[key], weights.get(key))
         outputs = [name for name in y if name != key]
-        output = ops.sum([
+        # Sums of stacked terms: JAX's `ops.sum` takes no list of traced values.
+        output = ops.sum(ops.stack([
             (self.class_loss if len(y_pred[name].shape) == 2 else self.output_loss)(
                 y[name], y_pred[name], weights.get(name))
-            for name in outputs]) if outputs else ops.zeros(())
-        regularization = ops.sum(self.losses) if self.losses else ops.zeros(())
-        self.attribute_loss_tracker.update_state(attribute)
-        self.output_loss_tracker.update_state(output)
+            for name in outputs])) if outputs else ops.zeros(())
+        regularization = ops.sum(ops.stack(self.losses)) if self.losses else ops.zeros(())
+        # Under TensorFlow replicas Keras divides each loss by their number (the replicas'
+        # gradients are summed): the logs show each replica's own loss.
+        replicas = num_replicas()
+        self.attribute_loss_tracker.update_state(attribute * replicas)
+        self.output_loss_tracker.update_state(output * replicas)
         return paper_weighted_loss(attribute, output, regularization)

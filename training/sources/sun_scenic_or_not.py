@@ -85,11 +85,11 @@ def son_examples(builder, split, size, num_attributes, limit=0):
 def predict(model, batches):
     """(predictions, targets): dicts of NumPy arrays over every batch."""
     predictions, targets = {}, {}
-    for images, labels, _ in batches:
+    for images, labels, _ in batches.as_numpy_iterator():  # NumPy: every backend takes it
         for key, value in model.predict_on_batch(images).items():
             predictions.setdefault(key, []).append(np.asarray(value))
         for key, value in labels.items():
-            targets.setdefault(key, []).append(value.numpy())
+            targets.setdefault(key, []).append(value)
     join = lambda parts: {k: np.concatenate(v) for k, v in parts.items()}  # noqa: E731
     return join(predictions), join(targets)
 
