@@ -17,7 +17,7 @@ WEB_STAMP := export/web/node_modules/.installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,posthoc,export,beam]"
+	$(PY) -m pip install --quiet -e ".[test,posthoc,export,beam,jax]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -50,8 +50,17 @@ $(DEMO)/export/fidelity.json: $(DEMO)/metrics.json $(WEB_STAMP)
 
 demo: $(DEMO)/explanations.json $(DEMO)/export/fidelity.json
 
-test: $(STAMP) $(WEB_STAMP) chromium
-	$(PY) -m pytest -q
+# The layer, models, losses and explainers again on Keras' JAX backend, TensorFlow
+# blocked (tests/conftest.py); slow tests left out (about a minute).
+JAX_TESTS := tests/siam_keras/layers tests/siam_keras/models tests/siam_keras/explanations \
+	tests/training/test_losses.py
+
+# The three installs run side by side (mostly downloads); the tests on both cores, a
+# test file per worker (its fixtures built once).
+test:
+	$(MAKE) --no-print-directory -j3 $(STAMP) $(WEB_STAMP) chromium
+	$(PY) -m pytest -q -n 2 --dist loadfile
+	KERAS_BACKEND=jax $(PY) -m pytest -q -n 2 --dist loadfile -m "not slow" $(JAX_TESTS)
 
 benchmark: $(STAMP)
 	$(PY) -m benchmarks.core
