@@ -52,6 +52,8 @@ SMOKE = {
 #: The demo's attributes: synthetic_scenes' 8 concepts (`siam_keras.data` needs Pillow).
 DEMO_ATTRIBUTES = 8
 RESULT = "RESULT "
+#: A configuration still running after this long is reported as failed, and the rest run.
+CONFIGURATION_TIMEOUT_S = 1800
 
 
 def settings(model_name, smoke):
@@ -189,7 +191,12 @@ def run_isolated(model_name, policy, args):
                "--warmup-steps", str(args.warmup_steps), "--steps", str(args.steps)]
     if args.smoke:
         command.append("--smoke")
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    try:
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                                timeout=CONFIGURATION_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"{model_name} under {policy} did not finish in "
+                           f"{CONFIGURATION_TIMEOUT_S} s") from None
     lines = [line for line in result.stdout.splitlines() if line.startswith(RESULT)]
     if result.returncode != 0 or not lines:
         raise RuntimeError(f"{model_name} under {policy} failed (exit {result.returncode}):\n"

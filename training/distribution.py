@@ -72,6 +72,8 @@ def distribution_devices(train_config):
             `train.devices` does not exist, or the batch does not split evenly.
     """
     check_backend(train_config)
+    if keras.backend.backend() == "jax":
+        _keep_tensorflow_off_the_gpus()
     if train_config.distribution == "mirrored":
         strategy = _mirrored_strategy(_tensorflow_devices(train_config.devices))
         names = [name.split("/device:")[-1] for name in strategy.extended.worker_devices]
@@ -87,7 +89,8 @@ def describe(train_config, names):
     """The progress line that says where training runs."""
     per_device = train_config.batch_size // len(names)
     line = (f"Training on {len(names)} device(s) ({train_config.distribution}): "
-            f"{', '.join(names)}; global batch {train_config.batch_size}, {per_device} per device")
+            f"{', '.join(names)}; global batch {train_config.batch_size}, {per_device} per device"
+            " (of each dataset, when several are mixed)")
     if len(names) == 1:
         line += " (only one: list several in train.devices; see the README)"
     return line
@@ -165,10 +168,24 @@ def _tensorflow_devices(requested):
     return tuple(requested)
 
 
+def _keep_tensorflow_off_the_gpus():
+    """On the JAX backend TensorFlow only reads the data (tf.data): hide the GPUs from it,
+    or it would reserve most of their memory beside JAX's. Must run before TensorFlow's
+    first op; later, TensorFlow keeps what it has (and says so in its log)."""
+    import tensorflow as tf
+
+    try:
+        tf.config.set_visible_devices([], "GPU")
+    except RuntimeError:  # already initialised: too late to change, harmless on CPU
+        pass
+
+
 def _keras_devices(requested):
     """`train.devices` checked against `keras.distribution.list_devices()` (all of them
     when none are requested)."""
     available = keras.distribution.list_devices()
+    by_key = {name.lower(): name for name in available}  # "GPU:0", "/gpu:0" -> "gpu:0"
+    requested = [by_key.get(name.lower().lstrip("/"), name) for name in requested]
     wrong = [name for name in requested if name not in available]
     if wrong:
         raise ValueError(f"train.devices names {wrong}, not devices here. JAX's devices: "

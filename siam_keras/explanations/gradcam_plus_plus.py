@@ -32,7 +32,8 @@ class GradCAMPlusPlus(GradCAM):
         if keras.backend.backend() != "tensorflow":
             raise ValueError(
                 "Grad-CAM++ runs tf-keras-vis, which needs Keras' TensorFlow backend. "
-                f"Received: backend={keras.backend.backend()!r} (GradCAM runs on it)")
+                f"Received: backend={keras.backend.backend()!r}. Set KERAS_BACKEND=tensorflow "
+                "for it, or use GradCAM, which runs on both backends.")
         try:
             from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
         except ImportError as error:

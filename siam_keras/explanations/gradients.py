@@ -33,6 +33,10 @@ def values_and_gradients(function, sources):
         (values, gradients): the scalars, and `gradients[i][j]`, the gradient of
         `values[i]` with respect to `sources[j]` (zeros where it does not depend
         on it), backend tensors.
+
+    On JAX each call compiles `function` afresh (arrays it closes over become
+    constants of the program): call it inside a function given to `compiled`, which
+    compiles once per input shape, wherever it runs more than a few times.
     """
     if backend() == "tensorflow":
         return _tensorflow(function, list(sources))

@@ -10,6 +10,9 @@ Writes `OUT/results.json`:
 - `mirrored_log`: the progress lines of both mirrored attempts.
 - `overflow`: a mixed-precision step on which only the second replica's float16
   gradients overflow: whether it was skipped, and whether the weights stayed finite.
+- `sgd_step`: the largest difference between the weight updates of one plain SGD step
+  on one device and mirrored over two, relative to the largest update (Adam, which training uses, would hide a
+  gradient scaled by the number of replicas: it is invariant to the gradient's scale).
 """
 
 import csv
@@ -85,6 +88,39 @@ def _overflow_step():
             "weights_finite": all(np.isfinite(np.asarray(w)).all() for w in model.weights)}
 
 
+def _sgd_step():
+    """The weights after one SGD step of a baseline model, on one device and mirrored."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from siam_keras.models import build_baseline_model
+    from training.config import load_config
+    from training.distribution import training_scope
+    from training.losses import SquaredError
+    from training.replicas import global_batch_statistics
+
+    rng = np.random.default_rng(1)
+    images = rng.uniform(0, 255, (4, 32, 32, 3)).astype("float32")
+    targets = {"scenicness": rng.normal(5.0, 2.0, 4).astype("float32")}
+    updates = {}
+    for name, overrides in (("one", []), ("mirrored", MIRRORED)):
+        keras.utils.set_random_seed(0)
+        with training_scope(load_config(None, overrides + ["train.batch_size=4"]).train):
+            model = build_baseline_model(["scenicness"], image_size=32)
+            before = [np.asarray(w) for w in model.trainable_weights]
+            model.compile(optimizer=keras.optimizers.SGD(0.05),
+                          loss={"scenicness": SquaredError()})
+            with global_batch_statistics(model):  # as training.fit trains
+                model.fit(tf.data.Dataset.from_tensors((images, targets)), epochs=1, verbose=0)
+        updates[name] = np.concatenate([(np.asarray(w) - b).ravel()
+                                        for w, b in zip(model.trainable_weights, before)])
+    # The update is the learning rate times the gradient: twice as large if the replicas'
+    # gradients were summed, not averaged.
+    one, mirrored = updates["one"], updates["mirrored"]
+    return float(np.abs(mirrored - one).max() / np.abs(one).max())
+
+
 def main(out):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
@@ -105,7 +141,7 @@ def main(out):
         training.fit.EpochTimer = timer
     _train(out / "mirrored", MIRRORED, log=lines.append)
     results = {"one_device": _rows(out / "one_device"), "mirrored": _rows(out / "mirrored"),
-               "mirrored_log": lines, "overflow": _overflow_step()}
+               "mirrored_log": lines, "overflow": _overflow_step(), "sgd_step": _sgd_step()}
     (out / "results.json").write_text(json.dumps(results, indent=1))
 
 

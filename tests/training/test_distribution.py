@@ -125,8 +125,15 @@ def test_mirrored_on_two_devices_trains_as_one_device(mirrored):
     penalty = lambda row: float(row["loss"]) - sum(float(row[key]) for key in TASKS)  # noqa: E731
     assert [penalty(row) for row in two] == pytest.approx([penalty(row) for row in one], rel=1e-2)
     log = results["mirrored_log"]
-    assert "Training on 2 device(s) (mirrored): CPU:0, CPU:1; global batch 16, 8 per device" in log
+    assert "Training on 2 device(s) (mirrored): CPU:0, CPU:1; global batch 16, 8 per device (of each dataset, when several are mixed)" in log
     assert "  float32 compute, optimizer Adam, on 2 devices" in log  # as the model was built
+
+
+@pytest.mark.slow
+def test_one_mirrored_sgd_step_is_the_one_device_step(mirrored):
+    """The gradient is the global batch's mean, not its sum over replicas (a factor of 2
+    that Adam's scale invariance would hide from the loss comparison above)."""
+    assert mirrored[0]["sgd_step"] < 1e-4
 
 
 @pytest.mark.slow
