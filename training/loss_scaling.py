@@ -26,6 +26,8 @@ class ReplicaSafeLossScaleOptimizer(keras.optimizers.LossScaleOptimizer):
             overflowed = ops.cast(ops.logical_not(self.check_finite(grads)), "float32")
             anywhere = tf.distribute.get_replica_context().all_reduce(
                 tf.distribute.ReduceOp.SUM, overflowed) > 0
-            grads = [None if g is None else ops.where(anywhere, ops.full_like(g, float("nan")), g)
-                     for g in grads]
+            # One NaN is enough: check_finite looks at every gradient. Poison the first.
+            first = next(i for i, g in enumerate(grads) if g is not None)
+            grads = list(grads)
+            grads[first] = grads[first] * ops.where(anywhere, float("nan"), 1.0)
         return super().apply(grads, trainable_variables)
