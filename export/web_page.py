@@ -18,7 +18,8 @@ from siam_keras.runtime.atomic import replace_folder, write_json
 
 WEB = "web"
 PAGE_SOURCE = Path(__file__).with_name("web")
-PAGE_FILES = ("index.html", "page.css", "app.js", "view.js", "siam.js", "pixels.js", "draw.js")
+PAGE_FILES = ("index.html", "page.css", "app.js", "view.js", "siam.js", "pixels.js", "resize.js",
+              "draw.js")
 #: Where `make web` installs LiteRT.js; SIAM_LITERTJS or --litertjs name another folder.
 LITERTJS_ENV = "SIAM_LITERTJS"
 DEFAULT_LITERTJS = PAGE_SOURCE / "node_modules" / "@litertjs"

@@ -261,9 +261,10 @@ def resize_for_model(pixels, height, width=None):
     pixels = np.asarray(pixels.pixels if isinstance(pixels, Photo) else pixels, dtype=np.uint8)
     if pixels.shape[:2] == (height, width) and box is None:
         return pixels
-    # Two calls, the horizontal pass first: the order of Pillow <= 12's one call, which
-    # Pillow 13 may swap for tall images; so every Pillow and the web page (pixels.js)
-    # give the same bytes. The first call runs no vertical pass, the second no horizontal.
+    # Two calls, the horizontal pass first: one call lets recent Pillow (seen in 12.3 and
+    # 13.0) start with the vertical pass for tall images, a grey level apart; so every
+    # Pillow and the web page (resize.js) give the same bytes. The first call runs no
+    # vertical pass, the second no horizontal one.
     left, top, right, bottom = box or (0, 0, pixels.shape[1], pixels.shape[0])
     filter_ = getattr(Image, RESAMPLING)
     rows = Image.fromarray(pixels).resize((width, pixels.shape[0]), filter_,
