@@ -3,9 +3,10 @@
 - `"mirrored"` (TensorFlow backend): `tf.distribute.MirroredStrategy` over the local
   GPUs, or `train.devices`. Each step splits the global batch into one equal slice per
   device, each device computes its slice's gradients, and they are summed; batch
-  normalisation takes its statistics over the whole global batch, so a step is the
-  one-device step on the same batch, up to float rounding (`training.replicas` holds
-  what Keras needs for it). Keras reads one batch before the first epoch under a
+  normalisation takes its statistics over the whole global batch, so with fully
+  labelled data a step is the one-device step on the same batch, up to float rounding
+  (`training.replicas` holds what Keras needs for it); where rows lack a label, each
+  device averages its masked losses over its own labelled rows (README). Keras reads one batch before the first epoch under a
   strategy, which starts a pass of the shuffled data of its own: the epochs see the
   same data as on one device, in another order.
 - `"data_parallel"` (JAX backend): `keras.distribution.DataParallel` over the devices

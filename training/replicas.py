@@ -6,6 +6,7 @@ strategy (one device, the JAX backend) every function here changes nothing.
 import contextlib
 
 import keras
+import numpy as np
 
 
 def num_replicas():
@@ -54,8 +55,6 @@ def predict_batch(model, images):
     replicas = num_replicas()
     if replicas == 1:
         return model.predict_on_batch(images)
-    import numpy as np
-
     images = np.asarray(images)
     count = len(images)
     padded = np.concatenate([images, np.repeat(images[-1:], -count % replicas, axis=0)])

@@ -138,10 +138,15 @@ function currentFactors() {
   return factors;
 }
 
-function removeRegion(attribute, region) {
+/** The attributes the region menu names: one, or every attribute ("*"). */
+function regionTargets() {
+  const attribute = $("region-attribute").value;
+  return attribute === "*" ? state.sidecar.attributeNames : [attribute];
+}
+
+function removeRegion(region) {
   const [h, w] = state.sidecar.featureGrid;
-  const targets = attribute === "*" ? state.sidecar.attributeNames : [attribute];
-  for (const name of targets) {
+  for (const name of regionTargets()) {
     const removed = state.whatIf.removed[name];
     for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
       const inside = { left: x < w / 2, right: x >= w / 2, top: y < h / 2, bottom: y >= h / 2, all: true }[region];
@@ -158,10 +163,8 @@ function paintAt(event) {
   const x = Math.floor(((event.clientX - box.left) / box.width) * w);
   const y = Math.floor(((event.clientY - box.top) / box.height) * h);
   if (x < 0 || y < 0 || x >= w || y >= h) return;
-  const attribute = $("region-attribute").value;
-  const targets = attribute === "*" ? state.sidecar.attributeNames : [attribute];
   let changed = false;
-  for (const name of targets) {
+  for (const name of regionTargets()) {
     if (!state.whatIf.removed[name][y * w + x]) { state.whatIf.removed[name][y * w + x] = 1; changed = true; }
   }
   if (changed) render();
@@ -177,9 +180,8 @@ function render() {
   const factors = currentFactors();
   const edits = Object.keys(factors).length ? intervene(sidecar, result.outputs[ATTRIBUTE_MAPS], factors) : null;
   state.result.whatIf = edits && { factors, outputs: edits };
-  const brushed = $("region-attribute").value;
   const removed = new Uint8Array(cells());
-  for (const n of brushed === "*" ? sidecar.attributeNames : [brushed]) {
+  for (const n of regionTargets()) {
     state.whatIf.removed[n].forEach((r, i) => { if (r) removed[i] = 1; });
   }
   drawExplanation({ sidecar, style: state.page.style, photo: state.photo.photo, outputs: result.outputs,
@@ -219,7 +221,7 @@ function buildControls() {
   for (const name of sidecar.attributeNames) regionAttribute.append(new Option(name, name));
   regionAttribute.addEventListener("change", () => state.result && render());
   for (const button of document.querySelectorAll("[data-region]")) {
-    button.addEventListener("click", () => state.result && removeRegion(regionAttribute.value, button.dataset.region));
+    button.addEventListener("click", () => state.result && removeRegion(button.dataset.region));
   }
   $("reset").addEventListener("click", () => { if (state.result) { resetWhatIf(); render(); } });
   const canvas = $("photo");
@@ -266,9 +268,10 @@ async function selfCheck() {
     const photo = await readPhoto(new File([blob], image.file), state.sidecar.width, state.sidecar.height, Infinity);
     const outputs = await run(photo.pixels);
     const expected = variant.expected[n];
+    const explained = explain(state.sidecar, outputs, Infinity);
     for (const [key, values] of Object.entries(expected)) {
       const got = key.startsWith("spatial_contributions/")
-        ? interleaved(explain(state.sidecar, outputs, Infinity)[key.split("/")[1]].split.spatial)
+        ? interleaved(explained[key.split("/")[1]].split.spatial)
         : Array.from(outputs[key]);
       const flatExpected = values.flat(Infinity);
       let scale = 1, largest = got.length === flatExpected.length ? 0 : Infinity;

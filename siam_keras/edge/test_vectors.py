@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from siam_keras import vocabulary
+from siam_keras.runtime.decomposition import decompose
 
 FOLDER, FILE = "test_vectors", "test_vectors.json"
 FORMAT = "siam-keras-test-vectors/1"
@@ -37,8 +38,6 @@ def spatial_key(output):
 def expected_tensors(explainer, pixels):
     """{key: batch-1 array} of one image: the signature's outputs and, per output, the
     spatial contributions of the decomposition ((1, H, W), or (1, H, W, C) classes)."""
-    from siam_keras.runtime.decomposition import decompose
-
     outputs = explainer.predict(pixels[None])
     tensors = {key: np.asarray(value, dtype="float32") for key, value in outputs.items()}
     for name, head in explainer.head.outputs.items():

@@ -7,7 +7,7 @@ from siam_keras.explanations.base import ModelExplainer
 from siam_keras.models.siam_model import get_siam_layer
 from siam_keras.runtime.decomposition import HeadWeights
 from siam_keras.runtime.explanation import DEFAULT_TOP_K, ExplanationError
-from siam_keras.runtime.intervention import SIAMIntervention, validate_factors
+from siam_keras.runtime.intervention import SIAMIntervention, edited_maps
 from siam_keras.runtime.prediction_explainer import PredictionExplainer
 
 
@@ -80,12 +80,8 @@ class SIAMExplainer(ModelExplainer, PredictionExplainer):
             own head (`SIAMLayer.outputs_from_maps`) on the edited maps.
         """
         predictions = self.predict(images)
-        maps = predictions[vocabulary.ATTRIBUTE_MAPS]
-        factors = validate_factors(factors, self.attribute_names, maps.shape[:3])
-        edited = maps.copy()
-        for name, factor in factors.items():
-            k = self.attribute_names.index(name)
-            edited[..., k] *= factor
+        factors, edited = edited_maps(predictions[vocabulary.ATTRIBUTE_MAPS], factors,
+                                      self.attribute_names)
         counterfactual = self._head_outputs(edited)
         keys = [vocabulary.contributions_key(name) for name in self.output_names]
         return SIAMIntervention(

@@ -5,6 +5,9 @@ import numbers
 
 import numpy as np
 
+from siam_keras import vocabulary
+from siam_keras.runtime.decomposition import decompose
+
 
 def validate_factors(factors, attribute_names, grid_shape):
     """Checks `{attribute: factor}` and returns factors as float32 arrays of `grid_shape`.
@@ -45,6 +48,21 @@ def validate_factors(factors, attribute_names, grid_shape):
     return checked
 
 
+def edited_maps(maps, factors, attribute_names):
+    """(checked factors, a copy of the (B, h, w, K) `maps` with each attribute's map
+    multiplied by its factor): the edit every intervention makes.
+
+    Raises:
+        TypeError, ValueError: as `validate_factors`.
+    """
+    maps = np.asarray(maps, dtype="float32")
+    factors = validate_factors(factors, attribute_names, maps.shape[:3])
+    edited = maps.copy()
+    for name, factor in factors.items():
+        edited[..., list(attribute_names).index(name)] *= factor
+    return factors, edited
+
+
 def intervention_from_predictions(head, predictions, factors):
     """`SIAMIntervention` from a forward pass' outputs and the head's weights alone.
 
@@ -57,14 +75,8 @@ def intervention_from_predictions(head, predictions, factors):
         predictions: {key: (B, ...) array} with the maps, outputs and contributions.
         factors: as `validate_factors` takes them.
     """
-    from siam_keras import vocabulary
-    from siam_keras.runtime.decomposition import decompose
-
-    maps = np.asarray(predictions[vocabulary.ATTRIBUTE_MAPS], dtype="float32")
-    factors = validate_factors(factors, head.attribute_names, maps.shape[:3])
-    edited = maps.copy()
-    for name, factor in factors.items():
-        edited[..., head.attribute_names.index(name)] *= factor
+    factors, edited = edited_maps(predictions[vocabulary.ATTRIBUTE_MAPS], factors,
+                                  head.attribute_names)
     names = head.output_names
     counterfactual = {name: decompose(head.outputs[name], edited).contributions for name in names}
     keys = {name: vocabulary.contributions_key(name) for name in names}

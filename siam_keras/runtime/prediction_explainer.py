@@ -7,6 +7,7 @@ from siam_keras.runtime.explanation import (
     ExplanationError,
     SIAMExplanation,
 )
+from siam_keras.runtime.intervention import intervention_from_predictions
 
 
 def checked_top_k(top_k):
@@ -67,8 +68,6 @@ class PredictionExplainer:
         Returns:
             A `SIAMIntervention`.
         """
-        from siam_keras.runtime.intervention import intervention_from_predictions
-
         return intervention_from_predictions(self.head, self.predict(images), factors)
 
     def __call__(self, images, top_k=DEFAULT_TOP_K):
