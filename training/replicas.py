@@ -8,6 +8,8 @@ import contextlib
 import keras
 import numpy as np
 
+from siam_keras.models.nested_layers import nested_layers
+
 
 def num_replicas():
     """The replicas of the current `tf.distribute` strategy (1 off TensorFlow)."""
@@ -18,14 +20,10 @@ def num_replicas():
     return tf.distribute.get_strategy().num_replicas_in_sync
 
 
-def _batch_normalizations(model):
-    stack, found = list(model.layers), []
-    while stack:
-        layer = stack.pop()
-        if isinstance(layer, keras.layers.BatchNormalization):
-            found.append(layer)
-        stack.extend(getattr(layer, "layers", ()))
-    return found
+def batch_normalizations(model):
+    """The `BatchNormalization` layers of `model`, nested ones included."""
+    return [layer for layer in nested_layers(model)
+            if isinstance(layer, keras.layers.BatchNormalization)]
 
 
 @contextlib.contextmanager
@@ -37,7 +35,7 @@ def global_batch_statistics(model):
     `synchronized=True`). Elsewhere (one device, JAX) it changes nothing."""
     layers = []
     if num_replicas() > 1:
-        layers = [layer for layer in _batch_normalizations(model) if not layer.synchronized]
+        layers = [layer for layer in batch_normalizations(model) if not layer.synchronized]
     for layer in layers:
         layer.synchronized = True
     try:

@@ -4,6 +4,8 @@ import contextlib
 
 import keras
 
+from siam_keras.models.nested_layers import nested_layers
+
 
 @contextlib.contextmanager
 def dtype_policy_scope(policy):
@@ -27,12 +29,7 @@ def dtype_policy_scope(policy):
 
 def layer_policies(model):
     """The names of the dtype policies of a model's layers, nested models included."""
-    names, stack = set(), list(model.layers)
-    while stack:
-        layer = stack.pop()
-        names.add(layer.dtype_policy.name)
-        stack.extend(getattr(layer, "layers", ()))
-    return names
+    return {layer.dtype_policy.name for layer in nested_layers(model)}
 
 
 def model_policy(model):
