@@ -10,10 +10,12 @@ import tensorflow as tf
 
 from siam_keras.models.dtype_policy import model_policy, rewrapped
 from siam_keras.runtime.atomic import atomic_output, write_bytes
+from training.batch_norm import BatchNormStatistics
 from training.callbacks import EpochTimer
 from training.checkpoints import StageCheckpoint
 from training.distribution import devices_in_use
 from training.loss_scaling import ReplicaSafeLossScaleOptimizer
+from training.optimizers import adam
 from training.replicas import ReplicaSafeModel, global_batch_statistics, num_replicas
 from training.validation import MONITOR
 
@@ -36,10 +38,10 @@ def learning_rate_schedule(train_config, steps_per_epoch):
 
 
 def optimizer_for(model, train_config, steps_per_epoch):
-    """Adam on the schedule, wrapped in a `LossScaleOptimizer` when the model computes in
-    float16: its gradients underflow unscaled. Decided from the layers' policies, so it
+    """Adam (`train.optimizer`, `train.adam_epsilon`) on the schedule, wrapped in a
+    `LossScaleOptimizer` when the model computes in float16: its gradients underflow unscaled. Decided from the layers' policies, so it
     holds for wrapped and reloaded models too, whose own policy may read float32."""
-    optimizer = keras.optimizers.Adam(learning_rate_schedule(train_config, steps_per_epoch))
+    optimizer = adam(train_config, learning_rate_schedule(train_config, steps_per_epoch))
     if model_policy(model) == "mixed_float16":
         # Under several replicas Keras' own checks the first replica's gradients only.
         wrapper = (ReplicaSafeLossScaleOptimizer if num_replicas() > 1
@@ -91,6 +93,10 @@ def fit_stage(stage_dir, model, losses, loss_weights, train_data, validation, ep
         callbacks: more callbacks, run after the validation and before the checkpoint
             (they may read and add to the logs).
 
+    Before each validation the batch-norm statistics are recomputed over up to
+    `train.batch_norm_batches` training batches (`training.batch_norm`), so that the model
+    validated, checkpointed and kept is the model trained.
+
     A stage whose `model.keras` exists is finished: its weights are loaded into
     `model`, and the stage is not trained again. Data that repeat forever are fitted
     for `steps_per_epoch` steps an epoch.
@@ -130,6 +136,8 @@ def fit_stage(stage_dir, model, losses, loss_weights, train_data, validation, ep
             shuffle=False,  # tf.data shuffles; Keras cannot shuffle a Dataset
             callbacks=[
                 keras.callbacks.TerminateOnNaN(),
+                BatchNormStatistics(train_data, min(train_config.batch_norm_batches,
+                                                    steps_per_epoch)),
                 validation,
                 *callbacks,
                 EpochTimer(),
