@@ -72,7 +72,7 @@ def trained_as(config, model, freeze_backbone=False, attributes_only=False):
 
 
 def validation(config, batches, outputs, with_attributes=True, with_outputs=True,
-               output_classes=None):
+               output_classes=None, attribute_names=(), log=print):
     """The `ValidationLosses` a stage selects its best model with: each target's mean loss
     over the validation samples that have its label, weighted by `train.attribute_loss_weight`
     and `train.output_loss_weights` (under either loss weighting)."""
@@ -82,7 +82,8 @@ def validation(config, batches, outputs, with_attributes=True, with_outputs=True
     weights = output_weights(config, outputs)
     weights[vocabulary.ATTRIBUTE_SCORES] = config.train.attribute_loss_weight
     return ValidationLosses(batches, losses, weights, outputs if with_outputs else (),
-                            output_classes=output_classes)
+                            output_classes=output_classes,
+                            attribute_names=attribute_names if with_attributes else (), log=log)
 
 
 def baseline_from_config(config, outputs, initial_biases, output_classes=None):

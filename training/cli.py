@@ -23,7 +23,8 @@ def build_parser():
         epilog="Example: siam-train --config demo --out runs/demo --set train.epochs=3",
     )
     parser.add_argument("--config", help="TOML config file (tables [data], [data.synthetic_scenes], "
-                        "[data.sun_scenic_or_not], [model], [train], [train.augmentation], "
+                        "[data.sun_scenic_or_not], [data.manifest], [data.manifest.outputs], [model], "
+                        "[train], [train.augmentation], "
                         "[baseline]; omitted keys take their defaults), or the name of one shipped "
                         f"with siam-keras: {', '.join(builtin_configs())}")
     parser.add_argument("--out", default="runs/train", help="output folder (default: runs/train)")
@@ -35,6 +36,11 @@ def build_parser():
                         help="start over in --out: replaces a finished run, or an unfinished one "
                              "with another config (both refused otherwise); removes only the "
                              "files a run writes, nothing else in the folder")
+    parser.add_argument("--keep-unhealthy", action="store_true",
+                        help="exit 0 even when the kept SIAM model fails its health checks "
+                             "(a constant output, a dead attribute, non-finite values: see "
+                             "metrics.json's health). Without it such a run writes everything, "
+                             "says what to change, and exits with status 3")
     return parser
 
 
@@ -57,10 +63,14 @@ def main(argv=None):
     except (ConfigError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    from training.health import UnhealthyModel
     from training.run import run
 
     try:
-        run(config, args.out, overwrite=args.overwrite)
+        run(config, args.out, overwrite=args.overwrite, keep_unhealthy=args.keep_unhealthy)
+    except UnhealthyModel as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
     except (ValueError, OSError) as error:  # OSError: missing files, a full disk, ...
         print(f"error: {error}", file=sys.stderr)
         return 2

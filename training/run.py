@@ -21,11 +21,12 @@ from training.builders import (
 from training.callbacks import AttributeMapImages
 from training.distribution import describe, distribution_devices, evaluable, training_scope
 from training.fit import MODEL_FILE, fit_stage
+from training.health import check_health
 from training.run_folder import METRICS_FILE, prepare_run_folder
 from training.sources import data_source
 
 
-def run(config, out_dir, overwrite=False, log=print):
+def run(config, out_dir, overwrite=False, log=print, keep_unhealthy=False):
     """Runs the whole job described by `config`; returns the metrics dict.
 
     Writes `out_dir/model.keras`, `history.csv`, `metrics.json`, `config.toml`,
@@ -37,6 +38,11 @@ def run(config, out_dir, overwrite=False, log=print):
     and evaluates on one; a distribution the Keras backend cannot run, unknown
     devices, or a batch that does not split over them are refused before anything
     is written.
+
+    Raises:
+        UnhealthyModel: the kept SIAM model predicts a constant, has dead attributes or
+            non-finite outputs (`training.health`), unless `keep_unhealthy`; everything is
+            written first, `metrics.json`'s `health` included.
     """
     devices = distribution_devices(config.train)
     out = Path(out_dir)
@@ -52,15 +58,49 @@ def run(config, out_dir, overwrite=False, log=print):
     write_json(out / METRICS_FILE, metrics)
     log("\n" + format_report(metrics))
     log(f"\nWrote {out / 'model.keras'}, {out / METRICS_FILE}, {out / 'attribute_maps.png'}")
+    check_health(metrics["health"], keep_unhealthy, log)
     return metrics
 
 
 def train_and_evaluate(config, source, out, log=print):
     """SIAM (an attribute stage first if configured), then the baseline, on a prepared
-    `DataSource`; returns the metrics dict."""
+    `DataSource`; returns the metrics dict, with the kept models' `health`
+    (`training.health`)."""
+    siam, siam_validation, seconds = _train_siam(config, source, out, log)
+    siam = evaluable(siam, out / MODEL_FILE, config.train)
+    log("[3/4] Evaluating SIAM on the test split")
+    report, predictions = source.evaluate(siam)
+    source.plot_preview(out / "attribute_maps.png", predictions)
+    dataset = source.description()
+    dataset.setdefault("num_images", report["outputs"][list(source.output_names)[0]]["num_images"])
+    siam_validation.evaluate(siam)
+    metrics = {"dataset": dataset, **report,
+               "training": {"siam_seconds": round(seconds, 1),
+                            "steps_per_epoch": source.steps_per_epoch()},
+               "health": {"siam": siam_validation.report.to_json()}}
+    if config.baseline.enabled:
+        log(f"[4/4] Training the unconstrained baseline ({config.baseline.epochs} epochs)")
+        start = time.perf_counter()
+        baseline, baseline_validation = _train_baseline(config, source, out, log)
+        metrics["baseline"], _ = source.evaluate(baseline)
+        baseline_validation.evaluate(baseline)
+        metrics["health"]["baseline"] = baseline_validation.report.to_json()
+        metrics["training"]["baseline_seconds"] = round(time.perf_counter() - start, 1)
+    else:
+        log("[4/4] Baseline disabled (baseline.enabled = false)")
+    return metrics
+
+
+def _train_siam(config, source, out, log):
+    """(the best SIAM model, its `ValidationLosses`, training seconds)."""
     train = config.train
     attributes, outputs = list(source.attribute_names), list(source.output_names)
     steps, means, classes = source.steps_per_epoch(), source.label_means(), source.output_classes
+    passes = steps / source.steps_per_pass()
+    if passes > 1.5:
+        key = "steps_per_epoch" if train.steps_per_epoch else "min_steps_per_epoch"
+        log(f"      an epoch is {steps} steps, {passes:.1f} passes over the training images "
+            f"(train.{key} = {steps}: a small data set needs more steps than a pass gives)")
     with training_scope(config.train):  # models, optimizers and training data built inside
         siam = siam_model_from_config(config, attributes, outputs, means, classes)
         start = time.perf_counter()
@@ -74,7 +114,8 @@ def train_and_evaluate(config, source, out, log=print):
                 out / "attribute_stage", siam, losses, weights,
                 source.training_data(with_outputs=False),
                 validation(config, source.validation_data(with_outputs=False), outputs,
-                           with_outputs=False, output_classes=classes),
+                           with_outputs=False, output_classes=classes,
+                           attribute_names=attributes, log=log),
                 train.attribute_epochs, train, steps, log=log,
                 trained_as=trained_as(config, siam, train.freeze_backbone_attribute_stage,
                                       attributes_only=True))
@@ -84,37 +125,24 @@ def train_and_evaluate(config, source, out, log=print):
         callbacks = [] if preview is None else [
             AttributeMapImages(out / "tensorboard" / "attribute_maps", preview, attributes)]
         losses, weights = loss_setup(config, outputs, output_classes=classes)
-        siam = fit_stage(out, siam, losses, weights, source.training_data(),
-                         validation(config, source.validation_data(), outputs,
-                                    output_classes=classes),
-                         train.epochs, train,
-                         steps, trained_as=trained_as(config, siam, train.freeze_backbone),
+        checks = validation(config, source.validation_data(), outputs, output_classes=classes,
+                            attribute_names=attributes, log=log)
+        siam = fit_stage(out, siam, losses, weights, source.training_data(), checks,
+                         train.epochs, train, steps,
+                         trained_as=trained_as(config, siam, train.freeze_backbone),
                          callbacks=callbacks, log=log)
-    seconds = time.perf_counter() - start
-    siam = evaluable(siam, out / MODEL_FILE, config.train)
+    return siam, checks, time.perf_counter() - start
 
-    log("[3/4] Evaluating SIAM on the test split")
-    report, predictions = source.evaluate(siam)
-    source.plot_preview(out / "attribute_maps.png", predictions)
-    dataset = source.description()
-    dataset.setdefault("num_images", report["outputs"][outputs[0]]["num_images"])
-    metrics = {"dataset": dataset, **report,
-               "training": {"siam_seconds": round(seconds, 1), "steps_per_epoch": steps}}
 
-    if config.baseline.enabled:
-        log(f"[4/4] Training the unconstrained baseline ({config.baseline.epochs} epochs)")
-        start = time.perf_counter()
-        with training_scope(config.train):
-            baseline = fit_stage(
-                out / "baseline", baseline_from_config(config, outputs, means, classes),
-                *output_losses(config, outputs, classes),
-                source.training_data(with_attributes=False),
-                validation(config, source.validation_data(with_attributes=False), outputs,
-                           with_attributes=False, output_classes=classes),
-                config.baseline.epochs, train, steps, log=log)
-        baseline = evaluable(baseline, out / "baseline" / MODEL_FILE, config.train)
-        metrics["baseline"], _ = source.evaluate(baseline)
-        metrics["training"]["baseline_seconds"] = round(time.perf_counter() - start, 1)
-    else:
-        log("[4/4] Baseline disabled (baseline.enabled = false)")
-    return metrics
+def _train_baseline(config, source, out, log):
+    """(the best baseline, its `ValidationLosses`), evaluable on one device."""
+    outputs, classes = list(source.output_names), source.output_classes
+    checks = validation(config, source.validation_data(with_attributes=False), outputs,
+                        with_attributes=False, output_classes=classes, log=log)
+    with training_scope(config.train):
+        baseline = fit_stage(
+            out / "baseline",
+            baseline_from_config(config, outputs, source.label_means(), classes),
+            *output_losses(config, outputs, classes), source.training_data(with_attributes=False),
+            checks, config.baseline.epochs, config.train, source.steps_per_epoch(), log=log)
+    return evaluable(baseline, out / "baseline" / MODEL_FILE, config.train), checks

@@ -1,12 +1,15 @@
-"""`ValidationLosses`: validation over whole datasets, each target on the samples that have it."""
+"""`ValidationLosses`: validation over whole datasets, each target on the samples that have it,
+with the training health checks (`training.health`)."""
 
 import math
 
 import keras
 import numpy as np
 
+from siam_keras import vocabulary
 from siam_keras.metrics.classification import classification_report
 from siam_keras.metrics.regression import kendall_tau
+from training.health import check_predictions, mode_gap
 from training.replicas import predict_batch
 
 MONITOR = "val_loss"
@@ -28,6 +31,9 @@ class ValidationLosses(keras.callbacks.Callback):
       `val_<output>_accuracy` for a classification output,
     - `val_loss`: the sum of the targets' losses times `weights`, the value the best
       model is selected on (`MONITOR`). A target with no labelled sample is left out.
+    - `health_*`: the training health checks on the same predictions
+      (`training.health.HealthReport.logs`); a problem is also printed with what to
+      change. `report` holds the last epoch's `HealthReport`.
 
     Place it before the callbacks that read the logs (checkpoints, CSV, TensorBoard).
 
@@ -38,57 +44,121 @@ class ValidationLosses(keras.callbacks.Callback):
         weights: {target: weight in `val_loss`}.
         outputs: the named outputs to compute Kendall's tau (or accuracy) of.
         output_classes: {output: class names} of the classification outputs.
+        attribute_names: the attributes, for the dead-attribute check (none: a model
+            without attributes, such as the baseline).
+        log: where health problems are printed.
     """
 
-    def __init__(self, batches, losses, weights, outputs=(), output_classes=None):
+    def __init__(self, batches, losses, weights, outputs=(), output_classes=None,
+                 attribute_names=(), log=print):
         super().__init__()
         self.batches = batches
         self.losses = dict(losses)
         self.weights = {key: float(weights.get(key, 1.0)) for key in self.losses}
         self.outputs = tuple(outputs)
         self.output_classes = dict(output_classes or {})
+        self.attribute_names = tuple(attribute_names)
+        self.log = log
+        self.report = None
 
-    def evaluate(self, model):
-        """{log key: value} of `model` on the validation batches."""
-        sums = {key: 0.0 for key in self.losses}
-        counts = {key: 0.0 for key in self.losses}
-        labelled = {name: ([], []) for name in self.outputs}
+    def _run(self, model):
+        """Every batch's predictions and labels, concatenated: ({key: predictions},
+        {key: labels, NaN or -1 where missing}, per-sample losses {target: (values,
+        weights)}, the first batch's images)."""
+        keys = [*self.outputs, *([vocabulary.ATTRIBUTE_SCORES] if self.attribute_names else [])]
+        predicted, labels = {key: [] for key in keys}, {key: [] for key in keys}
+        per_sample = {key: ([], []) for key in self.losses}
+        first = None
         # NumPy batches from a tf.data pipeline: every Keras backend takes them.
         batches = getattr(self.batches, "as_numpy_iterator", lambda: self.batches)()
         for images, targets, sample_weights in batches:
+            first = images if first is None else first
             predictions = predict_batch(model, images)
             for key, loss in self.losses.items():
                 weight = np.asarray(sample_weights[key], dtype="float64").reshape(-1)
                 values = keras.ops.convert_to_numpy(loss.call(targets[key], predictions[key]))
-                values = np.asarray(values, dtype="float64").reshape(len(weight), -1).mean(axis=1)
-                sums[key] += float((weight * values)[weight > 0].sum())
-                counts[key] += float(weight.sum())
-            for name in self.outputs:
-                keep = np.asarray(sample_weights[name]).reshape(-1) > 0
-                predicted = np.asarray(predictions[name])
-                labelled[name][0].append(np.asarray(targets[name]).reshape(-1)[keep])
-                labelled[name][1].append(predicted.reshape(len(keep), -1)[keep])
+                per_sample[key][0].append(np.asarray(values, "float64").reshape(len(weight), -1)
+                                          .mean(axis=1))
+                per_sample[key][1].append(weight)
+            for key in keys:
+                keep = np.asarray(sample_weights[key]).reshape(-1) > 0
+                true = np.asarray(targets[key])
+                missing = -1 if key in self.output_classes else np.nan
+                true = np.where(keep.reshape((-1,) + (1,) * (true.ndim - 1)), true, missing)
+                labels[key].append(true)
+                predicted[key].append(np.asarray(predictions[key]))
+        joined = {key: np.concatenate(v) if v else np.zeros(0) for key, v in predicted.items()}
+        true = {key: np.concatenate(v) if v else np.zeros(0) for key, v in labels.items()}
+        return joined, true, per_sample, first
+
+    def _loss_logs(self, per_sample):
         logs, total, any_labelled = {}, 0.0, False
-        for key in self.losses:
-            mean = sums[key] / counts[key] if counts[key] > 0 else math.nan
+        for key, (values, weights) in per_sample.items():
+            values = np.concatenate(values) if values else np.zeros(0)
+            weights = np.concatenate(weights) if weights else np.zeros(0)
+            count = float(weights.sum())
+            mean = float((weights * values)[weights > 0].sum()) / count if count > 0 else math.nan
             logs[f"val_{key}_loss"] = mean
-            if counts[key] > 0:
+            if count > 0:
                 total += self.weights[key] * mean
                 any_labelled = True
         logs[MONITOR] = total if any_labelled else math.nan
-        for name, (true, predicted) in labelled.items():
-            true = np.concatenate(true) if true else np.zeros(0)
-            if name in self.output_classes:
-                width = len(self.output_classes[name])
-                predicted = np.concatenate(predicted) if predicted else np.zeros((0, width))
-                logs[f"val_{name}_accuracy"] = classification_report(
-                    true.astype("int64"), predicted, self.output_classes[name])["accuracy"]
-                continue
-            predicted = np.concatenate(predicted).reshape(-1) if predicted else np.zeros(0)
-            logs[f"val_{name}_kendall_tau"] = (kendall_tau(true, predicted) if len(true) > 1
-                                               else math.nan)
         return logs
 
+    def _metric_logs(self, predicted, true):
+        logs = {}
+        for name in self.outputs:
+            labels = true[name].reshape(len(true[name]), -1)[:, 0] if len(true[name]) else \
+                np.zeros(0)
+            if name in self.output_classes:
+                keep = labels >= 0
+                width = len(self.output_classes[name])
+                values = predicted[name].reshape(-1, width)[keep]
+                logs[f"val_{name}_accuracy"] = classification_report(
+                    labels[keep].astype("int64"), values, self.output_classes[name])["accuracy"]
+                continue
+            keep = ~np.isnan(labels)
+            values = predicted[name].reshape(len(labels), -1)[keep].reshape(-1)
+            logs[f"val_{name}_kendall_tau"] = (kendall_tau(labels[keep], values)
+                                               if keep.sum() > 1 else math.nan)
+        return logs
+
+    def evaluate(self, model):
+        """{log key: value} of `model` on the validation batches; sets `report`."""
+        predicted, true, per_sample, first = self._run(model)
+        logs = {**self._loss_logs(per_sample), **self._metric_logs(predicted, true)}
+        report = check_predictions(predicted, true, self.outputs, self.output_classes,
+                                   self.attribute_names)
+        report.nonfinite += [key for key, value in logs.items()
+                             if not math.isfinite(value) and _judged(key, per_sample, true, report)]
+        if first is not None:
+            report.mode_gap, report.mode_gap_output = mode_gap(
+                model, first, self.outputs, self.output_classes)
+        self.report = report
+        return {**logs, **report.logs()}
+
     def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs.update(self.evaluate(self.model))
+        if logs is None:
+            return
+        logs.update(self.evaluate(self.model))
+        for problem in self.report.problems():
+            self.log(f"  health (epoch {epoch + 1}): {problem}")
+
+
+def _judged(key, per_sample, true, report):
+    """Whether a non-finite log `key` is a problem of its own: not a loss or metric left
+    NaN because no validation sample has its label, nor the Kendall's tau of an output
+    already reported as constant (its ties make tau NaN), nor `val_loss` (a sum of those)."""
+    if key == MONITOR:
+        return False
+    for target, (_, weights) in per_sample.items():
+        if key == f"val_{target}_loss":
+            return any(w.sum() > 0 for w in weights)
+    for name, labels in true.items():
+        if key in (f"val_{name}_kendall_tau", f"val_{name}_accuracy"):
+            if name in report.constant_outputs or not len(labels):
+                return False
+            first = labels.reshape(len(labels), -1)[:, 0].astype("float64")
+            known = first >= 0 if key.endswith("_accuracy") else ~np.isnan(first)
+            return int(known.sum()) > 1
+    return True

@@ -1,0 +1,255 @@
+"""Training health: the signs that a model learned nothing, checked after every epoch.
+
+A run can fall into a constant model while its training loss falls steadily (batch-norm
+statistics that lag small data were one way: every attribute map dead in inference mode,
+alive in training mode). These checks look at what validation sees:
+
+- **constant outputs**: a regression output whose predictions spread less than
+  `CONSTANT_SPREAD` of its labels' spread over the validation images (a model that
+  learned nothing predicts the mean), or a classification output whose class
+  probabilities hardly move from image to image (their spread under `CONSTANT_SPREAD`
+  of the labels' one-hot spread) or that names one class for every image;
+- **dead attributes**: an attribute whose score stays under `DEAD_SCORE` on at least
+  `DEAD_SHARE` of the validation images labelled positive (>= 0.5) for it (with no
+  attribute labels at all: exactly 0 on that share of all images): its map never fires,
+  so it explains nothing;
+- **non-finite**: NaN or infinite predictions or validation metrics;
+- **mode gap**: on one validation batch, how far the outputs in training mode (batch
+  statistics) are from inference mode (moving statistics), relative to their scale;
+  over `MODE_GAP` the model validated and saved is not the model trained.
+
+`check_predictions` and `mode_gap` compute them; `HealthReport` holds them, says what to
+change, and writes them to history.csv and metrics.json.
+"""
+
+import dataclasses
+import math
+
+import keras
+import numpy as np
+
+from siam_keras import vocabulary
+from training.replicas import batch_normalizations
+
+#: Below this share of the labels' spread, an output counts as constant.
+CONSTANT_SPREAD = 0.05
+#: An attribute score (the spatial mean of its map; tanh(score) is its probability)
+#: under this counts as "absent".
+DEAD_SCORE = 0.05
+#: An attribute absent on at least this share of its positive images is dead.
+DEAD_SHARE = 0.95
+#: Positive images needed to judge an attribute by them (fewer: by all images).
+MIN_POSITIVES = 5
+#: Training- and inference-mode outputs further apart than this (relative) are a gap.
+MODE_GAP = 0.5
+
+
+@dataclasses.dataclass
+class HealthReport:
+    """What the checks found (empty lists: nothing); `mode_gap` is None when not measured."""
+
+    constant_outputs: list = dataclasses.field(default_factory=list)
+    dead_attributes: list = dataclasses.field(default_factory=list)
+    nonfinite: list = dataclasses.field(default_factory=list)
+    mode_gap: float = None
+    mode_gap_output: str = ""
+
+    @property
+    def failed(self):
+        """Whether the model learned nothing usable: a constant output, a dead attribute
+        or a non-finite value (a mode gap alone is a warning: small batches widen it)."""
+        return bool(self.constant_outputs or self.dead_attributes or self.nonfinite)
+
+    @property
+    def wide_mode_gap(self):
+        return self.mode_gap is not None and self.mode_gap > MODE_GAP
+
+    def problems(self):
+        """One line per problem, each saying what to change."""
+        lines = []
+        if self.constant_outputs:
+            lines.append(
+                f"constant output(s) {', '.join(self.constant_outputs)}: the model predicts "
+                f"about the same value for every validation photo, so it learned nothing about "
+                f"them. Train for more steps (train.epochs, train.min_steps_per_epoch), check "
+                f"that the column varies in the training split, and lower "
+                f"train.learning_rate if the training loss jumped.")
+        if self.dead_attributes:
+            lines.append(
+                f"dead attribute(s) {', '.join(self.dead_attributes)}: their maps stay at 0 on "
+                f"{DEAD_SHARE:.0%} or more of the validation photos labelled positive, so they "
+                f"explain nothing. Train the attributes first (train.attribute_epochs = 10), "
+                f"lower train.contribution_l1 and train.template_l1, and check that these "
+                f"columns have positive labels in the training split.")
+        if self.nonfinite:
+            lines.append(
+                f"non-finite values in {', '.join(self.nonfinite)}: lower train.learning_rate "
+                f"(or turn off train.mixed_precision).")
+        if self.wide_mode_gap:
+            lines.append(
+                f"training and inference mode disagree by {self.mode_gap:.2f} (relative, on "
+                f"{self.mode_gap_output}) on one validation batch: the batch-norm statistics do "
+                f"not describe the trained weights. Keep train.batch_norm_batches above 0 "
+                f"(or raise it), or raise train.batch_size.")
+        return lines
+
+    def logs(self):
+        """The history.csv columns: counts of each problem, and the mode gap."""
+        return {"health_constant_outputs": len(self.constant_outputs),
+                "health_dead_attributes": len(self.dead_attributes),
+                "health_nonfinite": len(self.nonfinite),
+                "health_mode_gap": math.nan if self.mode_gap is None else self.mode_gap}
+
+    def to_json(self):
+        """metrics.json's `health` entry."""
+        return {"ok": not self.failed, **dataclasses.asdict(self), "problems": self.problems()}
+
+
+def _spread(values):
+    values = np.asarray(values, dtype="float64")
+    return float(values.std(axis=0).mean()) if len(values) > 1 else 0.0
+
+
+def _constant(predicted, true, classes):
+    """Whether an output's (N,) or (N, C) validation predictions are constant."""
+    if len(predicted) < 2:
+        return False
+    if classes is None:
+        label_spread = _spread(true) if len(true) > 1 else 0.0
+        return _spread(predicted) <= CONSTANT_SPREAD * label_spread if label_spread > 0 \
+            else _spread(predicted) == 0.0
+    logits = np.asarray(predicted, dtype="float64")
+    probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    true = np.asarray(true).astype("int64").reshape(-1)
+    one_hot = np.eye(len(classes))[true]
+    if len(np.unique(true)) < 2:
+        return False  # one class in the labels: predicting it is right
+    one_class = len(np.unique(logits.argmax(axis=1))) == 1
+    return one_class or _spread(probabilities) <= CONSTANT_SPREAD * _spread(one_hot)
+
+
+def _dead(scores, labels):
+    """Whether an attribute's (N,) scores never fire: on its positive images (labels >= 0.5)
+    when there are `MIN_POSITIVES` of them, on all images when there are no labels (with
+    labels but fewer positives, a silent attribute may be right: not judged)."""
+    absent = scores < DEAD_SCORE
+    if labels is None:
+        return bool(len(scores) and (scores <= 0.0).mean() >= DEAD_SHARE)
+    positive = labels >= 0.5
+    if positive.sum() < MIN_POSITIVES:
+        return False
+    return bool(absent[positive].mean() >= DEAD_SHARE)
+
+
+def _known(labels, classes):
+    """The rows of `labels` that have a label (NaN, or a class index < 0: missing)."""
+    labels = np.asarray(labels)
+    if classes is not None:
+        return labels.reshape(len(labels), -1)[:, 0] >= 0
+    return ~np.isnan(labels.astype("float64")).reshape(len(labels), -1).any(axis=1)
+
+
+def check_predictions(predictions, labels, output_names, output_classes=None,
+                      attribute_names=()):
+    """A `HealthReport` (without the mode gap) of validation predictions.
+
+    Args:
+        predictions: {key: (N, ...) array} over the validation images: each named output
+            and, for a SIAM model, `attribute_scores` (N, K).
+        labels: {key: (N, ...) array} of the same images' labels (NaN, or a class index
+            < 0, where missing); a key left out has no labels.
+        output_names: the named outputs to check.
+        output_classes: {output: class names} of the classification outputs.
+        attribute_names: the attributes, in the order of `attribute_scores`' columns.
+    """
+    output_classes = output_classes or {}
+    report = HealthReport()
+    for key, value in predictions.items():
+        if not np.isfinite(np.asarray(value, dtype="float64")).all():
+            report.nonfinite.append(key)
+    for name in output_names:
+        if name in report.nonfinite or name not in predictions or name not in labels:
+            continue
+        classes = output_classes.get(name)
+        known = _known(labels[name], classes)
+        predicted = np.asarray(predictions[name])[known]
+        if _constant(predicted, np.asarray(labels[name])[known], classes):
+            report.constant_outputs.append(name)
+    scores = predictions.get(vocabulary.ATTRIBUTE_SCORES)
+    if scores is None or vocabulary.ATTRIBUTE_SCORES in report.nonfinite:
+        return report
+    scores = np.asarray(scores, dtype="float64")
+    true = labels.get(vocabulary.ATTRIBUTE_SCORES)
+    known = _known(true, None) if true is not None else np.zeros(len(scores), bool)
+    for k, attribute in enumerate(attribute_names):
+        attribute_labels = np.asarray(true)[known, k] if known.any() else None
+        if _dead(scores[known, k] if known.any() else scores[:, k], attribute_labels):
+            report.dead_attributes.append(attribute)
+    return report
+
+
+def _relative_gap(name, training, inference, classes):
+    training = np.asarray(training, dtype="float64")
+    inference = np.asarray(inference, dtype="float64")
+    if classes is not None:  # the total variation between the class probabilities
+        def softmax(x):
+            e = np.exp(x - x.max(axis=-1, keepdims=True))
+            return e / e.sum(axis=-1, keepdims=True)
+        return float(0.5 * np.abs(softmax(training) - softmax(inference)).sum(axis=-1).mean())
+    if name == vocabulary.ATTRIBUTE_SCORES:
+        scale = np.abs(training).mean()
+    else:
+        scale = training.std()
+    return float(np.abs(training - inference).mean() / max(scale, 1e-6))
+
+
+def mode_gap(model, images, output_names, output_classes=None):
+    """(gap, output): the largest relative difference between `model`'s outputs on
+    `images` in training mode and in inference mode, and which output it is.
+
+    Attribute scores are compared relative to their mean, regression outputs relative
+    to their spread over the batch, classification outputs by the total variation of
+    their class probabilities. Batch-norm statistics are left as they were.
+    """
+    layers = [layer for layer in batch_normalizations(model) if layer.trainable]
+    saved = [layer.momentum for layer in layers]
+    for layer in layers:
+        layer.momentum = 1.0  # moving statistics * 1 + batch statistics * 0: unchanged
+    try:
+        training = model(images, training=True)
+    finally:
+        for layer, momentum in zip(layers, saved):
+            layer.momentum = momentum
+    inference = model(images, training=False)
+    keys = [key for key in (*output_names, vocabulary.ATTRIBUTE_SCORES) if key in inference]
+    gaps = {key: _relative_gap(key, keras.ops.convert_to_numpy(training[key]),
+                               keras.ops.convert_to_numpy(inference[key]),
+                               (output_classes or {}).get(key)) for key in keys}
+    if not gaps:
+        return None, ""
+    worst = max(gaps, key=gaps.get)
+    return gaps[worst], worst
+
+
+class UnhealthyModel(RuntimeError):
+    """The kept model learned nothing usable (`HealthReport.failed`); the message says
+    what was found and what to change."""
+
+
+def check_health(health, keep_unhealthy=False, log=print):
+    """Ends a run on metrics.json's `health` entry: prints each model's problems, and
+    raises `UnhealthyModel` when the kept SIAM model failed, unless `keep_unhealthy`."""
+    for model, report in health.items():
+        for problem in report["problems"]:
+            log(f"warning: the kept {'SIAM model' if model == 'siam' else model}: {problem}")
+    if health["siam"]["ok"]:
+        return
+    message = ("The kept SIAM model failed its health checks (metrics.json: health): "
+               + " ".join(health["siam"]["problems"])
+               + " Its files are kept for inspection; after changing the config, rerun with "
+                 "--overwrite.")
+    if keep_unhealthy:
+        log("warning: " + message + " (kept: --keep-unhealthy)")
+        return
+    raise UnhealthyModel(message + " Pass --keep-unhealthy to accept such a model (exit 0).")
