@@ -45,16 +45,20 @@ def targets_and_weights(split, output_names, with_attributes=True, output_classe
     return targets, weights
 
 
-def make_dataset(images, targets, weights, batch_size, training, train_config=None):
+def make_dataset(images, targets, weights, batch_size, training, train_config=None,
+                 repeat=False):
     """A batched, prefetched `tf.data.Dataset` of (image, targets, sample weights).
 
     Images stay uint8 in memory and are cast (and, when training, augmented) one
-    batch at a time on tf.data's threads, overlapping with the training step.
+    batch at a time on tf.data's threads, overlapping with the training step. With
+    `repeat`, the shuffled passes follow each other endlessly.
     """
     dataset = tf.data.Dataset.from_tensor_slices((images, targets, weights))
     if training:
         dataset = dataset.shuffle(len(images), seed=train_config.seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size, drop_remainder=training)
+    if repeat:
+        dataset = dataset.repeat()
     return finish_batches(dataset, training, train_config)
 
 

@@ -30,7 +30,15 @@ class DataSource:
         raise NotImplementedError
 
     def steps_per_epoch(self):
-        """Training steps in an epoch."""
+        """Training steps in an epoch: `train.steps_per_epoch` if set, else one pass over
+        the (largest) training split, and at least `train.min_steps_per_epoch`, so that a
+        small data set gets as many steps as a larger one (`epochs` and
+        `lr_decay_epochs` count these epochs)."""
+        train = self.config.train
+        return train.steps_per_epoch or max(self.steps_per_pass(), train.min_steps_per_epoch)
+
+    def steps_per_pass(self):
+        """Training steps in one pass over the (largest) training split."""
         raise NotImplementedError
 
     def label_means(self):

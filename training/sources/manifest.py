@@ -60,10 +60,9 @@ class ManifestSource(DataSource):
         return [tf.data.Dataset.from_tensor_slices((part.images, targets, weights))
                 for part, targets, weights in self._parts(split, with_attributes, with_outputs)]
 
-    def steps_per_epoch(self):
-        train = self.config.train
+    def steps_per_pass(self):
         largest = max(len(part) for part in self.data.parts["train"])
-        return train.steps_per_epoch or math.ceil(largest / train.batch_size)
+        return math.ceil(largest / self.config.train.batch_size)
 
     def label_means(self):
         _, labels = self.data.joined("train")

@@ -154,11 +154,10 @@ class SunScenicOrNotSource(DataSource):
             parts.append(self._split(self.son, son_examples, split, with_attributes))
         return parts
 
-    def steps_per_epoch(self):
-        train = self.config.train
+    def steps_per_pass(self):
         limit = self.config.data.sun_scenic_or_not.max_examples or math.inf
         sizes = [min(b.info.splits["train"].num_examples, limit) for b in (self.sun, self.son)]
-        return train.steps_per_epoch or math.ceil(max(sizes) / train.batch_size)
+        return math.ceil(max(sizes) / self.config.train.batch_size)
 
     def label_means(self):
         return output_label_means(self.son, self.config.data.sun_scenic_or_not.max_examples)

@@ -31,11 +31,11 @@ class SyntheticScenesSource(DataSource):
             ("train", data.num_train), ("validation", data.num_validation),
             ("test", data.num_test))}
         self.log(f"      done in {time.perf_counter() - start:.1f} s")
-        if self.steps_per_epoch() < 1:
+        if self.steps_per_pass() < 1:
             raise ValueError(f"train.batch_size={self.config.train.batch_size} is larger than "
                              f"data.synthetic_scenes.num_train={data.num_train}")
 
-    def steps_per_epoch(self):
+    def steps_per_pass(self):
         return self.config.data.synthetic_scenes.num_train // self.config.train.batch_size
 
     def label_means(self):
@@ -46,8 +46,11 @@ class SyntheticScenesSource(DataSource):
                                                         with_attributes, self.output_classes)
         if not with_outputs:  # kept as targets, masked: the losses stay the same
             weights.update({name: np.zeros_like(weights[name]) for name in self.output_names})
+        # Endless when an epoch is not one pass (`fit_stage` then counts its steps).
+        endless = training and self.steps_per_epoch() != self.steps_per_pass()
         return datasets.make_dataset(self.splits[split]["image"], targets, weights,
-                                     self.config.train.batch_size, training, self.config.train)
+                                     self.config.train.batch_size, training, self.config.train,
+                                     repeat=endless)
 
     def training_data(self, with_attributes=True, with_outputs=True):
         return self._pipeline("train", with_attributes, with_outputs, True)
