@@ -18,26 +18,59 @@ PAPER_OUTPUT_SCALE = 0.1
 PAPER_TEMPLATE_SCALE = 0.001
 
 
+#: PyTorch's `BCELoss` clamps each log at -100; so does `AttributeLoss`.
+LOG_FLOOR = -100.0
+LOG_2 = 0.6931471805599453
+#: float32's smallest normal number: above it log(tanh(s)) and its gradient 1/s are finite.
+_TINY = 1.1754944e-38
+
+
+def log_tanh(scores):
+    """log(tanh(s)) for scores s >= 0, computed in log space and clamped at `LOG_FLOOR`.
+
+    log(tanh s) = log(1 - e^-2s) - log(1 + e^-2s), the first term by Maechler's
+    log1mexp (log(-expm1(-a)) for a <= log 2, log1p(-exp(-a)) above): accurate in
+    float32 from s = 1e-38, where a probability clip would have cut the gradient (1/s)
+    to 0, to s = 8 and beyond, where 1 - tanh(s) is under float32's resolution.
+    At s = 0 it is `LOG_FLOOR` with gradient 0 (there every cell of the map is 0, and
+    ReLU passes no gradient back either way).
+    """
+    alive = scores > _TINY
+    a = 2.0 * ops.where(alive, scores, 1.0)  # no inf in a branch not taken, nor its gradient
+    near = a <= LOG_2
+    log_1mexp = ops.where(near, ops.log(-ops.expm1(-ops.where(near, a, LOG_2))),
+                          ops.log1p(-ops.exp(-ops.where(near, 1.0, a))))
+    value = log_1mexp - ops.softplus(-a)
+    return ops.maximum(ops.where(alive, value, LOG_FLOOR), LOG_FLOOR)
+
+
+def log_one_minus_tanh(scores):
+    """log(1 - tanh(s)) = log 2 - 2s - softplus(-2s), clamped at `LOG_FLOOR`: it keeps
+    falling (gradient -2) for large s, where 1 - tanh(s) rounds to 0 in float32."""
+    return ops.maximum(LOG_2 - 2.0 * scores - ops.softplus(-2.0 * scores), LOG_FLOOR)
+
+
 @keras.saving.register_keras_serializable(package="siam_training")
 class AttributeLoss(keras.losses.Loss):
     """Binary cross-entropy between labels in [0, 1] and tanh(attribute score).
 
     Attribute scores are spatial means of non-negative maps, so tanh maps them
-    into [0, 1) (the authors' choice). Returns the mean over attributes, (B,).
+    into [0, 1) (the authors' choice). The logs are computed from the score in log
+    space (`log_tanh`, `log_one_minus_tanh`) and clamped at -100 as PyTorch's `BCELoss`
+    does, so the gradient survives wherever theirs does: a nearly dead attribute
+    (score 1e-8, label 2/3: -6.7e7) can come back, and a saturated one (score 8,
+    label 2/3: 0.667) is still pulled down. Returns the mean over attributes, (B,).
     """
 
-    def __init__(self, epsilon=1e-6, name="attribute_loss", reduction=MASKED_MEAN, **kwargs):
+    def __init__(self, name="attribute_loss", reduction=MASKED_MEAN, **kwargs):
+        kwargs.pop("epsilon", None)  # the clip of versions before 0.3, no longer used
         super().__init__(name=name, reduction=reduction, **kwargs)
-        self.epsilon = epsilon
 
     def call(self, y_true, y_pred):
         y_true = ops.cast(y_true, "float32")
-        p = ops.clip(ops.tanh(ops.cast(y_pred, "float32")), self.epsilon, 1.0 - self.epsilon)
-        bce = -(y_true * ops.log(p) + (1.0 - y_true) * ops.log(1.0 - p))
+        scores = ops.maximum(ops.cast(y_pred, "float32"), 0.0)
+        bce = -(y_true * log_tanh(scores) + (1.0 - y_true) * log_one_minus_tanh(scores))
         return ops.mean(bce, axis=-1)
-
-    def get_config(self):
-        return {**super().get_config(), "epsilon": self.epsilon}
 
 
 @keras.saving.register_keras_serializable(package="siam_training")

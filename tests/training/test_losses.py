@@ -14,8 +14,45 @@ def test_attribute_loss_is_bce_of_tanh():
     assert float(AttributeLoss()(labels, scores)) == pytest.approx(expected, rel=1e-5)
 
 
+def _pytorch_bce_gradient(score, label):
+    """d/ds of PyTorch's BCELoss(tanh(s), label), in float64: its backward is
+    (p - y) / max(p (1 - p), 1e-12) times tanh's derivative 1 - p^2."""
+    p = np.tanh(np.float64(score))
+    return (p - label) / max(p * (1 - p), 1e-12) * (1 - p * p)
+
+
+@pytest.mark.parametrize("score, label", [(1e-8, 2 / 3), (1e-8, 1.0), (8.0, 2 / 3), (8.0, 1.0),
+                                          (0.3, 1 / 3)])
+def test_attribute_loss_keeps_pytorchs_gradient_near_zero_and_in_saturation(score, label):
+    """A clip of tanh(s) to [1e-6, 1 - 1e-6] gave 0 at both ends: a nearly dead attribute
+    (score 1e-8) could not come back, a saturated one (score 8, label 2/3) was not pulled
+    down. (One attribute, so the mean over attributes is the value itself.)"""
+    value, (gradient,) = value_and_gradients(
+        lambda s: AttributeLoss().call(np.array([[label]], "float32"), s)[0],
+        [np.array([[score]], "float32")])
+    expected = _pytorch_bce_gradient(score, label)
+    assert float(np.asarray(gradient)[0, 0]) == pytest.approx(expected, rel=1e-3)
+    p = np.tanh(np.float64(score))
+    log_p, log_q = max(np.log(p), -100), max(np.log1p(-p), -100)
+    assert float(value) == pytest.approx(-(label * log_p + (1 - label) * log_q), rel=1e-4)
+
+
+def test_attribute_loss_grows_past_float32s_tanh_saturation():
+    """At s = 20, tanh(s) is 1.0 in float32: PyTorch clamps log(0) at -100; the log-space
+    loss is 40 - log 2 per unit of (1 - label), with gradient 2 (1 - label)."""
+    value, (gradient,) = value_and_gradients(
+        lambda s: AttributeLoss().call(np.array([[0.0]], "float32"), s)[0],
+        [np.array([[20.0]], "float32")])
+    assert float(value) == pytest.approx(40 - np.log(2), rel=1e-5)
+    assert float(np.asarray(gradient)[0, 0]) == pytest.approx(2.0, rel=1e-5)
+
+
 def test_zero_scores_do_not_give_nan():
-    assert np.isfinite(float(AttributeLoss()(np.ones((2, 3), "float32"), np.zeros((2, 3), "float32"))))
+    scores = np.zeros((2, 3), "float32")
+    value, (gradient,) = value_and_gradients(
+        lambda s: AttributeLoss()(np.ones((2, 3), "float32"), s), [scores])
+    assert float(value) == pytest.approx(100.0)  # PyTorch's clamp of log(0)
+    assert np.isfinite(np.asarray(gradient)).all()
 
 
 @pytest.mark.parametrize("loss, shape", [(AttributeLoss(), (4, 3)), (SquaredError(), (4,))])
@@ -34,7 +71,7 @@ def test_masked_samples_add_nothing_to_loss_or_gradient(loss, shape, rng):
 
 
 def test_losses_serialise():
-    for loss in (AttributeLoss(epsilon=1e-4), SquaredError()):
+    for loss in (AttributeLoss(), SquaredError()):
         again = keras.losses.deserialize(keras.losses.serialize(loss))
         assert type(again) is type(loss) and again.get_config() == loss.get_config()
 
