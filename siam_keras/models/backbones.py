@@ -36,6 +36,39 @@ def resolve_weights(backbone, weights):
     return weights
 
 
+def _array_digests(arrays):
+    import hashlib
+
+    import numpy as np
+
+    return {hashlib.sha1(np.ascontiguousarray(a).tobytes()).hexdigest() + str(a.shape)
+            for a in arrays}
+
+
+def _check_loaded(model, path, backbone):
+    """Raises ValueError unless every weight of `model` holds an array stored in the HDF5
+    file `path`: Keras skips the parts of a `.weights.h5` file it cannot match, with a
+    warning, and leaves those weights as initialised."""
+    import h5py
+    import numpy as np
+
+    if not h5py.is_hdf5(path):
+        return  # a .keras archive: Keras matches it by structure itself
+    stored = []
+    with h5py.File(path, "r") as file:
+        file.visititems(lambda _, item: stored.append(np.asarray(item))
+                        if isinstance(item, h5py.Dataset) else None)
+    digests = _array_digests(stored)
+    missing = [w.path for w in model.weights
+               if next(iter(_array_digests([keras.ops.convert_to_numpy(w)]))) not in digests]
+    if missing:
+        raise ValueError(
+            f"Backbone weights file {path!r} does not fit the {backbone} backbone: "
+            f"{len(missing)} of its {len(model.weights)} weights were not in the file (e.g. "
+            f"{missing[0]}). Pass the weights of this network (include_top=False), saved with "
+            f"save_weights or downloaded by keras.applications.")
+
+
 def _small_cnn(image_size, weights):
     images = keras.Input((image_size, image_size, 3), name="image")
     x = ImagePreprocessing("unit")(images)
@@ -49,34 +82,42 @@ def _small_cnn(image_size, weights):
             x = keras.layers.ReLU(name=f"{prefix}_relu")(x)
     model = keras.Model(images, x, name="small_cnn")
     if weights is not None:
-        model.load_weights(weights)
+        _load(model, weights, "small_cnn")
     return model
 
 
+def _load(model, weights, backbone):
+    try:
+        model.load_weights(weights)
+    except (ValueError, KeyError, OSError) as error:
+        raise ValueError(f"Could not load backbone weights file {weights!r} into the {backbone} "
+                         f"backbone: {error}") from None
+    _check_loaded(model, weights, backbone)
+
+
 def _application(backbone, image_size, weights):
+    net = _application_network(backbone, image_size, "imagenet" if weights == "imagenet" else None)
+    if weights not in (None, "imagenet"):
+        _load(net, weights, backbone)
+    images = keras.Input((image_size, image_size, 3), name="image")
+    mode = "caffe" if backbone == "resnet50" else "none"
+    features = net(ImagePreprocessing(mode)(images))
+    return keras.Model(images, features, name=backbone)
+
+
+def _application_network(backbone, image_size, weights):
     apps = keras.applications
     shape = (image_size, image_size, 3)
     if backbone == "resnet50":
-        net = apps.ResNet50(include_top=False, weights=weights, input_shape=shape)
-        mode = "caffe"
-    elif backbone == "mobilenet_v3_small":
-        net = apps.MobileNetV3Small(
-            input_shape=shape, include_top=False, weights=weights, include_preprocessing=True
-        )
-        mode = "none"
-    elif backbone == "mobilenet_v3_large":
-        net = apps.MobileNetV3Large(
-            input_shape=shape, include_top=False, weights=weights, include_preprocessing=True
-        )
-        mode = "none"
-    else:
-        net = apps.EfficientNetV2B0(
-            include_top=False, weights=weights, input_shape=shape, include_preprocessing=True
-        )
-        mode = "none"
-    images = keras.Input(shape, name="image")
-    features = net(ImagePreprocessing(mode)(images))
-    return keras.Model(images, features, name=backbone)
+        return apps.ResNet50(include_top=False, weights=weights, input_shape=shape)
+    if backbone == "mobilenet_v3_small":
+        return apps.MobileNetV3Small(input_shape=shape, include_top=False, weights=weights,
+                                     include_preprocessing=True)
+    if backbone == "mobilenet_v3_large":
+        return apps.MobileNetV3Large(input_shape=shape, include_top=False, weights=weights,
+                                     include_preprocessing=True)
+    return apps.EfficientNetV2B0(include_top=False, weights=weights, input_shape=shape,
+                                 include_preprocessing=True)
 
 
 def build_backbone(backbone, image_size, weights=None):

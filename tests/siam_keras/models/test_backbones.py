@@ -62,3 +62,34 @@ def test_dtype_policy_is_not_leaked():
     model = build_siam_model(3, image_size=32, template_size=2, border_size=0, dtype_policy="mixed_bfloat16")
     assert keras.config.dtype_policy().name == before
     assert model.get_layer("small_cnn").get_layer("stage1_conv1").compute_dtype == "bfloat16"
+
+
+@pytest.mark.slow
+def test_an_application_backbone_takes_the_weights_file_an_offline_machine_was_given(tmp_path):
+    """The README's offline recipe: a network's ImageNet weights saved once on a connected
+    machine (here: random ones, `include_top=False`), then named by `model.backbone_weights`:
+    the model built from the config holds exactly those weights."""
+    from training.builders import siam_model_from_config
+    from training.config import load_config
+
+    keras.utils.set_random_seed(7)
+    net = keras.applications.MobileNetV3Small(input_shape=(96, 96, 3), include_top=False,
+                                              weights=None, include_preprocessing=True)
+    path = tmp_path / "mobilenet_v3_small_notop.weights.h5"
+    net.save_weights(path)
+    config = load_config(None, ["data.image_size=64", "model.backbone=mobilenet_v3_small",
+                                f"model.backbone_weights='{path}'", "model.template_size=2"])
+    keras.utils.set_random_seed(8)  # a model built without the file would differ
+    model = siam_model_from_config(config, ["a", "b"], ["score"])
+    used = model.backbone.get_layer("MobileNetV3Small")
+    assert len(used.weights) == len(net.weights)
+    for saved, loaded in zip(net.weights, used.weights):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(saved),
+                                      keras.ops.convert_to_numpy(loaded))
+
+
+def test_a_weights_file_of_another_network_is_refused_by_name(tmp_path):
+    path = tmp_path / "small.weights.h5"
+    build_backbone("small_cnn", 32).save_weights(path)
+    with pytest.raises(ValueError, match=r"small.weights.h5.*mobilenet_v3_small"):
+        build_backbone("mobilenet_v3_small", 64, weights=str(path))
