@@ -24,12 +24,14 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV = Path(sys.prefix)  # the virtual environment the tests run in (make test's .venv)
 pytestmark = pytest.mark.slow
 
-#: Flags appended to the README's heavy commands (by their start) to run them small.
+#: Flags appended to the README's heavy commands (by their start) to run them small (a
+#: model trained this little fails its health checks: --keep-unhealthy).
 SMALL = {
-    "siam-train --config demo": "--set data.synthetic_scenes.num_train=64 "
+    "siam-train --config demo": "--keep-unhealthy --set data.synthetic_scenes.num_train=64 "
     "data.synthetic_scenes.num_validation=16 data.synthetic_scenes.num_test=32 train.epochs=1 "
-    "train.batch_size=16 train.lr_decay_epochs=[] baseline.epochs=1",
-    "siam-train --config sun_son_resnet50": "--set data.sun_scenic_or_not.sun_manual_dir=sun "
+    "train.batch_size=16 train.lr_decay_epochs=[] train.min_steps_per_epoch=1 baseline.epochs=1",
+    "siam-train --config sun_son_resnet50": "--keep-unhealthy --set "
+    "data.sun_scenic_or_not.sun_manual_dir=sun "
     "data.sun_scenic_or_not.son_manual_dir=son data.sun_scenic_or_not.tfds_data_dir=tfds "
     "data.image_size=32 model.backbone=small_cnn 'model.backbone_weights=\"\"' "
     "model.template_size=4 model.border_size=1 train.epochs=1 train.steps_per_epoch=2 "
@@ -40,7 +42,8 @@ SMALL = {
     "siam-export": "--calibration-images 16 --holdout-images 8 --latency-runs 2",
     "siam download-scenic-or-not": "--allow-host 127.0.0.1 --rate 100",
     "siam example-photos my_photos": "--num-images 60 --image-size 32",
-    "siam-train --config my_photos/config.toml": "--set data.image_size=32 model.template_size=4 "
+    "siam-train --config my_photos/config.toml": "--keep-unhealthy --set data.image_size=32 "
+    "model.template_size=4 "
     "train.epochs=1 train.steps_per_epoch=2 train.batch_size=8 train.lr_decay_epochs=[] "
     "train.attribute_epochs=0 baseline.enabled=false",
     "siam-export --model runs/my_photos": "--tflite float32,int8",

@@ -21,6 +21,8 @@ DATASETS = ("synthetic_scenes", "sun_scenic_or_not", "manifest")
 #: `model.class_templates` choices (`SIAMLayer`).
 CLASS_TEMPLATES = ("shared", "per_class")
 LOSS_WEIGHTINGS = ("fixed", "paper")
+#: `train.optimizer` choices (`training.optimizers`).
+OPTIMIZERS = ("adam", "pytorch_adam")
 #: `train.distribution` choices (`training.distribution`): one device, TensorFlow's
 #: MirroredStrategy, Keras' DataParallel on the JAX backend.
 DISTRIBUTIONS = ("none", "mirrored", "data_parallel")
@@ -202,11 +204,17 @@ class AugmentationConfig(_Table):
 @dataclasses.dataclass(frozen=True)
 class TrainConfig(_Table):
     PATH = "train"
-    CHOICES = {"loss_weighting": LOSS_WEIGHTINGS, "distribution": DISTRIBUTIONS}
+    CHOICES = {"loss_weighting": LOSS_WEIGHTINGS, "distribution": DISTRIBUTIONS,
+               "optimizer": OPTIMIZERS}
     epochs: int = field(12, low=1)
     #: The global batch: with several devices each takes an equal share of it.
     batch_size: int = field(32, low=1, high=65536)
     learning_rate: float = field(1e-3, above=0.0)
+    #: "adam": Keras' Adam; "pytorch_adam": torch.optim.Adam's update (epsilon added after
+    #: bias correction), the authors' optimizer (`training.optimizers`).
+    optimizer: str = "adam"
+    #: Adam's epsilon: Keras' default 1e-7; the authors' (PyTorch's default) is 1e-8.
+    adam_epsilon: float = field(1e-7, above=0.0)
     #: Epochs after which the learning rate is divided by `lr_decay_factor`.
     lr_decay_epochs: tuple[int, ...] = field(low=0, factory=lambda: (8, 11))
     lr_decay_factor: float = field(10.0, above=0.0)
@@ -215,7 +223,10 @@ class TrainConfig(_Table):
     attribute_loss_weight: float = field(1.0, low=0.0)
     #: {output: weight}; an output not listed weighs 1.
     output_loss_weights: dict[str, float] = field(low=0.0, factory=dict)
-    template_l1: float = field(1e-4, low=0.0)
+    #: L1 on the templates (the paper's sparsity penalty; the paper config sets it under
+    #: its own weighting, the demo 1e-4). 0 by default: with Adam a small L1 makes training
+    #: on a few hundred photos depend on the seed (README, "Train on your own photos").
+    template_l1: float = field(0.0, low=0.0)
     #: L1 on each image's contributions: attributes that do not matter contribute
     #: nothing instead of carrying part of the bias (see the README).
     contribution_l1: float = field(0.0, low=0.0)
@@ -226,9 +237,16 @@ class TrainConfig(_Table):
     attribute_epochs: int = field(0, low=0)
     freeze_backbone_attribute_stage: bool = False
     freeze_backbone: bool = False
-    #: Steps per epoch when two datasets are mixed (each step: `batch_size` images of
-    #: each); 0: one pass over the larger training split.
+    #: Steps per epoch (with two datasets mixed, each step takes `batch_size` images of
+    #: each); 0: one pass over the (larger) training split, and at least
+    #: `min_steps_per_epoch`: a few hundred photos are a few steps a pass, too few to
+    #: train on (`epochs` and `lr_decay_epochs` count these epochs).
     steps_per_epoch: int = field(0, low=0)
+    min_steps_per_epoch: int = field(100, low=1)
+    #: Batch-norm statistics recomputed over this many training batches (at most an
+    #: epoch's) before each validation, so that the model validated and kept is the one
+    #: trained; 0 keeps Keras' moving averages (`training.batch_norm`).
+    batch_norm_batches: int = field(50, low=0)
     mixed_precision: bool = False
     seed: int = field(0, low=0, high=MAX_SEED)
     #: "none" (one device), "mirrored" (TensorFlow backend: tf.distribute.MirroredStrategy

@@ -30,7 +30,8 @@ SHRUNK = ["data.image_size=32", "data.synthetic_scenes.num_train=16",
           "data.synthetic_scenes.truth_template_size=4", "model.template_size=4",
           "train.epochs=2", "train.batch_size=16", "train.lr_decay_epochs=[1]",
           "train.augmentation.flip=false", "train.augmentation.crop_min_scale=1.0",
-          "train.augmentation.rotation_degrees=0.0", "baseline.enabled=false"]
+          "train.augmentation.rotation_degrees=0.0", "baseline.enabled=false",
+          "train.min_steps_per_epoch=1"]
 MIRRORED = ["train.distribution=mirrored", 'train.devices=["/cpu:0", "/cpu:1"]']
 
 
@@ -44,7 +45,7 @@ def _train(out, overrides, log):
     from training.run import run
 
     config = load_config("training/configs/demo.toml", SHRUNK + overrides)
-    run(config, out, log=log)
+    run(config, out, log=log, keep_unhealthy=True)
 
 
 def _killed_at_epoch(epoch):

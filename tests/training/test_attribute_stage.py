@@ -19,8 +19,8 @@ def test_the_attribute_stage_leaves_the_output_head_as_it_was(tmp_path):
         "data.synthetic_scenes.truth_template_size=4", "train.batch_size=16",
         "train.attribute_epochs=2", "train.epochs=1", "train.lr_decay_epochs=[]",
         "train.template_l1=1.0", "train.contribution_l1=1.0", "train.learning_rate=0.05",
-        "baseline.enabled=false"])
-    run(config, tmp_path, log=lambda *_: None)
+        "baseline.enabled=false", "train.min_steps_per_epoch=1"])
+    run(config, tmp_path, log=lambda *_: None, keep_unhealthy=True)
     head = load_model(tmp_path / "attribute_stage" / "model.keras").siam_head
     for name in head.output_names:
         np.testing.assert_array_equal(np.asarray(head.templates[name]), np.float32(DEFAULT_TEMPLATE_INIT))

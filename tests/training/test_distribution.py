@@ -47,7 +47,7 @@ def test_one_device_runs_on_every_backend(backend):
 
 def test_siam_train_refuses_data_parallel_on_tensorflow_before_writing(tmp_path, capsys):
     out = tmp_path / "run"
-    code = main(["--config", "demo", "--out", str(out), "--set", "train.distribution=data_parallel"])
+    code = main(["--keep-unhealthy", "--config", "demo", "--out", str(out), "--set", "train.distribution=data_parallel"])
     assert code == 2
     assert "needs Keras' jax backend; Keras runs on 'tensorflow'" in capsys.readouterr().err
     assert not out.exists()
@@ -159,7 +159,7 @@ def _siam_train(*args, out, env=None):
     environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", KERAS_BACKEND="jax",
                        XLA_FLAGS="--xla_force_host_platform_device_count=2", **(env or {}))
     return subprocess.run([str(BIN / "siam-train"), "--config", "demo", "--out", str(out),
-                           "--set", *args], cwd=ROOT, capture_output=True, text=True,
+                           "--keep-unhealthy", "--set", *args, "train.min_steps_per_epoch=1"], cwd=ROOT, capture_output=True, text=True,
                           timeout=600, env=environment)
 
 

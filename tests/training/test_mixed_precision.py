@@ -73,19 +73,19 @@ def test_models_built_mixed_are_mixed_and_compile_a_loss_scale_optimizer(build, 
 SHRUNK = ["data.image_size=32", "data.synthetic_scenes.num_train=32", "data.synthetic_scenes.num_validation=16", "data.synthetic_scenes.num_test=16",
           "data.synthetic_scenes.truth_template_size=4", "model.template_size=4", "train.epochs=1",
           "train.batch_size=16", "train.lr_decay_epochs=[]", "baseline.epochs=1",
-          "train.mixed_precision=true"]
+          "train.mixed_precision=true", "train.min_steps_per_epoch=1"]
 
 
 @pytest.mark.slow
 def test_every_training_path_compiles_a_loss_scale_optimizer(tmp_path, capsys):
     """Synthetic SIAM and baseline; two datasets with the attribute stage, the paper's
     weighting (its own model class) and the baseline."""
-    assert main(["--config", "training/configs/demo.toml", "--out", str(tmp_path / "synthetic"),
+    assert main(["--keep-unhealthy", "--config", "training/configs/demo.toml", "--out", str(tmp_path / "synthetic"),
                  "--set", *SHRUNK]) == 0
     synthetic = capsys.readouterr().out
     write_sun_fixture(tmp_path / "sun")
     write_son_fixture(tmp_path / "son", with_id=False)
-    assert main(["--config", "training/configs/sun_son_resnet50.toml", "--out",
+    assert main(["--keep-unhealthy", "--config", "training/configs/sun_son_resnet50.toml", "--out",
                  str(tmp_path / "paper"), "--set", f"data.sun_scenic_or_not.sun_manual_dir={tmp_path / 'sun'}",
                  f"data.sun_scenic_or_not.son_manual_dir={tmp_path / 'son'}", f"data.sun_scenic_or_not.tfds_data_dir={tmp_path / 'tfds'}",
                  "data.image_size=32", "model.backbone=small_cnn", 'model.backbone_weights=""',

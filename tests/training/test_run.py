@@ -14,13 +14,14 @@ from training.losses import siam_losses
 
 TINY = ["data.image_size=32", "data.synthetic_scenes.num_train=64", "data.synthetic_scenes.num_validation=16", "data.synthetic_scenes.num_test=32",
         "data.synthetic_scenes.truth_template_size=4", "model.template_size=4", "train.epochs=2",
-        "train.batch_size=16", "train.lr_decay_epochs=[1]", "baseline.epochs=1"]
+        "train.batch_size=16", "train.lr_decay_epochs=[1]", "baseline.epochs=1",
+        "train.min_steps_per_epoch=1"]
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "tiny"
-    assert main(["--config", "training/configs/demo.toml", "--out", str(out), "--set", *TINY]) == 0
+    assert main(["--keep-unhealthy", "--config", "training/configs/demo.toml", "--out", str(out), "--set", *TINY]) == 0
     return out
 
 
@@ -59,7 +60,7 @@ def test_saved_model_reloads_with_nothing_but_keras_and_siam_keras(tiny_run):
 
 @pytest.mark.slow
 def test_finished_run_is_not_overwritten_by_default(tiny_run, capsys):
-    code = main(["--config", "training/configs/demo.toml", "--out", str(tiny_run), "--set", *TINY])
+    code = main(["--keep-unhealthy", "--config", "training/configs/demo.toml", "--out", str(tiny_run), "--set", *TINY])
     assert code == 2
     assert "already holds a finished run" in capsys.readouterr().err
 
@@ -192,7 +193,7 @@ def test_a_kill_while_the_model_is_written_leaves_a_run_that_restarts(tmp_path, 
     ],
 )
 def test_cli_bad_input_gets_one_clear_message(tmp_path, capsys, args, message):
-    code = main(["--out", str(tmp_path / "x"), *args, "--set", "data.synthetic_scenes.num_train=32",
+    code = main(["--keep-unhealthy", "--out", str(tmp_path / "x"), *args, "--set", "data.synthetic_scenes.num_train=32",
                  "data.synthetic_scenes.num_validation=8", "data.synthetic_scenes.num_test=8", "data.image_size=32"]
                 if "--set" not in args else ["--out", str(tmp_path / "x"), *args])
     assert code == 2
@@ -208,7 +209,7 @@ def test_a_damaged_checkpoint_state_is_named_not_a_traceback(tmp_path, capsys):
     prepare_run_folder(out, config, log=lambda *a: None)
     (out / "checkpoints").mkdir()
     (out / "checkpoints" / "state.json").write_text('{"epoch": 1')  # cut short
-    assert main(["--config", "training/configs/demo.toml", "--out", str(out), "--set", *TINY]) == 2
+    assert main(["--keep-unhealthy", "--config", "training/configs/demo.toml", "--out", str(out), "--set", *TINY]) == 2
     err = capsys.readouterr().err
     assert "state.json cannot be resumed from" in err and "--overwrite" in err
     assert "Traceback" not in err

@@ -19,7 +19,7 @@ def _started_run(folder, overrides=()):
 def test_a_restart_with_another_config_is_refused_naming_the_keys(tmp_path, capsys):
     _started_run(tmp_path)
     before = (tmp_path / "config.toml").read_text()
-    code = main(["--config", "training/configs/demo.toml", "--out", str(tmp_path), "--set",
+    code = main(["--keep-unhealthy", "--config", "training/configs/demo.toml", "--out", str(tmp_path), "--set",
                  "data.image_size=32", "train.learning_rate=0.01"])
     assert code == 2
     err = capsys.readouterr().err

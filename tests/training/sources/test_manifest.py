@@ -68,7 +68,8 @@ def test_broken_rows_are_named_by_file_and_line_and_the_run_finishes(photos, tmp
     broken[4][10] = "swamp"                                   # line 40: a class training lacks
     broken[5] = broken[5][:5]                                 # line 41: a missing column
     _write(tmp_path / "photos.csv", [header, *rows[:34], *broken])
-    metrics = run(_config(tmp_path, ["photos.csv"], ["baseline.enabled=false"]), tmp_path / "run")
+    metrics = run(_config(tmp_path, ["photos.csv"], ["baseline.enabled=false"]), tmp_path / "run",
+                  keep_unhealthy=True)
     dataset = metrics["dataset"]
     assert dataset["num_skipped_rows"] == 6
     where = [problem.split(": ")[0] for problem in dataset["skipped_rows"]]
@@ -82,6 +83,29 @@ def test_broken_rows_are_named_by_file_and_line_and_the_run_finishes(photos, tmp
     assert "6 rows left out" in capsys.readouterr().out
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert saved["dataset"]["num_skipped_rows"] == 6
+
+
+def test_a_run_that_learned_nothing_says_so_and_exits_3(photos, tmp_path, capsys):
+    """Two steps of training: the kept model predicts about a constant. Everything is
+    written, metrics.json says why, history.csv has the health columns, the exit is 3."""
+    from training.cli import main
+
+    folder, (header, *rows) = photos
+    (tmp_path / "photos").symlink_to(folder / "photos")
+    _write(tmp_path / "photos.csv", [header, *rows])
+    _config(tmp_path, ["photos.csv"])  # writes config.toml
+    args = ["--config", str(tmp_path / "config.toml"), "--out", str(tmp_path / "run"), "--set",
+            *TINY, "baseline.enabled=false"]
+    assert main(args) == 3
+    err = capsys.readouterr().err
+    assert "failed its health checks" in err and "constant output(s)" in err
+    assert "--keep-unhealthy" in err and "train.epochs" in err
+    health = json.loads((tmp_path / "run" / "metrics.json").read_text())["health"]["siam"]
+    assert health["ok"] is False and health["constant_outputs"]
+    history = (tmp_path / "run" / "history.csv").read_text().splitlines()[0].split(",")
+    assert {"health_constant_outputs", "health_dead_attributes", "health_mode_gap",
+            "health_nonfinite"} <= set(history)
+    assert main([*args, "--overwrite", "--keep-unhealthy"]) == 0
 
 
 def test_a_missing_required_column_is_one_error_before_any_training(photos, tmp_path):

@@ -30,7 +30,7 @@ def fixtures(tmp_path_factory):
 @pytest.mark.slow
 def test_paper_preset_shrunk_trains_end_to_end_and_both_losses_fall(fixtures, tmp_path):
     out = tmp_path / "run"
-    assert main(["--out", str(out), *shrunk(fixtures, "train.attribute_epochs=1")]) == 0
+    assert main(["--keep-unhealthy", "--out", str(out), *shrunk(fixtures, "train.attribute_epochs=1")]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     for name in ("scenicness", "scenicness_variance"):
         for key in ("kendall_tau", "spearman", "rmse", "r2", "num_images"):
@@ -50,7 +50,7 @@ def test_paper_preset_shrunk_trains_end_to_end_and_both_losses_fall(fixtures, tm
 @pytest.mark.slow
 def test_missing_manual_folder_is_named_with_the_files_expected(fixtures, tmp_path, capsys):
     # A fresh TFDS folder: a prepared dataset would not need its manual folder.
-    code = main(["--out", str(tmp_path / "run"), *shrunk(fixtures),
+    code = main(["--keep-unhealthy", "--out", str(tmp_path / "run"), *shrunk(fixtures),
                  f"data.sun_scenic_or_not.sun_manual_dir={tmp_path / 'nowhere'}", f"data.sun_scenic_or_not.tfds_data_dir={tmp_path}"])
     assert code == 2
     err = capsys.readouterr().err
