@@ -15,8 +15,9 @@ alive in training mode). These checks look at what validation sees:
   so it explains nothing;
 - **non-finite**: NaN or infinite predictions or validation metrics;
 - **mode gap**: on one validation batch, how far the outputs in training mode (batch
-  statistics) are from inference mode (moving statistics), relative to their scale;
-  over `MODE_GAP` the model validated and saved is not the model trained.
+  statistics) are from inference mode (moving statistics), each centred over the batch,
+  relative to their spread; over `MODE_GAP` the model validated and saved is not the
+  model trained (healthy models measured 0.02-0.22, failed ones 0.73-0.92).
 
 `check_predictions` and `mode_gap` compute them; `HealthReport` holds them, says what to
 change, and writes them to history.csv and metrics.json.
@@ -189,28 +190,23 @@ def check_predictions(predictions, labels, output_names, output_classes=None,
     return report
 
 
-def _relative_gap(name, training, inference, classes):
-    training = np.asarray(training, dtype="float64")
-    inference = np.asarray(inference, dtype="float64")
-    if classes is not None:  # the total variation between the class probabilities
-        def softmax(x):
-            e = np.exp(x - x.max(axis=-1, keepdims=True))
-            return e / e.sum(axis=-1, keepdims=True)
-        return float(0.5 * np.abs(softmax(training) - softmax(inference)).sum(axis=-1).mean())
-    if name == vocabulary.ATTRIBUTE_SCORES:
-        scale = np.abs(training).mean()
-    else:
-        scale = training.std()
-    return float(np.abs(training - inference).mean() / max(scale, 1e-6))
+def _relative_gap(training, inference):
+    """How far two (B, ...) outputs of one batch differ once each is centred over the
+    batch, relative to the training-mode spread. Centred, because a batch's own
+    statistics shift every output of the batch alike (a healthy model's outputs moved
+    by up to 0.7 of their spread on a 32-image batch, alike); stale statistics flatten
+    or scramble them (0.73 and more in the models that failed)."""
+    training = np.asarray(training, dtype="float64").reshape(len(training), -1)
+    inference = np.asarray(inference, dtype="float64").reshape(len(inference), -1)
+    difference = (training - training.mean(axis=0)) - (inference - inference.mean(axis=0))
+    return float(np.abs(difference).mean() / max(training.std(axis=0).mean(), 1e-6))
 
 
-def mode_gap(model, images, output_names, output_classes=None):
-    """(gap, output): the largest relative difference between `model`'s outputs on
-    `images` in training mode and in inference mode, and which output it is.
-
-    Attribute scores are compared relative to their mean, regression outputs relative
-    to their spread over the batch, classification outputs by the total variation of
-    their class probabilities. Batch-norm statistics are left as they were.
+def mode_gap(model, images, output_names):
+    """(gap, output): the largest difference between `model`'s outputs (attribute scores,
+    each output's values or logits) on `images` in training mode and in inference mode,
+    centred over the batch and relative to their spread (`_relative_gap`), and which
+    output it is. Batch-norm statistics are left as they were.
     """
     layers = [layer for layer in batch_normalizations(model) if layer.trainable]
     saved = [layer.momentum for layer in layers]
@@ -223,9 +219,8 @@ def mode_gap(model, images, output_names, output_classes=None):
             layer.momentum = momentum
     inference = model(images, training=False)
     keys = [key for key in (*output_names, vocabulary.ATTRIBUTE_SCORES) if key in inference]
-    gaps = {key: _relative_gap(key, keras.ops.convert_to_numpy(training[key]),
-                               keras.ops.convert_to_numpy(inference[key]),
-                               (output_classes or {}).get(key)) for key in keys}
+    gaps = {key: _relative_gap(keras.ops.convert_to_numpy(training[key]),
+                               keras.ops.convert_to_numpy(inference[key])) for key in keys}
     if not gaps:
         return None, ""
     worst = max(gaps, key=gaps.get)

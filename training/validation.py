@@ -132,8 +132,7 @@ class ValidationLosses(keras.callbacks.Callback):
         report.nonfinite += [key for key, value in logs.items()
                              if not math.isfinite(value) and _judged(key, per_sample, true, report)]
         if first is not None:
-            report.mode_gap, report.mode_gap_output = mode_gap(
-                model, first, self.outputs, self.output_classes)
+            report.mode_gap, report.mode_gap_output = mode_gap(model, first, self.outputs)
         self.report = report
         return {**logs, **report.logs()}
 
