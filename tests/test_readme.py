@@ -140,8 +140,8 @@ MARKERS_SH = ("make demo", "siam-train --config demo", "siam explain --model run
               "--config sun_son_resnet50", "--calibration DIR", "docker run",
               "request.json", "siam-edge explain", "siam example-photos",
               "siam-train --config my_photos", "http.server")
-MARKERS_PYTHON = ("build_siam_model", "ServingClient(")
-MARKERS_TOML = ('dataset = "manifest"',)
+MARKERS_PYTHON = ("build_siam_model", "ServingClient(", "save_weights(")
+MARKERS_TOML = ('dataset = "manifest"', "attribute_epochs = 15")
 
 
 def test_make_targets_exist():
@@ -278,3 +278,38 @@ def free_port(preferred):
         except OSError:
             probe.bind(("127.0.0.1", 0))
             return probe.getsockname()[1]
+
+
+def test_the_hand_tuned_block_is_a_valid_addition_to_the_minimal_config(tmp_path):
+    from training.config import load_config
+
+    (tmp_path / "config.toml").write_text(block("toml", 'dataset = "manifest"') + "\n"
+                                          + block("toml", "attribute_epochs = 15"))
+    (tmp_path / "photos.csv").write_text("image\n")
+    config = load_config(tmp_path / "config.toml")
+    assert (config.train.attribute_epochs, config.train.freeze_backbone) == (15, True)
+
+
+def test_the_offline_weights_recipe_saves_a_file_a_config_can_name(tmp_path, monkeypatch):
+    """Run as written, but with random weights instead of the download ("imagenet")."""
+    import numpy as np
+
+    monkeypatch.chdir(tmp_path)
+    snippet = block("python", "save_weights(").replace('weights="imagenet"', "weights=None")
+    exec(compile(snippet, "README.md", "exec"), {})
+    saved = tmp_path / "resnet50_imagenet_notop.weights.h5"
+    assert saved.is_file()
+    from training.builders import siam_model_from_config
+    from training.config import load_config
+
+    config = load_config(None, ["model.backbone=resnet50", f"model.backbone_weights='{saved}'",
+                                "data.image_size=64", "model.template_size=2",
+                                "model.border_size=0"])
+    model = siam_model_from_config(config, ["a"], ["score"])
+    import keras
+
+    reference = keras.applications.ResNet50(include_top=False, weights=None)
+    reference.load_weights(saved)
+    used = model.backbone.get_layer("resnet50")
+    for a, b in zip(reference.weights[:5], used.weights[:5]):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
