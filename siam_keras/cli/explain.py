@@ -71,8 +71,9 @@ def _manifest_photos(args):
     import os
 
     from siam_keras.data.manifest import read_manifests
-    from siam_keras.data.manifest_rows import is_uri, where
+    from siam_keras.data.manifest_rows import where
     from siam_keras.data.run_config import manifest_table, run_config_data
+    from siam_keras.runtime.uris import is_uri
 
     table = manifest_table(run_config_data(args.config), args.config)
     rows, problems = read_manifests(
