@@ -16,12 +16,12 @@ each side is decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling, Pillow's
 import dataclasses
 import io
 import os
-import struct
 from pathlib import Path
 
 import numpy as np
 
-from siam_keras.runtime.decode_scale import checked_target_size, draft, is_transposed
+from siam_keras.runtime.decode_scale import checked_target_size, draft, is_transposed, orientation
+from siam_keras.runtime.jpeg_scans import MAX_JPEG_SCANS, count_scans, is_jpeg
 
 #: Largest image decoded by default: 50 megapixels (an 8660 x 5773 photo).
 DEFAULT_MAX_PIXELS = 50_000_000
@@ -157,13 +157,19 @@ def decode_photo(data, name, max_pixels=DEFAULT_MAX_PIXELS, target_size=None):
 
 
 def _decode(source, name, max_pixels, target_size=None):
-    """Opens `source` (a path or a file object) and decodes it; errors name `name`."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    """Opens `source` (a path or a file object) and decodes it; errors name `name`.
+
+    Every exception a decoder raises becomes an `ImageError`: Pillow's plugins raise
+    more than their documented OSError on hostile files (AttributeError, TypeError,
+    OverflowError, MemoryError, ... were seen), and one photo must never stop a batch.
+    """
+    from PIL import Image, UnidentifiedImageError
 
     # No warnings.catch_warnings() here: it swaps the process-wide filters, and photos are
     # read on several threads. max_pixels (50 MP) refuses before Pillow would warn (89 MP);
     # past twice that, Pillow raises DecompressionBombError itself (caught below).
     try:
+        source = _bounded_source(source, name)
         with Image.open(source) as image:
             width, height = image.size
             if width * height > max_pixels:
@@ -178,19 +184,55 @@ def _decode(source, name, max_pixels, target_size=None):
             decode_scale, box = draft(image, target_size)
             image.load()
             gps = exif_gps(image)
-            upright = ImageOps.exif_transpose(image)
-            pixels = _to_rgb(upright)
+            # Read after loading, as Pillow's exif_transpose does: a TIFF reader turns
+            # the pixels itself while loading and drops the tag.
+            pixels = _to_rgb(upright(image, orientation(image)))
+    except ImageError:
+        raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageError(f"{name}: refused as a possible decompression bomb ({error})") from None
     except UnidentifiedImageError:
         raise ImageError(f"{name}: {_unreadable(source)}") from None
-    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
-        if isinstance(error, ImageError):
-            raise
-        raise ImageError(f"{name}: cannot be decoded ({error})") from None
+    except Exception as error:  # noqa: BLE001  (any decoder failure is this image's, see above)
+        raise ImageError(f"{name}: cannot be decoded ({type(error).__name__}: "
+                         f"{error})") from None
     return Photo(path=name, pixels=pixels, source_mode=source_mode, source_format=source_format,
                  gps=gps, source_width=width, source_height=height, decode_scale=decode_scale,
                  box=box)
+
+
+def _bounded_source(source, name):
+    """`source`, or its bytes (a JPEG: read once, for `count_scans` and the decoder);
+    raises ImageError for a JPEG of more than `MAX_JPEG_SCANS` scans."""
+    if isinstance(source, io.BytesIO):
+        data = source.getvalue()
+    else:
+        with open(source, "rb") as file:
+            if not is_jpeg(file.read(3)):
+                return source
+            file.seek(0)
+            data = file.read()
+        source = io.BytesIO(data)
+    scans = count_scans(data)
+    if scans > MAX_JPEG_SCANS:
+        raise ImageError(
+            f"{name}: a progressive JPEG of {scans} scans, more than the {MAX_JPEG_SCANS} any "
+            "encoder writes; refused without decoding (its decoding time grows with the scans: "
+            "a possible denial of service). Save it again as a normal JPEG.")
+    return source
+
+
+def upright(image, turn):
+    """The loaded Pillow `image` turned by EXIF orientation `turn` (1-8), as Pillow's
+    `ImageOps.exif_transpose` turns it, without rewriting the EXIF block (which raises
+    on tags of unexpected types)."""
+    from PIL import Image
+
+    method = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+              4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+              6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+              8: Image.Transpose.ROTATE_90}.get(turn)
+    return image if method is None else image.transpose(method)
 
 
 def _source_mode(image, name):
@@ -217,9 +259,8 @@ def exif_gps(image):
     """The EXIF GPS IFD of an open Pillow image as a plain dict, None if absent or unreadable."""
     try:
         gps = dict(image.getexif().get_ifd(GPS_IFD))
-    except (OSError, SyntaxError, ValueError, TypeError, KeyError, IndexError, EOFError,
-            ArithmeticError, struct.error):
-        return None  # a photo's broken GPS block never stops it being explained
+    except Exception:  # noqa: BLE001  (a photo's broken GPS block never stops it being explained)
+        return None
     return gps or None
 
 
@@ -238,8 +279,7 @@ def _unreadable(source):
             source.seek(0)
         try:
             TiffImagePlugin.TiffImageFile(source).close()  # (no thread-unsafe warning filters)
-        except (OSError, SyntaxError, ValueError, TypeError, IndexError, EOFError,
-                struct.error) as error:
+        except Exception as error:  # noqa: BLE001  (what the TIFF reader says, whatever it is)
             return (f"a TIFF Pillow cannot read ({error or type(error).__name__}; e.g. 64-bit "
                     "or colour floating-point samples, or a corrupt header)")
     return "not an image Pillow can read (unknown or corrupt format)"
