@@ -23,7 +23,8 @@ from pathlib import Path
 @contextlib.contextmanager
 def atomic_output(path):
     """Yields a temporary path beside `path` (same suffix) and renames it over `path`
-    when the block ends without an exception; creates the folder if needed."""
+    when the block ends without an exception; creates the folder if needed. An OSError
+    in the block (a full disk) is raised again naming `path`, its errno kept."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
@@ -31,6 +32,9 @@ def atomic_output(path):
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as error:  # a full disk, say: name the file the error is about
+        raise OSError(error.errno, f"{path} cannot be written ({error.strerror or error})") \
+            from error
     finally:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)

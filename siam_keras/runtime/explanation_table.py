@@ -186,7 +186,19 @@ class TableWriter:
 def _csv_cell(value):
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    return repr(value) if isinstance(value, float) else value
+    return repr(value) if isinstance(value, float) else spreadsheet_safe(str(value))
+
+
+#: What a spreadsheet reads as the start of a formula (OWASP's CSV injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text):
+    """`text` as a CSV text cell no spreadsheet takes for a formula: one that starts with
+    =, +, -, @, a tab or a carriage return gets a leading apostrophe (OWASP's rule; a
+    photo named `=cmd|' -C calc'!A0.png` put a formula into the table). Numbers are
+    written as numbers, never through here."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _parquet_cell(value, kind):

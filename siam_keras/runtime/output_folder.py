@@ -19,10 +19,12 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
+from siam_keras.runtime.output_paths import append_line
+
 SUMMARY = "summary.json"
-#: While a run goes on, each output is listed here as soon as it is written (one JSON
-#: line per image); summary.json replaces it at the end. After a kill it still says
-#: which files the run wrote, so a rerun replaces them instead of avoiding their names.
+#: While a run goes on, each output is listed here before it is written (one JSON line
+#: per image); summary.json replaces it at the end. After a kill it still says which
+#: files the run wrote, so a rerun replaces them instead of avoiding their names.
 PROGRESS_LOG = "summary.progress.jsonl"
 SUFFIXES = (".json", ".png")
 #: The GeoJSON map of the explained photos that have a location (see `locations_name`).
@@ -36,6 +38,15 @@ class OutputFolderError(ValueError):
 def display_path(path):
     """`path` as text that is always valid UTF-8 (undecodable bytes as \\xNN)."""
     return os.fsencode(os.fspath(path)).decode("utf-8", errors="backslashreplace")
+
+
+def printable(text):
+    """`text` as one line for a terminal or a log: control characters (an escape sequence
+    in a file name that would clear the screen, a line break that would forge a line)
+    shown as \\xNN or \\uNNNN."""
+    return "".join(c if unicodedata.category(c)[0] != "C"
+                   else (f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}")
+                   for c in str(text))
 
 
 def _safe_stem(stem):
@@ -83,9 +94,9 @@ def _listed_outputs(folder):
 
 
 def log_output(out_dir, entry):
-    """Appends one written output's entry to `PROGRESS_LOG` (see there)."""
-    with open(Path(out_dir) / PROGRESS_LOG, "a", encoding="utf-8") as file:
-        file.write(json.dumps(entry) + "\n")
+    """Appends one output's entry to `PROGRESS_LOG` (see there), never through a link
+    planted under its name (`output_paths.append_line`)."""
+    append_line(Path(out_dir) / PROGRESS_LOG, json.dumps(entry))
 
 
 def _written_by_us(out):
