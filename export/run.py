@@ -2,6 +2,7 @@
 
 import dataclasses
 import errno
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -39,6 +40,9 @@ MIN_CALIBRATION_IMAGES = 10
 #: 0.910 to 0.925 between 64 and 256 images).
 RECOMMENDED_CALIBRATION_IMAGES = 100
 TFLITE, FIDELITY = "tflite", "fidelity.json"
+#: The staging folders an export leaves after a hard kill (tempfile.mkdtemp's 8 random
+#: characters, or replace_folder's `.<name>.<pid>.old`): removed by the next export.
+STAGING = re.compile(rf"\.({TFLITE}|{WEB})(-[a-z0-9_]{{8}}|\.[0-9]+\.old)")
 
 
 def model_sidecar(model, model_path="the model", max_pixels=None):
@@ -104,10 +108,12 @@ def run(config, log=print):
     with RunLock(out, "siam-export"):
         try:
             return _export(config, out, log)
-        except tf.errors.OpError as error:  # TensorFlow's own I/O: a full disk, say
-            code = errno.ENOSPC if isinstance(error, tf.errors.ResourceExhaustedError) else None
-            first = str(error.message).strip().splitlines()[0][:300]
-            raise OSError(code, f"writing the export into {out} failed: {first}") from None
+        except tf.errors.OpError as error:  # TensorFlow's own errors, in one line
+            first = (str(error.message).strip().splitlines() or [type(error).__name__])[0]
+            if "No space left on device" in first:
+                raise OSError(errno.ENOSPC, f"writing the export into {out} failed: "
+                              f"{first[:300]}") from None
+            raise ValueError(f"The export failed in TensorFlow: {first[:300]}") from None
 
 
 def _export(config, out, log):
@@ -139,9 +145,9 @@ def _export(config, out, log):
 
     log(f"[2/{steps}] TFLite: {', '.join(variants)} (quantised backbones, float32 heads)")
     out.mkdir(parents=True, exist_ok=True)
-    for stale in (*out.glob(f".{TFLITE}-*"), *out.glob(f".{TFLITE}.*.old"),  # after a hard kill
-                  *out.glob(f".{WEB}-*"), *out.glob(f".{WEB}.*.old")):
-        shutil.rmtree(stale, ignore_errors=True)
+    for stale in out.iterdir():  # after a hard kill: only our staging folders' exact names
+        if STAGING.fullmatch(stale.name) and stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix=f".{TFLITE}-", dir=out) as staging:
         folder, whole_folder = Path(staging) / TFLITE, Path(staging) / "quantised_whole"
         converted, quantised_whole = tflite.convert(model, variants, calibration)

@@ -1,5 +1,6 @@
 """A SIAM model as a TensorFlow Serving SavedModel version, written atomically."""
 
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -196,8 +197,9 @@ def write_saved_model(model, base, sidecar, version=None, overwrite=False,
     base.mkdir(parents=True, exist_ok=True)
     version = check_version(base, version, overwrite)
     final = base / str(version)
-    for stale in base.glob(f".tmp-{version}-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+    for stale in base.glob(f".tmp-{version}-*"):  # mkdtemp's name: 8 random characters
+        if re.fullmatch(rf"\.tmp-{version}-[a-z0-9_]{{8}}", stale.name) and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=base))
     try:
         written = staging / "model"

@@ -140,6 +140,11 @@ def run(args):
         return 2
     outputs = {"--output": args.output, "--failures": args.failures}
     check_outputs(outputs, {"--input": args.input, "--model": args.model})
+    if (args.explanations is not None and os.path.isdir(args.input)
+            and os.path.isdir(args.explanations)
+            and os.path.samefile(args.input, args.explanations)):
+        raise ValueError(f"--explanations {args.explanations} is the input folder: the JSON "
+                         "files would sit among your photos. Choose a folder of its own.")
     with contextlib.ExitStack() as locks:  # one siam score at a time per output
         for path in (args.output, args.failures):
             if path is not None and not is_uri(path):

@@ -24,8 +24,11 @@ MISSING_VALUES = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN"
                             "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None",
                             "n/a", "nan", "null"})
 #: A regression label larger than this is refused: training computes in float32, where
-#: 1e39 is infinite and the square of 1e20 (a squared error) is too.
-MAX_OUTPUT_LABEL = 1e18
+#: 1e39 is infinite, and a batch's sum of squared errors must stay finite too (512 squares
+#: of 1e15 are 5e32; float32 ends at 3.4e38).
+MAX_OUTPUT_LABEL = 1e15
+#: A cell longer than this is refused, whatever the manifest's format.
+MAX_CELL_CHARS = 65_536
 #: An image reference longer than this is refused (PATH_MAX on Linux).
 MAX_REFERENCE_CHARS = 4096
 _WINDOWS_ABSOLUTE = re.compile(r"([A-Za-z]:[\\/]|\\\\)")
@@ -149,6 +152,10 @@ class RowReader:
         self.source, self.folder = path, os.path.dirname(os.path.abspath(path))
 
     def row(self, line, cells):
+        longest = max((len(v) for v in cells.values() if isinstance(v, str)), default=0)
+        if longest > MAX_CELL_CHARS:
+            raise RowError(f"has a cell of {longest:,} characters; at most {MAX_CELL_CHARS:,} "
+                           "are read")
         errors, get = [], cells.get
         try:
             image, key = self._image(get(self.image_column))

@@ -20,14 +20,14 @@ import json
 import os
 from pathlib import Path
 
+from siam_keras.data.manifest_rows import MAX_CELL_CHARS
+
 #: Accepted file suffixes (any case) and the format each names.
 SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".jsonl": "jsonl",
             ".ndjson": "jsonl"}
 #: A text line longer than this is skipped unread (real manifest lines hold a few hundred
 #: characters).
 MAX_LINE_CHARS = 1_000_000
-#: A record with a longer cell is left out (an image reference is at most 4,096).
-MAX_CELL_CHARS = 65_536
 #: A quoted cell may span lines (and is held in memory while it is read): one longer than
 #: this stops the file's reading at its record.
 MAX_FIELD_CHARS = 256_000_000

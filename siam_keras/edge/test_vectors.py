@@ -15,6 +15,8 @@ import numpy as np
 
 from siam_keras import vocabulary
 from siam_keras.runtime.decomposition import decompose
+from siam_keras.runtime.image_opening import opened_image
+from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
 from siam_keras.runtime.json_schema import load_schema, strict_json, validate
 
 FOLDER, FILE = "test_vectors", "test_vectors.json"
@@ -57,15 +59,9 @@ def relative_error(got, expected):
 
 
 def read_pixels(path):
-    """A test vector's image: (H, W, 3) uint8, exactly as stored."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"), dtype=np.uint8)
-    except Exception as error:  # noqa: BLE001  (any decoder failure names the file)
-        raise ValueError(f"{path}: not a readable test-vector image ({type(error).__name__}: "
-                         f"{error})") from None
+    """A test vector's image: (H, W, 3) uint8, exactly as stored (no EXIF turn)."""
+    with opened_image(path, str(path), DEFAULT_MAX_PIXELS) as image:  # errors: ImageError
+        return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
 def load(folder):

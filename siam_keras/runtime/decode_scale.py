@@ -52,6 +52,19 @@ def orientation(image):
         else 1
 
 
+def upright(image, turn):
+    """The loaded Pillow `image` turned by EXIF orientation `turn` (1-8), as Pillow's
+    `ImageOps.exif_transpose` turns it, without rewriting the EXIF block (which raises
+    on tags of unexpected types)."""
+    from PIL import Image
+
+    method = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+              4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+              6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+              8: Image.Transpose.ROTATE_90}.get(turn)
+    return image if method is None else image.transpose(method)
+
+
 def is_transposed(image):
     """Whether the EXIF orientation of an open Pillow image is a quarter turn (5-8)."""
     return orientation(image) in TRANSPOSED_ORIENTATIONS

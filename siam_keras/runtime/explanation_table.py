@@ -25,6 +25,7 @@ import numpy as np
 
 from siam_keras import vocabulary
 from siam_keras.runtime.atomic import atomic_output
+from siam_keras.runtime.spreadsheet import spreadsheet_safe, unquoted
 
 #: Table formats by file suffix.
 TABLE_SUFFIXES = (".csv", ".parquet")
@@ -189,17 +190,6 @@ def _csv_cell(value):
     return repr(value) if isinstance(value, float) else spreadsheet_safe(str(value))
 
 
-#: What a spreadsheet reads as the start of a formula (OWASP's CSV injection list).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(text):
-    """`text` as a CSV text cell no spreadsheet takes for a formula: one that starts with
-    =, +, -, @, a tab or a carriage return gets a leading apostrophe (OWASP's rule; a
-    photo named `=cmd|' -C calc'!A0.png` put a formula into the table). Numbers are
-    written as numbers, never through here."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
 
 def _parquet_cell(value, kind):
     if value is None:
@@ -227,5 +217,5 @@ def read_table(path):
         try:
             columns[name] = np.asarray([float(v) if v != "" else np.nan for v in values])
         except ValueError:
-            columns[name] = np.asarray(values, dtype=object)
+            columns[name] = np.asarray([unquoted(v) for v in values], dtype=object)
     return columns

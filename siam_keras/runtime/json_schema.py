@@ -35,13 +35,29 @@ def load_schema(name):
     return json.loads((SCHEMAS / f"{name}.schema.json").read_text(encoding="utf-8"))
 
 
+#: Digits an integer may have (Python parses any, and a float of it may overflow).
+MAX_INT_DIGITS = 30
+
+
 def strict_json(text):
-    """`json.loads` that refuses NaN and Infinity (not JSON) and bounds nesting depth
-    (RecursionError becomes ValueError)."""
+    """`json.loads` that refuses NaN and Infinity (not JSON), numbers too large for a
+    float (1e400, or integers over `MAX_INT_DIGITS` digits), and nesting too deep for
+    the parser (all as ValueError)."""
     def refuse(name):
         raise ValueError(f"{name} is not a JSON number")
+
+    def number(text):
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError(f"{text[:40]} is too large for a number")
+        return value
+
+    def integer(text):
+        if len(text.lstrip("-")) > MAX_INT_DIGITS:
+            raise ValueError(f"an integer of {len(text)} digits is too large")
+        return int(text)
     try:
-        return json.loads(text, parse_constant=refuse)
+        return json.loads(text, parse_constant=refuse, parse_float=number, parse_int=integer)
     except RecursionError:
         raise ValueError("nested too deeply") from None
 
@@ -56,8 +72,9 @@ def validate(document, schema, source="<document>"):
 
 def _is(value, kind):
     if kind == "number":
-        return (isinstance(value, (int, float)) and not isinstance(value, bool)
-                and math.isfinite(value))
+        if isinstance(value, float):
+            return math.isfinite(value)
+        return isinstance(value, int) and not isinstance(value, bool)
     if kind == "integer":
         return isinstance(value, int) and not isinstance(value, bool)
     if kind == "null":
@@ -80,11 +97,11 @@ def _check(value, schema, root, where):
     if kinds is not None:
         kinds = [kinds] if isinstance(kinds, str) else kinds
         if not any(_is(value, kind) for kind in kinds):
-            return f"{at} must be {' or '.join(kinds)} (finite, for a number); got {_shown(value)}"
+            return f"{at} must be {' or '.join(kinds)} (finite, for a number). Received: {_shown(value)}"
     if "enum" in schema and value not in schema["enum"]:
-        return f"{at} must be one of {schema['enum']}; got {_shown(value)}"
+        return f"{at} must be one of {schema['enum']}. Received: {_shown(value)}"
     if "const" in schema and value != schema["const"]:
-        return f"{at} must be {schema['const']!r}; got {_shown(value)}"
+        return f"{at} must be {schema['const']!r}. Received: {_shown(value)}"
     checks = (_object if isinstance(value, dict) else _array if isinstance(value, list)
               else _scalar)
     return checks(value, schema, root, where, at) or _conditional(value, schema, root, where)
@@ -92,7 +109,7 @@ def _check(value, schema, root, where):
 
 def _object(value, schema, root, where, at):
     if len(value) < schema.get("minProperties", 0):
-        return f"{at} needs at least {schema['minProperties']} fields; has {len(value)}"
+        return f"{at} needs at least {schema['minProperties']} fields. Received: {len(value)}"
     for name in schema.get("required", ()):
         if name not in value:
             return f"{at} lacks {name!r}"
@@ -118,9 +135,9 @@ def _object(value, schema, root, where, at):
 
 def _array(value, schema, root, where, at):
     if len(value) < schema.get("minItems", 0):
-        return f"{at} needs at least {schema['minItems']} items; has {len(value)}"
+        return f"{at} needs at least {schema['minItems']} items. Received: {len(value)}"
     if len(value) > schema.get("maxItems", math.inf):
-        return f"{at} holds at most {schema['maxItems']} items; has {len(value)}"
+        return f"{at} holds at most {schema['maxItems']} items. Received: {len(value)}"
     if schema.get("uniqueItems") and len({json.dumps(v, sort_keys=True) for v in value}) < len(value):
         return f"{at} must not repeat an item"
     if "items" in schema:
@@ -135,12 +152,12 @@ def _scalar(value, schema, root, where, at):
         if len(value) < schema.get("minLength", 0):
             return f"{at} must hold at least {schema['minLength']} characters"
         if "pattern" in schema and not re.search(schema["pattern"], value):
-            return f"{at} must match {schema['pattern']}; got {_shown(value)}"
+            return f"{at} must match {schema['pattern']}. Received: {_shown(value)}"
     elif _is(value, "number"):
         if value < schema.get("minimum", -math.inf):
-            return f"{at} must be >= {schema['minimum']}; got {value!r}"
+            return f"{at} must be >= {schema['minimum']}. Received: {value!r}"
         if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
-            return f"{at} must be > {schema['exclusiveMinimum']}; got {value!r}"
+            return f"{at} must be > {schema['exclusiveMinimum']}. Received: {value!r}"
     return None
 
 

@@ -41,12 +41,17 @@ def display_path(path):
 
 
 def printable(text):
-    """`text` as one line for a terminal or a log: control characters (an escape sequence
-    in a file name that would clear the screen, a line break that would forge a line)
-    shown as \\xNN or \\uNNNN."""
-    return "".join(c if unicodedata.category(c)[0] != "C"
-                   else (f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}")
-                   for c in str(text))
+    """`text` for a terminal or a log: control characters (an escape sequence in a file
+    name that would clear the screen) shown as \\xNN, \\uNNNN or \\UNNNNNNNN; line
+    breaks kept, each following line indented, so that no text can forge a line of its
+    own."""
+    def shown(c):
+        if unicodedata.category(c)[0] != "C" or c == "\n":
+            return c
+        code = ord(c)
+        return f"\\x{code:02x}" if code < 256 else (f"\\u{code:04x}" if code < 0x10000
+                                                     else f"\\U{code:08x}")
+    return "".join(map(shown, str(text))).replace("\n", "\n    ")
 
 
 def _safe_stem(stem):
@@ -74,7 +79,7 @@ def _logged_entries(folder):
     return entries
 
 
-def _listed_outputs(folder):
+def listed_outputs(folder):
     """The file names (lower case) explain runs listed in `folder` (`summary.json` and
     `PROGRESS_LOG`): None when there is neither, or a summary no explain run wrote."""
     folder = Path(folder)
@@ -101,11 +106,11 @@ def log_output(out_dir, entry):
 
 def _written_by_us(out):
     """The file names an earlier run listed in `out/summary.json` (so may replace)."""
-    if (out / SUMMARY).exists() and _listed_outputs(out) is None:
+    if (out / SUMMARY).exists() and listed_outputs(out) is None:
         raise OutputFolderError(
             f"--out {display_path(out)} holds a {SUMMARY} that no explain command wrote; it "
             "is left alone. Choose another folder.")
-    return _listed_outputs(out) or set()
+    return listed_outputs(out) or set()
 
 
 def is_explain_output(path, cache=None):
@@ -115,7 +120,7 @@ def is_explain_output(path, cache=None):
     folder = Path(path).parent
     cache = {} if cache is None else cache
     if folder not in cache:
-        cache[folder] = _listed_outputs(folder)
+        cache[folder] = listed_outputs(folder)
     return cache[folder] is not None and Path(path).name.lower() in cache[folder]
 
 

@@ -91,8 +91,12 @@ def append_line(path, text):
             raise OSError(error.errno, f"{path} is a symbolic link; not followed "
                           "(remove it to write the log)") from None
         raise
-    with os.fdopen(descriptor, "a", encoding="utf-8") as file:
-        file.write(text + "\n")
+    try:
+        with os.fdopen(descriptor, "a", encoding="utf-8") as file:
+            file.write(text + "\n")
+    except OSError as error:  # a full disk: name the file
+        raise OSError(error.errno, f"{path} cannot be written ({error.strerror or error})") \
+            from None
 
 
 def written_by_siam_keras(folder, marker):

@@ -17,6 +17,7 @@ file systems only as good as their locking (NFS v4 and SMB honour it; some FUSE 
 systems do not).
 """
 
+import contextlib
 import json
 import os
 import sys
@@ -55,7 +56,12 @@ class RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         while True:
             file = self._open()
-            if not _try_lock(file):
+            try:
+                locked = _try_lock(file, self.path)
+            except OSError:
+                file.close()
+                raise
+            if not locked:
                 break
             if _same_file(file, self.path):
                 return self._hold(file)
@@ -72,24 +78,37 @@ class RunLock:
         return os.fdopen(os.open(self.path, flags, 0o644), "r+", encoding="utf-8")
 
     def _hold(self, file):
-        file.seek(0)
-        file.truncate()
-        file.write(json.dumps({"pid": os.getpid(), "command": self.command,
-                               "since": time.strftime("%Y-%m-%d %H:%M:%S")}) + "\n")
-        file.flush()
+        try:
+            file.seek(0)
+            file.truncate()
+            file.write(json.dumps({"pid": os.getpid(), "command": self.command,
+                                   "since": time.strftime("%Y-%m-%d %H:%M:%S")}) + "\n")
+            file.flush()
+        except OSError as error:  # a full disk: the lock holds all the same, unnamed
+            _unlock(file)
+            file.close()
+            raise OSError(error.errno, f"{self.path} cannot be written "
+                          f"({error.strerror or error})") from None
         self._file = file
         return self
 
     def __exit__(self, *exc):
-        if self._file is None:
+        file, self._file = self._file, None
+        if file is None:
             return
         folder = self.path.parent
-        self.path.unlink(missing_ok=True)  # while held: the next command makes its own
-        if self._created and not any(folder.iterdir()):
-            folder.rmdir()  # a command that wrote nothing leaves no folder behind
-        _unlock(self._file)
-        self._file.close()
-        self._file = None
+        try:
+            if sys.platform != "win32":  # while held: the next command makes its own file
+                self.path.unlink(missing_ok=True)
+        finally:
+            _unlock(file)
+            file.close()
+        if sys.platform == "win32":  # an open file cannot be removed there; a stale
+            with contextlib.suppress(OSError):  # one is harmless: the lock is what counts
+                self.path.unlink()
+        if self._created:
+            with contextlib.suppress(OSError):  # not empty: another command started
+                folder.rmdir()  # a command that wrote nothing leaves no folder behind
 
 
 def _same_file(file, path):
@@ -110,29 +129,42 @@ def _holder(file):
         return {}
 
 
+def _unsupported(path, error):
+    return OSError(error.errno, f"{path}: this file system cannot lock files ("
+                   f"{error.strerror or error}); write the output to a local folder")
+
+
+#: Windows locks byte ranges, and a locked byte cannot be read: the lock is on a byte far
+#: past the holder's line, which others read to name it.
+_WINDOWS_LOCK_OFFSET = 2**30
+
 if sys.platform == "win32":  # pragma: no cover  (the tests run on Linux)
     import msvcrt
 
-    def _try_lock(file):
+    def _try_lock(file, path):
+        file.seek(_WINDOWS_LOCK_OFFSET)
         try:
-            file.seek(0)
             msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)
             return True
-        except OSError:
+        except PermissionError:  # held by another process
             return False
+        except OSError as error:
+            raise _unsupported(path, error) from None
 
     def _unlock(file):
-        file.seek(0)
+        file.seek(_WINDOWS_LOCK_OFFSET)
         msvcrt.locking(file.fileno(), msvcrt.LK_UNLCK, 1)
 else:
     import fcntl
 
-    def _try_lock(file):
+    def _try_lock(file, path):
         try:
             fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             return True
         except BlockingIOError:
             return False
+        except OSError as error:  # ENOLCK (NFS mounted nolock), EOPNOTSUPP (some FUSE)
+            raise _unsupported(path, error) from None
 
     def _unlock(file):
         fcntl.flock(file.fileno(), fcntl.LOCK_UN)

@@ -25,9 +25,10 @@ from apache_beam.ml.inference.base import RunInference
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from siam_keras.runtime.atomic import write_json
-from siam_keras.runtime.explanation_table import spreadsheet_safe, table_columns
+from siam_keras.runtime.explanation_table import table_columns
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS, ImageError
-from siam_keras.runtime.output_folder import SUMMARY
+from siam_keras.runtime.output_folder import SUMMARY, listed_outputs, printable
+from siam_keras.runtime.spreadsheet import spreadsheet_safe
 from siam_keras.runtime.uris import is_uri
 from siam_keras.scoring.model_handler import DEFAULT_BATCH_SIZE, SIAMModelHandler
 from siam_keras.scoring.photo_reader import DEFAULT_MAX_BYTES, PhotoReader
@@ -148,7 +149,8 @@ def build_pipeline(pipeline, items, model_path, columns, image_size, output, fai
              | "WriteFailures" >> beam.io.WriteToText(
                  failures, num_shards=1, shard_name_template="", header=FAILURES_HEADER))
     else:
-        _ = failed | "LogFailures" >> beam.Map(lambda r: _LOG.warning("skipped %s", r.error))
+        _ = failed | "LogFailures" >> beam.Map(lambda r: _LOG.warning("skipped %s",
+                                                                       printable(r.error)))
     return pipeline
 
 
@@ -170,9 +172,12 @@ def score(model, items, output, failures=None, explanations=None, problems=(), t
         os.makedirs(explanations, exist_ok=True)
         # The files this run writes, named before any exists: a rerun (after a kill too)
         # replaces them instead of writing p000-2.json beside them (output_folder).
+        earlier = sorted(listed_outputs(explanations) or ())  # still ours to replace
         write_json(os.path.join(explanations, SUMMARY), {
             "command": "siam score", "model": str(model.path),
-            "explained": [{"json": f"{item.json_name}.json"} for item in items]})
+            "explained": [{"json": name} for name in sorted(
+                {f"{item.json_name}.json" for item in items} | set(earlier))
+                if name.endswith(".json") and name != SUMMARY]})
     options = PipelineOptions(list(pipeline_args))
     pipeline = beam.Pipeline(options=options)
     build_pipeline(pipeline, items, model.path, columns, image_size, output, failures,

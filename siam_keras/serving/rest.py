@@ -20,6 +20,7 @@ from siam_keras import vocabulary
 from siam_keras.runtime.explanation import DEFAULT_TOP_K, ExplanationError
 from siam_keras.runtime.image_files import explanation_record
 from siam_keras.runtime.images import ImageError, Photo, pixel_batch, read_photo, resize_for_model
+from siam_keras.runtime.json_schema import strict_json
 from siam_keras.runtime.output_folder import display_path
 from siam_keras.runtime.prediction_explainer import PredictionExplainer
 from siam_keras.runtime.sidecar import ModelSidecar
@@ -65,6 +66,9 @@ class ServingClient(PredictionExplainer):
             byte.
         max_reply_bytes: the largest reply accepted (`DEFAULT_MAX_REPLY_BYTES`).
 
+    Proxies set in the environment (`HTTP_PROXY`, ...) are not used: requests go to
+    `url`'s server itself.
+
     Example:
     >>> client = ServingClient("export/tflite/siam_model.json", "http://localhost:8501")
     >>> records = client.explain(["photo.jpg", "broken.jpg"], signature="serve_image_bytes")
@@ -78,6 +82,9 @@ class ServingClient(PredictionExplainer):
         self.head, self.image_size = self.sidecar.head, tuple(self.sidecar.image_size)
         self.url = url.rstrip("/") if url else None
         self.model_name = model_name
+        for name, value in (("timeout", timeout), ("max_reply_bytes", max_reply_bytes)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"`{name}` must be a positive number. Received: {name}={value!r}")
         self.timeout = timeout
         self.max_reply_bytes = max_reply_bytes
 
@@ -120,8 +127,8 @@ class ServingClient(PredictionExplainer):
         """
         if isinstance(response, (str, bytes)):
             try:
-                response = json.loads(response)
-            except ValueError:
+                response = strict_json(response)
+            except ValueError:  # nesting too deep included
                 raise ServingError(f"Not JSON: {response[:200]!r}") from None
         if not isinstance(response, dict):
             raise ServingError(f"Not a TF Serving response: {str(response)[:200]}")
@@ -152,7 +159,7 @@ class ServingClient(PredictionExplainer):
         for key, rank in expected.items():
             try:
                 array = np.asarray(found[key], dtype="float32")
-            except (ValueError, TypeError):
+            except (ValueError, TypeError, OverflowError):
                 raise ServingError(f"The reply's {key} is not an array of numbers (ragged, or "
                                    f"holding text)") from None
             if array.ndim != rank:
@@ -177,11 +184,16 @@ class ServingClient(PredictionExplainer):
         (`serving_default` requests of at most `DEFAULT_BATCH_SIZE` images): so
         `client(images)` is a `SIAMExplanation`."""
         pixels = pixel_batch(images, self.image_size)
-        parts = [self.predictions(self.post({
-            "signature_name": vocabulary.PIXELS_SIGNATURE,
-            "instances": [{vocabulary.PIXELS_INPUT: p.tolist()} for p in
-                          pixels[start : start + DEFAULT_BATCH_SIZE]]}))
-            for start in range(0, len(pixels), DEFAULT_BATCH_SIZE)]
+        parts = []
+        for start in range(0, len(pixels), DEFAULT_BATCH_SIZE):
+            sent = pixels[start : start + DEFAULT_BATCH_SIZE]
+            part = self.predictions(self.post({
+                "signature_name": vocabulary.PIXELS_SIGNATURE,
+                "instances": [{vocabulary.PIXELS_INPUT: p.tolist()} for p in sent]}))
+            if len(part[vocabulary.ATTRIBUTE_SCORES]) != len(sent):
+                raise ServingError(f"The reply holds {len(part[vocabulary.ATTRIBUTE_SCORES])} "
+                                   f"images; {len(sent)} were sent")
+            parts.append(part)
         return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
 
     def explain_response(self, response, photos, top_k=DEFAULT_TOP_K):
@@ -222,7 +234,7 @@ class ServingClient(PredictionExplainer):
         if status == 413:  # too large for the server (or a proxy): smaller batches may pass
             raise RequestRefused(f"{self.endpoint}: HTTP 413, the request is too large")
         try:
-            answer = json.loads(text)
+            answer = strict_json(text.decode("utf-8", errors="replace"))
         except ValueError:
             shown = text[:200].decode("utf-8", errors="replace")
             raise ServingError(f"{self.endpoint}: the reply (HTTP {status}) is not JSON: "

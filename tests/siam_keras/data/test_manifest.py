@@ -108,7 +108,7 @@ BAD_ROWS = [
                                "'-inf' is not a finite number")),
     # finite as float64, infinite in float32: training stopped as "diverged", naming no row
     ("n.jpg,train,0,1e39,,", ("column 'biodiversity': '1e39' is too large: the model computes "
-                              "in float32, where its squared error overflows (at most 1e+18 in "
+                              "in float32, where its squared error overflows (at most 1e+15 in "
                               "size; rescale the column)")),
 ]
 

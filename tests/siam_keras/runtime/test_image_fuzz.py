@@ -144,3 +144,14 @@ def test_a_jpeg_of_thousands_of_scans_is_refused_before_decoding():
         decode_photo(data, "scans.jpg")
     normal = _jpeg(size=(64, 64), progressive=True)
     assert decode_photo(normal, "progressive.jpg").pixels.shape == (64, 64, 3)
+
+
+def test_junk_between_the_header_segments_does_not_hide_the_scans():
+    """Decoders skip a stray byte before a marker; the count must not stop there."""
+    data = _many_scans(2 * MAX_JPEG_SCANS)
+    app0_end = 4 + int.from_bytes(data[4:6], "big")  # SOI, then APP0's marker and length
+    for junk in (b"\x00", b"\x00\x00\x12", b"\xff\xff\x00"):
+        padded = data[:app0_end] + junk + data[app0_end:]
+        assert count_scans(padded) > MAX_JPEG_SCANS
+        with pytest.raises(ImageError, match="scans"):
+            decode_photo(padded, "padded.jpg")
