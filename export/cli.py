@@ -13,6 +13,7 @@ from export.config import (
 )
 from export.variants import VARIANTS
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
+from siam_keras.runtime.output_folder import printable
 
 
 def build_parser():
@@ -88,6 +89,6 @@ def main(argv=None):
 
         run(config)
     except (ValueError, TypeError, OSError, ImportError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {printable(error)}", file=sys.stderr)
         return 2
     return 0

@@ -17,8 +17,9 @@ import siam_keras
 from siam_keras.runtime.atomic import write_bytes
 
 DISTRIBUTION = "siam_keras_edge"
-#: What the wheel holds: the runtime layer, the edge runtime and the vocabulary (no
-#: module that imports TensorFlow or Keras; a test checks every import stays inside).
+#: What the wheel holds: the runtime layer (with its JSON Schemas), the edge runtime and
+#: the vocabulary (no module that imports TensorFlow or Keras; a test checks every import
+#: stays inside).
 PACKAGES = ("runtime", "edge")
 TOP_LEVEL = ("__init__.py", "vocabulary.py")
 
@@ -28,7 +29,8 @@ def modules():
     source = Path(siam_keras.__file__).parent
     found = list(TOP_LEVEL)
     for package in PACKAGES:
-        found += [path.relative_to(source).as_posix() for path in (source / package).rglob("*.py")]
+        found += [path.relative_to(source).as_posix() for suffix in ("*.py", "*.schema.json")
+                  for path in (source / package).rglob(suffix)]
     return tuple(sorted(found))
 
 

@@ -1,6 +1,8 @@
 """The export job: SavedModel, TFLite variants, fidelity report, sidecar, edge wheel."""
 
 import dataclasses
+import errno
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -18,6 +20,7 @@ from export.web_page import (
     WEB,
     check_web_output,
     folder_size,
+    is_web_page,
     litertjs_folder,
     web_variant,
     write_web_page,
@@ -26,6 +29,8 @@ from siam_keras.models import get_siam_layer
 from siam_keras.runtime.atomic import replace_folder, write_bytes, write_json
 from siam_keras.runtime.decomposition import HeadWeights
 from siam_keras.runtime.explanation import RESIDUAL_TOLERANCE
+from siam_keras.runtime.output_paths import written_by_siam_keras
+from siam_keras.runtime.run_lock import RunLock
 from siam_keras.runtime.sidecar import SIDECAR_NAME, ModelSidecar, file_sha256
 
 #: Fewer calibration images than this is refused: int8 ranges from a handful of images
@@ -35,6 +40,9 @@ MIN_CALIBRATION_IMAGES = 10
 #: 0.910 to 0.925 between 64 and 256 images).
 RECOMMENDED_CALIBRATION_IMAGES = 100
 TFLITE, FIDELITY = "tflite", "fidelity.json"
+#: The staging folders an export leaves after a hard kill (tempfile.mkdtemp's 8 random
+#: characters, or replace_folder's `.<name>.<pid>.old`): removed by the next export.
+STAGING = re.compile(rf"\.({TFLITE}|{WEB})(-[a-z0-9_]{{8}}|\.[0-9]+\.old)")
 
 
 def model_sidecar(model, model_path="the model", max_pixels=None):
@@ -55,11 +63,17 @@ def model_sidecar(model, model_path="the model", max_pixels=None):
 
 
 def check_tflite_outputs(out, overwrite):
-    """Refuses to replace an earlier export's TFLite models unless `overwrite`.
+    """Refuses to replace an earlier export's TFLite models unless `overwrite`, and a
+    `tflite/` folder siam-export did not write (no sidecar in it) in any case.
 
     They are replaced as a whole (`tflite/` and `fidelity.json`): models left from an
     earlier export would not match the new sidecar.
     """
+    folder = Path(out) / TFLITE
+    if (folder.exists() or folder.is_symlink()) and not written_by_siam_keras(folder,
+                                                                              SIDECAR_NAME):
+        raise FileExistsError(f"{folder} exists and is not an export's (no {SIDECAR_NAME} in "
+                              "it): it is left alone. Move it, or choose another --out.")
     existing = [name for name in (TFLITE, FIDELITY) if (Path(out) / name).exists()]
     if existing and not overwrite:
         raise FileExistsError(
@@ -86,10 +100,25 @@ def calibration_images(config, image_size, warnings, log=print):
 
 
 def run(config, log=print):
-    """Runs the export an `ExportConfig` describes; returns fidelity.json's dict."""
+    """Runs the export an `ExportConfig` describes; returns fidelity.json's dict. Another
+    command writing `config.out` meanwhile is refused (`RunLock`)."""
+    out = Path(config.out)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"--out {out} is a file, not a folder")
+    with RunLock(out, "siam-export"):
+        try:
+            return _export(config, out, log)
+        except tf.errors.OpError as error:  # TensorFlow's own errors, in one line
+            first = (str(error.message).strip().splitlines() or [type(error).__name__])[0]
+            if "No space left on device" in first:
+                raise OSError(errno.ENOSPC, f"writing the export into {out} failed: "
+                              f"{first[:300]}") from None
+            raise ValueError(f"The export failed in TensorFlow: {first[:300]}") from None
+
+
+def _export(config, out, log):
     from siam_keras.saving import load_model
 
-    out = Path(config.out)
     model = load_model(config.model)
     sidecar = model_sidecar(model, config.model, config.max_pixels)
     base = out / "saved_model"
@@ -103,7 +132,7 @@ def run(config, log=print):
     if config.web:
         litertjs = litertjs_folder(config.litertjs)
         page_variant = web_variant(config.web_variant, variants)
-        check_web_output(out, config.overwrite)
+    check_web_output(out, config.overwrite, config.web)
     steps = 5 if config.web else 4
     if "int8" in variants:
         calibration = calibration_images(config, sidecar.image_size, warnings, log)
@@ -116,9 +145,9 @@ def run(config, log=print):
 
     log(f"[2/{steps}] TFLite: {', '.join(variants)} (quantised backbones, float32 heads)")
     out.mkdir(parents=True, exist_ok=True)
-    for stale in (*out.glob(f".{TFLITE}-*"), *out.glob(f".{TFLITE}.*.old"),  # after a hard kill
-                  *out.glob(f".{WEB}-*"), *out.glob(f".{WEB}.*.old")):
-        shutil.rmtree(stale, ignore_errors=True)
+    for stale in out.iterdir():  # after a hard kill: only our staging folders' exact names
+        if STAGING.fullmatch(stale.name) and stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix=f".{TFLITE}-", dir=out) as staging:
         folder, whole_folder = Path(staging) / TFLITE, Path(staging) / "quantised_whole"
         converted, quantised_whole = tflite.convert(model, variants, calibration)
@@ -157,8 +186,9 @@ def run(config, log=print):
 
     log(f"[4/{steps}] The edge runtime")
     wheel = write_edge_wheel(out / "edge")
+    suggested = "int8" if "int8" in files else next(iter(files))
     log(f"      {wheel}: pip install it on a device, then siam-edge explain --model "
-        f"{out / TFLITE / 'model_int8.tflite'} IMAGES --out DIR")
+        f"{out / TFLITE / f'model_{suggested}.tflite'} IMAGES --out DIR")
     if config.web:
         log(f"[5/{steps}] The web page ({page_variant} model, LiteRT.js)")
         page = write_web_page(out, out / TFLITE, page_variant, sidecar, litertjs,
@@ -166,9 +196,11 @@ def run(config, log=print):
         total, fetched = folder_size(page)
         log(f"      {page}/: {total / 1e6:.1f} MB, of which a browser downloads {fetched / 1e6:.1f} "
             f"MB. Serve it, e.g. python -m http.server -d {page}, and open it on a phone")
-    elif (out / WEB).exists():  # --overwrite without --web: its model is not this export's
+    elif is_web_page(out / WEB):  # --overwrite without --web: its model is not this export's
         shutil.rmtree(out / WEB)
         log(f"Removed the earlier export's {out / WEB}/ (pass --web to write this model's)")
+    elif (out / WEB).exists():
+        log(f"Left {out / WEB}/ as it is: siam-export did not write it")
     log(f"Wrote {out}/ (saved_model/{version}, {TFLITE}/, {FIDELITY}, edge/"
         f"{', web/' if config.web else ''})")
     return report

@@ -1,5 +1,6 @@
 """A SIAM model as a TensorFlow Serving SavedModel version, written atomically."""
 
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -10,6 +11,8 @@ import tensorflow as tf
 from siam_keras import vocabulary
 from siam_keras.runtime.atomic import replace_folder
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
+from siam_keras.runtime.jpeg_scans import MAX_JPEG_SCANS, SOS
+from siam_keras.runtime.output_paths import written_by_siam_keras
 from siam_keras.runtime.sidecar import SIDECAR_NAME
 
 PIXELS, BYTES = vocabulary.PIXELS_SIGNATURE, vocabulary.BYTES_SIGNATURE
@@ -71,13 +74,19 @@ def check_version(base, version=None, overwrite=False):
     Raises:
         ValueError: the version is not a positive integer.
         FileExistsError: it exists and `overwrite` is False (the message names the
-            next free version).
+            next free version), or it exists and siam-export did not write it (never
+            replaced).
     """
     if version is None:
         version = next_version(base)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ValueError(f"The SavedModel version must be an integer >= 1. Received: {version!r}")
     final = Path(base) / str(version)
+    if (final.exists() or final.is_symlink()) and not written_by_siam_keras(
+            final, Path("assets") / SIDECAR_NAME):
+        raise FileExistsError(
+            f"{final} exists and is not a SavedModel siam-export wrote (no assets/{SIDECAR_NAME}"
+            f"): it is left alone. Choose --version {next_version(base)} or another --out.")
     if final.exists() and not overwrite:
         raise FileExistsError(
             f"{final} already holds SavedModel version {version}. Pass --overwrite to replace "
@@ -116,6 +125,15 @@ def encoded_image_size(data):
                    default=lambda: tf.constant([-1, -1], tf.int64))
 
 
+def jpeg_scans(data):
+    """The scans of JPEG bytes `data` (a scalar tf.string), 0 for anything else: every
+    FF DA (start of scan) in the file, as `siam_keras.runtime.jpeg_scans` counts them but
+    without skipping the header segments (an EXIF thumbnail's scans count too)."""
+    is_jpeg = tf.equal(tf.strings.substr(data, 0, len(JPEG_MAGIC)), JPEG_MAGIC)
+    scans = tf.size(tf.strings.split(data, sep=SOS)) - 1
+    return tf.where(is_jpeg, scans, 0)
+
+
 def _archive(model, max_pixels=DEFAULT_MAX_PIXELS):
     height, width = model.input_shape[1:3]
 
@@ -132,6 +150,10 @@ def _archive(model, max_pixels=DEFAULT_MAX_PIXELS):
                 tf.debugging.Assert(size[0] * size[1] <= max_pixels, [
                     f"`{BYTES_INPUT}`: an image of", size[0], "x", size[1], "pixels is larger "
                     f"than the limit of {max_pixels} pixels; refused without decoding"]),
+                tf.debugging.Assert(jpeg_scans(data) <= MAX_JPEG_SCANS, [
+                    f"`{BYTES_INPUT}`: a progressive JPEG of", jpeg_scans(data), "scans, more "
+                    f"than the {MAX_JPEG_SCANS} any encoder writes; refused without decoding "
+                    "(its decoding time grows with the scans)"]),
             ]
             with tf.control_dependencies(checks):
                 image = tf.io.decode_image(data, channels=3, expand_animations=False, dtype=tf.uint8)
@@ -175,8 +197,9 @@ def write_saved_model(model, base, sidecar, version=None, overwrite=False,
     base.mkdir(parents=True, exist_ok=True)
     version = check_version(base, version, overwrite)
     final = base / str(version)
-    for stale in base.glob(f".tmp-{version}-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+    for stale in base.glob(f".tmp-{version}-*"):  # mkdtemp's name: 8 random characters
+        if re.fullmatch(rf"\.tmp-{version}-[a-z0-9_]{{8}}", stale.name) and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=base))
     try:
         written = staging / "model"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from siam_keras.edge import test_vectors as vectors
 from siam_keras.runtime.atomic import replace_folder, write_json
+from siam_keras.runtime.output_paths import written_by_siam_keras
 
 WEB = "web"
 PAGE_SOURCE = Path(__file__).with_name("web")
@@ -84,11 +85,31 @@ def page_style():
             "overlay_opacity": figure_pixels.OVERLAY_OPACITY}
 
 
-def check_web_output(out, overwrite):
-    """Refuses to replace an earlier export's web/ unless `overwrite`."""
-    if (Path(out) / WEB).exists() and not overwrite:
-        raise FileExistsError(f"{Path(out) / WEB} exists. Pass --overwrite to replace it, or choose "
-                              "another --out.")
+#: The file every page siam-export writes holds: a web/ without it is not ours.
+PAGE_SETTINGS = "page.json"
+
+
+def is_web_page(folder):
+    """Whether `folder` is a page siam-export wrote (a real folder holding page.json)."""
+    return written_by_siam_keras(folder, PAGE_SETTINGS)
+
+
+def check_web_output(out, overwrite, web=True):
+    """Refuses, before any work, to replace an earlier export's web/ unless `overwrite`
+    (also when no page is asked for: the earlier one, of another model, is then
+    removed), and to replace or remove a web/ siam-export did not write in any case."""
+    folder = Path(out) / WEB
+    if not (folder.exists() or folder.is_symlink()):
+        return
+    if not is_web_page(folder):
+        if web:
+            raise FileExistsError(f"{folder} exists and is not a page siam-export wrote (no "
+                                  f"{PAGE_SETTINGS}): it is left alone. Move it, or choose "
+                                  "another --out.")
+        return  # left as it is (run() says so)
+    if not overwrite:
+        raise FileExistsError(f"{folder} holds an earlier export's page. Pass --overwrite to "
+                              f"{'replace' if web else 'remove'} it, or choose another --out.")
 
 
 def write_web_page(out, tflite_folder, variant, sidecar, litertjs, tolerance, max_pixels):
@@ -118,7 +139,7 @@ def write_web_page(out, tflite_folder, variant, sidecar, litertjs, tolerance, ma
         shutil.copyfile(tflite_folder / model, staging / model)
         shutil.copyfile(tflite_folder / "siam_model.json", staging / "siam_model.json")
         shutil.copytree(tflite_folder / vectors.FOLDER, staging / vectors.FOLDER)
-        write_json(staging / "page.json", {
+        write_json(staging / PAGE_SETTINGS, {
             "model": model, "variant": variant, "sidecar": "siam_model.json",
             "test_vectors": f"{vectors.FOLDER}/{vectors.FILE}", "tolerance": tolerance,
             "max_pixels": max_pixels, "litertjs": version, "style": page_style()}, indent=None)

@@ -1,15 +1,47 @@
 """`StageCheckpoint`: resumable training state and the best model, committed atomically."""
 
+import errno
 import json
 import math
 import shutil
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from siam_keras.runtime.atomic import write_json
 
 STATE = "state.json"
+
+
+#: Free space kept beyond a weights file's estimated size before it is written.
+SPACE_MARGIN = 1.5
+
+
+def save_weights(model, path):
+    """`model.save_weights(path)`, refused beforehand when the disk cannot hold it.
+
+    h5py on a full disk leaves file handles it cannot close, and the interpreter crashed
+    (SIGSEGV) freeing them at exit; so the space is checked first (the variables' bytes,
+    the optimizer's included, times `SPACE_MARGIN`). Should the write still fail (the
+    disk filled meanwhile), the error names the file, and `siam-train` leaves without
+    the interpreter's clean-up (`training.cli`).
+
+    Raises:
+        OSError: ENOSPC, naming the file, the space needed and the space free.
+    """
+    needed = SPACE_MARGIN * sum(
+        int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize
+        for v in [*model.weights, *getattr(getattr(model, "optimizer", None), "variables", [])])
+    free = shutil.disk_usage(Path(path).parent).free
+    if free < needed:
+        raise OSError(errno.ENOSPC, f"{path} cannot be written: about {needed / 2**20:.1f} MiB "
+                      f"needed, {free / 2**20:.1f} MiB free on its disk")
+    try:
+        model.save_weights(path)
+    except OSError as error:
+        reason = str(error.strerror or error).split("(", 1)[0].strip() or "write failed"
+        raise OSError(error.errno, f"{path} cannot be written ({reason})") from None
 
 
 class StageCheckpoint(keras.callbacks.Callback):
@@ -76,8 +108,8 @@ class StageCheckpoint(keras.callbacks.Callback):
         state = dict(self.state, epoch=epoch + 1, latest_weights=f"latest-{epoch}.weights.h5")
         if value < self.best:  # False for NaN
             state.update(best=float(value), best_epoch=epoch, best_weights=f"best-{epoch}.weights.h5")
-            self.model.save_weights(self.folder / state["best_weights"])
-        self.model.save_weights(self.folder / state["latest_weights"])
+            save_weights(self.model, self.folder / state["best_weights"])
+        save_weights(self.model, self.folder / state["latest_weights"])
         write_json(self.folder / STATE, state)
         self.state = state
         self._remove_unnamed()

@@ -1,9 +1,12 @@
 """`siam-train` (or `python -m training`): train SIAM and the baseline from a TOML config."""
 
 import argparse
+import errno
 import os
 import sys
 from pathlib import Path
+
+from siam_keras.runtime.output_folder import printable
 
 
 def builtin_configs():
@@ -61,7 +64,7 @@ def main(argv=None):
         config = load_config(path, overrides)
         check_backend(config.train)  # before TensorFlow is imported, under any backend
     except (ConfigError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {printable(error)}", file=sys.stderr)
         return 2
     from training.health import UnhealthyModel
     from training.run import run
@@ -69,9 +72,16 @@ def main(argv=None):
     try:
         run(config, args.out, overwrite=args.overwrite, keep_unhealthy=args.keep_unhealthy)
     except UnhealthyModel as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {printable(error)}", file=sys.stderr)
         return 3
-    except (ValueError, OSError) as error:  # OSError: missing files, a full disk, ...
-        print(f"error: {error}", file=sys.stderr)
+    except (ValueError, OSError) as error:  # OSError: missing files, a full disk, a lock held
+        print(f"error: {printable(error)}", file=sys.stderr)
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            # h5py keeps handles on the weights file it could not write, and freeing them
+            # when the interpreter ends crashed it (SIGSEGV, exit 139). Every file the run
+            # finished is closed and committed: leave without that clean-up.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(2)
         return 2
     return 0

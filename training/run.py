@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from siam_keras.metrics.report import format_report
 from siam_keras.runtime.atomic import write_json
+from siam_keras.runtime.run_lock import RunLock
 from training.builders import (
     baseline_from_config,
     dtype_policy,
@@ -22,7 +23,7 @@ from training.callbacks import AttributeMapImages
 from training.distribution import describe, distribution_devices, evaluable, training_scope
 from training.fit import MODEL_FILE, fit_stage
 from training.health import check_health
-from training.run_folder import METRICS_FILE, prepare_run_folder
+from training.run_folder import METRICS_FILE, RunFolderError, prepare_run_folder
 from training.sources import data_source
 
 
@@ -37,15 +38,24 @@ def run(config, out_dir, overwrite=False, log=print, keep_unhealthy=False):
     With `train.distribution` it trains on several devices (`training.distribution`)
     and evaluates on one; a distribution the Keras backend cannot run, unknown
     devices, or a batch that does not split over them are refused before anything
-    is written.
+    is written. Another run on the same folder is refused while this one runs
+    (`RunLock`).
 
     Raises:
+        RunLockedError: another command writes `out_dir` now.
         UnhealthyModel: the kept SIAM model predicts a constant, has dead attributes or
             non-finite outputs (`training.health`), unless `keep_unhealthy`; everything is
             written first, `metrics.json`'s `health` included.
     """
     devices = distribution_devices(config.train)
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise RunFolderError(f"--out {out} is a file, not a folder")
+    with RunLock(out, "siam-train"):  # a second run on this folder is refused, naming this one
+        return _run(config, out, devices, overwrite, log, keep_unhealthy)
+
+
+def _run(config, out, devices, overwrite, log, keep_unhealthy):
     prepare_run_folder(out, config, overwrite, log)
     keras.utils.set_random_seed(config.train.seed)
     if dtype_policy(config) and not tf.config.list_physical_devices("GPU"):

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 from siam_keras.runtime.atomic import write_bytes
+from siam_keras.runtime.run_lock import LOCK_NAME
 from training.config import ConfigError, config_to_toml, flat_items, load_config
 
 CONFIG_FILE = "config.toml"
@@ -55,7 +56,8 @@ def prepare_run_folder(out, config, overwrite=False, log=print):
     if ours and overwrite:
         for name in ours:
             _remove(out / name)
-        others = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+        others = sorted(p.name for p in out.iterdir() if p.name != LOCK_NAME) \
+            if out.is_dir() else []
         log(f"--overwrite: removed the earlier run's {', '.join(ours)} from {out}"
             + (f"; kept {len(others)} other entries" if others else ""))
     elif (out / METRICS_FILE).exists():

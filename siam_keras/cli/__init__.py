@@ -6,6 +6,7 @@ import os
 import sys
 
 from siam_keras.cli import download, evaluate, example_photos, explain, score
+from siam_keras.runtime.output_folder import printable
 
 COMMANDS = {"explain": explain, "evaluate": evaluate, "download-scenic-or-not": download,
             "example-photos": example_photos, "score": score}
@@ -30,5 +31,5 @@ def main(argv=None):
         return COMMANDS[args.command].run(args)
     # OSError: missing files, a full disk, ...; ImportError: an optional package missing.
     except (ValueError, TypeError, OSError, ImportError) as error:
-        print(f"siam {args.command}: error: {error}", file=sys.stderr)
+        print(f"siam {args.command}: error: {printable(error)}", file=sys.stderr)
         return 2

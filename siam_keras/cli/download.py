@@ -2,6 +2,8 @@
 
 import sys
 
+from siam_keras.runtime.output_folder import printable
+
 
 def add_parser(subparsers):
     from siam_keras.data.geograph import (
@@ -58,7 +60,7 @@ def run(args):
         max_retry_after=args.max_retry_after)
     records, malformed = read_votes(args.votes)
     for line in malformed:
-        print(f"skipped {line}", file=sys.stderr)
+        print(f"skipped {printable(line)}", file=sys.stderr)
     print(f"{len(records)} photos in {args.votes}; downloading into {args.out} "
           f"(at most {args.rate:g} request(s) per second)")
     result = downloader.download(records, limit=args.limit)
@@ -67,6 +69,6 @@ def run(args):
     if result["failed"]:
         print(f"Failed (also in {Path(args.out) / FAILURES}):", file=sys.stderr)
         for failure in result["failed"]:
-            print(f"  {failure['url']}: {failure['reason']}", file=sys.stderr)
+            print(f"  {printable(failure['url'])}: {printable(failure['reason'])}", file=sys.stderr)
         return 1
     return 0

@@ -165,8 +165,9 @@ def _manifest(args, model, table):
     if args.explanations:
         raise ValueError("--explanations scores explanations against a known truth: it needs "
                          "synthetic_scenes, not a manifest")
-    print(f"Reading the {args.split} split of the manifest files of {args.config}")
     classes = dict(getattr(model, "output_classes", {}) or {})
+    _check_output_kinds(args.config, table.get("outputs", {}), model, classes)
+    print(f"Reading the {args.split} split of the manifest files of {args.config}")
     data = read_manifest_splits(table, model.input_shape[1], splits=(args.split,),
                                 output_classes=classes)
     images, labels = data.joined(args.split)
@@ -188,6 +189,19 @@ def _manifest(args, model, table):
     write_json(args.out, {**header, **report})
     print(f"Wrote {args.out}")
     return 0
+
+
+def _check_output_kinds(config, kinds, model, classes):
+    """Refuses a config whose outputs are of another kind than the model's (a class column
+    read as numbers failed deep inside with "could not convert string to float")."""
+    for name, kind in kinds.items():
+        if name not in model.output:
+            continue
+        theirs = "classification" if name in classes else "regression"
+        if kind != theirs:
+            raise ValueError(f"{config} makes {name!r} a {kind} output, but the model's "
+                             f"{name!r} is a {theirs} output: evaluate with the config the model "
+                             "was trained with (its run folder's config.toml)")
 
 
 def _explanations(args, model, baseline, scenes, split):

@@ -3,6 +3,7 @@
 from siam_keras.runtime import image_files as explained_files
 from siam_keras.runtime.explanation_table import checked_table_path
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES
+from siam_keras.runtime.output_paths import check_outputs
 
 
 def add_parser(subparsers):
@@ -54,7 +55,10 @@ def run(args):
     if args.split and not args.config:
         raise ValueError("--split selects a manifest's photos: it goes with --config")
     table = None if args.table is None else checked_table_path(args.table)
-    images, locations = (args.images, None) if not args.config else _manifest_photos(args)
+    images, locations, manifests = ((args.images, None, []) if not args.config
+                                    else _manifest_photos(args))
+    check_outputs({"--table": table}, {"--model": args.model, "--config": args.config,
+                                       "a manifest": manifests})
     files = explained_files.checked_arguments(images, args.out, top_k=args.top_k,
                                               batch_size=args.batch_size, max_pixels=args.max_pixels)
     explainer = _explainer(args.model)
@@ -67,12 +71,14 @@ def run(args):
 
 
 def _manifest_photos(args):
-    """(image paths, {path: (latitude, longitude)}) of the manifest rows of a run's config."""
+    """(image paths, {path: (latitude, longitude)}, manifest files) of the manifest rows of
+    a run's config."""
     import os
 
     from siam_keras.data.manifest import read_manifests
-    from siam_keras.data.manifest_rows import is_uri, where
+    from siam_keras.data.manifest_rows import where
     from siam_keras.data.run_config import manifest_table, run_config_data
+    from siam_keras.runtime.uris import is_uri
 
     table = manifest_table(run_config_data(args.config), args.config)
     rows, problems = read_manifests(
@@ -102,8 +108,9 @@ def _manifest_photos(args):
     if not local:
         raise ValueError(f"No photo of {args.config}'s manifest files"
                          + (f" in the {args.split} split" if args.split else "") + " can be read")
-    return [row.image for row in local], {row.image: places[row.image] for row in local
-                                          if row.image in places}
+    return ([row.image for row in local],
+            {row.image: places[row.image] for row in local if row.image in places},
+            [path for path in table["files"] if not is_uri(path)])
 
 
 def _explainer(model_path):

@@ -1,11 +1,15 @@
 """`siam score`: explain many photos on Apache Beam into one Parquet table (`siam-keras[beam]`)."""
 
 import argparse
+import contextlib
 import os
 import sys
 import textwrap
 
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
+from siam_keras.runtime.output_paths import check_outputs
+from siam_keras.runtime.run_lock import RunLock
+from siam_keras.runtime.uris import is_uri
 
 EXAMPLES = """\
 examples:
@@ -134,12 +138,30 @@ def run(args):
         print("siam score: error: siam score runs on Apache Beam: pip install "
               "'siam-keras[beam]'", file=sys.stderr)
         return 2
+    outputs = {"--output": args.output, "--failures": args.failures}
+    check_outputs(outputs, {"--input": args.input, "--model": args.model})
+    if (args.explanations is not None and os.path.isdir(args.input)
+            and os.path.isdir(args.explanations)
+            and os.path.samefile(args.input, args.explanations)):
+        raise ValueError(f"--explanations {args.explanations} is the input folder: the JSON "
+                         "files would sit among your photos. Choose a folder of its own.")
+    with contextlib.ExitStack() as locks:  # one siam score at a time per output
+        for path in (args.output, args.failures):
+            if path is not None and not is_uri(path):
+                locks.enter_context(RunLock(path, "siam score", for_file=True))
+        if args.explanations is not None and not is_uri(args.explanations):
+            locks.enter_context(RunLock(args.explanations, "siam score"))
+        return _score(args, outputs)
+
+
+def _score(args, outputs):
     from siam_keras.scoring import ScoringModel, list_inputs
     from siam_keras.scoring.pipeline import score
 
     model = ScoringModel(args.model)
     items, problems = list_inputs(args.input, args.image_column, args.latitude_column,
                                   args.longitude_column, explanations=args.explanations)
+    check_outputs(outputs, {"an input photo": [item.image for item in items]})
     pipeline_args = [f"--runner={args.runner}", *args.pipeline_args]
     print(f"siam score: {len(items)} photos, {model.kind} model {args.model}, {args.runner}"
           + (f" ({len(problems)} manifest rows left out)" if problems else ""), file=sys.stderr)

@@ -20,6 +20,7 @@ import csv
 import html
 import io
 import math
+import os
 import re
 import time
 import urllib.parse
@@ -31,6 +32,7 @@ from siam_keras.data.guarded_http import (
     Retryable,
 )
 from siam_keras.runtime.atomic import atomic_output, write_bytes
+from siam_keras.runtime.spreadsheet import spreadsheet_safe
 
 LICENSE = "CC BY-SA 2.0 (https://creativecommons.org/licenses/by-sa/2.0/)"
 ATTRIBUTION = "attribution.tsv"
@@ -169,7 +171,9 @@ class GeographDownloader:
         attributed = self._attributed_keys()
         new_file = not (self.folder / ATTRIBUTION).is_file()
         downloaded, present, failed = 0, 0, []
-        with open(self.folder / ATTRIBUTION, "a", newline="", encoding="utf-8") as attribution:
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        descriptor = os.open(self.folder / ATTRIBUTION, flags, 0o644)  # a planted link: error
+        with os.fdopen(descriptor, "a", newline="", encoding="utf-8") as attribution:
             writer = csv.writer(attribution, delimiter="\t")
             if new_file:
                 writer.writerow(ATTRIBUTION_COLUMNS)
@@ -194,8 +198,9 @@ class GeographDownloader:
                     self.log(f"failed {key}: {page}: {error}")
                     continue
                 if key not in attributed:
-                    writer.writerow([key, page, image_url, metadata["title"] or "",
-                                     metadata["author"] or "", LICENSE])
+                    writer.writerow([key, *map(spreadsheet_safe, (
+                        page, image_url, metadata["title"] or "", metadata["author"] or "")),
+                        LICENSE])
                     attribution.flush()
                     attributed.add(key)
                 downloaded += 1
@@ -203,6 +208,7 @@ class GeographDownloader:
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
         writer.writerow(("key", "url", "reason"))
-        writer.writerows((f["key"], f["url"], f["reason"]) for f in failed)
+        writer.writerows((spreadsheet_safe(f["key"]), spreadsheet_safe(f["url"]),
+                          spreadsheet_safe(f["reason"])) for f in failed)
         write_bytes(self.folder / FAILURES, buffer.getvalue().encode("utf-8"))
         return {"downloaded": downloaded, "present": present, "failed": failed}

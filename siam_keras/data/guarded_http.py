@@ -90,46 +90,72 @@ class GuardedFetcher:
 
     def fetch(self, url):
         """The body of one GET of `url`; raises `DownloadError` (or `Retryable`)."""
-        deadline = self.clock() + self.timeout
+        status, reason, headers, data = self.request(url)
+        if status != 200:
+            message = f"HTTP {status} {reason}"
+            if status in RETRIED_STATUS:
+                raise Retryable(message, retry_after(headers.get("Retry-After")))
+            raise DownloadError(message)
+        return data
+
+    def request(self, url, method="GET", body=None, headers=None, same_origin=False):
+        """One request within the limits, redirects followed: `(status, reason, headers,
+        body)` of the final response, whatever its status.
+
+        Args:
+            url, method, body, headers: the request (`body`: bytes or None).
+            same_origin: follow only redirects to the same scheme, host and port (a POST
+                is never sent on to another server); otherwise any allowed host.
+
+        Raises:
+            DownloadError: a refused URL or redirect, too many redirects, a body over
+                `max_bytes`; `Retryable` for the network and the deadline.
+        """
+        deadline, origin = self.clock() + self.timeout, None
         for _ in range(MAX_REDIRECTS + 1):
             parts, host, port = self.checked_url(url)
-            remaining = deadline - self.clock()
-            if remaining <= 0:
-                raise Retryable(f"{url} took longer than {self.timeout:g} s")
-            kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-            connection = kind(host, port, timeout=remaining)
-            timer = None
-            try:
-                connection.connect()
-                sock = connection.sock
-                timer = threading.Timer(max(0.0, deadline - self.clock()), _shut, (sock,))
-                timer.daemon = True
-                timer.start()
-                target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
-                connection.request("GET", target, headers={"User-Agent": USER_AGENT,
-                                                           "Accept-Encoding": "identity"})
-                response = connection.getresponse()
-                location = response.getheader("Location")
-                if response.status in REDIRECT_STATUS and location:
-                    url = urllib.parse.urljoin(url, location)
-                    continue
-                if response.status != 200:
-                    reason = f"HTTP {response.status} {response.reason}"
-                    if response.status in RETRIED_STATUS:
-                        raise Retryable(reason, retry_after(response.getheader("Retry-After")))
-                    raise DownloadError(reason)
-                return self._read(response, url, deadline)
-            except (ssl.SSLCertVerificationError, http.client.InvalidURL, UnicodeError) as error:
-                raise DownloadError(f"{url[:200]}: {error}") from None
-            except (OSError, http.client.HTTPException) as error:
-                if self.clock() >= deadline:
-                    raise Retryable(f"{url} took longer than {self.timeout:g} s") from None
-                raise Retryable(f"network error: {error}") from None
-            finally:
-                if timer is not None:
-                    timer.cancel()
-                connection.close()
+            here = (parts.scheme, host, port or (443 if parts.scheme == "https" else 80))
+            if origin is not None and same_origin and here != origin:
+                raise DownloadError(f"refused a redirect to another server: {url[:200]}")
+            origin = origin or here
+            response = self._send(parts, host, port, method, body, headers, url, deadline)
+            if response[0] is not None:
+                return response
+            url = urllib.parse.urljoin(url, response[1])
         raise DownloadError(f"more than {MAX_REDIRECTS} redirects")
+
+    def _send(self, parts, host, port, method, body, headers, url, deadline):
+        """(status, reason, headers, body), or (None, location) for a redirect."""
+        remaining = deadline - self.clock()
+        if remaining <= 0:
+            raise Retryable(f"{url} took longer than {self.timeout:g} s")
+        kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        connection = kind(host, port, timeout=remaining)
+        timer = None
+        try:
+            connection.connect()
+            timer = threading.Timer(max(0.0, deadline - self.clock()), _shut, (connection.sock,))
+            timer.daemon = True
+            timer.start()
+            target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+            connection.request(method, target, body=body, headers={
+                "User-Agent": USER_AGENT, "Accept-Encoding": "identity", **(headers or {})})
+            response = connection.getresponse()
+            location = response.getheader("Location")
+            if response.status in REDIRECT_STATUS and location:
+                return None, location
+            found = {key: value for key, value in response.getheaders()}
+            return response.status, response.reason, found, self._read(response, url, deadline)
+        except (ssl.SSLCertVerificationError, http.client.InvalidURL, UnicodeError) as error:
+            raise DownloadError(f"{url[:200]}: {error}") from None
+        except (OSError, http.client.HTTPException) as error:
+            if self.clock() >= deadline:
+                raise Retryable(f"{url} took longer than {self.timeout:g} s") from None
+            raise Retryable(f"network error: {error}") from None
+        finally:
+            if timer is not None:
+                timer.cancel()
+            connection.close()
 
     def _read(self, response, url, deadline):
         declared = response.getheader("Content-Length")

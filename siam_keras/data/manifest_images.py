@@ -16,7 +16,6 @@ import concurrent.futures
 import numpy as np
 
 from siam_keras.data.manifest import RowProblem
-from siam_keras.data.manifest_rows import is_uri
 from siam_keras.runtime.images import (
     DEFAULT_MAX_PIXELS,
     ImageError,
@@ -24,6 +23,7 @@ from siam_keras.runtime.images import (
     read_photo,
     resize_for_model,
 )
+from siam_keras.runtime.uris import is_uri
 
 #: The most bytes read from a URI for one photo (a 50 MP JPEG is about 25 MB).
 DEFAULT_MAX_BYTES = 100_000_000

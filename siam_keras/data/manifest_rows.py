@@ -14,6 +14,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from siam_keras.runtime.uris import is_uri
+
 SPLITS = ("train", "validation", "test")
 #: Shares of the hashed split, in percent (`manifest_split`).
 SPLIT_PERCENT = {"train": 80, "validation": 10, "test": 10}
@@ -21,9 +23,14 @@ SPLIT_PERCENT = {"train": 80, "validation": 10, "test": 10}
 MISSING_VALUES = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
                             "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None",
                             "n/a", "nan", "null"})
+#: A regression label larger than this is refused: training computes in float32, where
+#: 1e39 is infinite, and a batch's sum of squared errors must stay finite too (512 squares
+#: of 1e15 are 5e32; float32 ends at 3.4e38).
+MAX_OUTPUT_LABEL = 1e15
+#: A cell longer than this is refused, whatever the manifest's format.
+MAX_CELL_CHARS = 65_536
 #: An image reference longer than this is refused (PATH_MAX on Linux).
 MAX_REFERENCE_CHARS = 4096
-_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _WINDOWS_ABSOLUTE = re.compile(r"([A-Za-z]:[\\/]|\\\\)")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DECIMAL_COMMA = re.compile(r"[-+]?\d*,\d+")
@@ -60,11 +67,6 @@ class ManifestRow:
 class RowError(ValueError):
     """A row that cannot be used; the message says which cells and why (`read_manifests`
     turns it into a `RowProblem`)."""
-
-
-def is_uri(reference):
-    """Whether an image reference is a URI with a scheme (gs://, s3://, https://, ...)."""
-    return _URI.match(reference) is not None
 
 
 def where(source, line):
@@ -150,6 +152,10 @@ class RowReader:
         self.source, self.folder = path, os.path.dirname(os.path.abspath(path))
 
     def row(self, line, cells):
+        longest = max((len(v) for v in cells.values() if isinstance(v, str)), default=0)
+        if longest > MAX_CELL_CHARS:
+            raise RowError(f"has a cell of {longest:,} characters; at most {MAX_CELL_CHARS:,} "
+                           "are read")
         errors, get = [], cells.get
         try:
             image, key = self._image(get(self.image_column))
@@ -182,6 +188,11 @@ class RowReader:
                     value = _number(get(name))
                     if value in (math.inf, -math.inf):
                         raise RowError(f"{_show(cells[name])} is not a finite number")
+                    if abs(value) > MAX_OUTPUT_LABEL:
+                        raise RowError(
+                            f"{_show(cells[name])} is too large: the model computes in float32, "
+                            f"where its squared error overflows (at most {MAX_OUTPUT_LABEL:.0e} "
+                            "in size; rescale the column)")
                     labelled = labelled or not math.isnan(value)
             except RowError as error:
                 errors.append(f"column {name!r}: {error}")
@@ -209,10 +220,10 @@ class RowReader:
                            f"most {MAX_REFERENCE_CHARS} are accepted")
         if _CONTROL.search(reference):
             raise RowError(f"{_show(reference)} holds a control character (NUL, line break, ...)")
-        if _URI.match(reference) and not reference.lower().startswith("file://"):
+        if is_uri(reference) and not reference.lower().startswith("file://"):
             return reference, reference
         path = reference
-        if _URI.match(reference):  # file://
+        if is_uri(reference):  # file://
             from urllib.request import url2pathname  # 30 ms to import: only when needed
 
             path = url2pathname(urlparse(reference).path)

@@ -14,17 +14,23 @@ In Parquet `line` is the 1-based row number.
 """
 
 import codecs
+import contextlib
 import csv
 import json
 import os
 from pathlib import Path
 
+from siam_keras.data.manifest_rows import MAX_CELL_CHARS
+
 #: Accepted file suffixes (any case) and the format each names.
 SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".jsonl": "jsonl",
             ".ndjson": "jsonl"}
 #: A text line longer than this is skipped unread (real manifest lines hold a few hundred
-#: characters); a single cell is limited by `csv.field_size_limit()` (131,072 by default).
+#: characters).
 MAX_LINE_CHARS = 1_000_000
+#: A quoted cell may span lines (and is held in memory while it is read): one longer than
+#: this stops the file's reading at its record.
+MAX_FIELD_CHARS = 256_000_000
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
@@ -128,7 +134,22 @@ def _header(path, names, required, hint="", strip=False):
     return columns
 
 
+@contextlib.contextmanager
+def _field_limit(limit):
+    """`csv.field_size_limit(limit)` inside the block (it is process-wide: put back)."""
+    previous = csv.field_size_limit(limit)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
 def _read_delimited(path, lines, wanted, required, delimiter):
+    with _field_limit(MAX_FIELD_CHARS):
+        return _delimited_records(path, lines, wanted, required, delimiter)
+
+
+def _delimited_records(path, lines, wanted, required, delimiter):
     reader = csv.reader(lines, delimiter=delimiter)
     header, previous = None, 0
     for header in reader:
@@ -152,14 +173,23 @@ def _read_delimited(path, lines, wanted, required, delimiter):
         try:
             row = next(reader, None)
         except csv.Error as error:
-            records.append((start, None, f"cannot be read as {kind} ({error})"))
-            previous = reader.line_num
-            continue
+            # Where this record ends cannot be known (a quoted cell may go on): reading on
+            # from the next line could take a cell's text for rows. The file stops here.
+            records.append((start, None, f"cannot be read as {kind} ({error}); the rest of "
+                                         f"the file, from line {start} on, is not read"))
+            return columns, records
         previous = reader.line_num
         if row is None:
             return columns, records
         if problem := lines.too_long_since(start):
-            records.append((start, None, problem))
+            # The line was skipped unread: whether a quoted cell goes on after it cannot be
+            # known, so, as after a csv.Error, the file stops at this record.
+            records.append((start, None, f"{problem}; the rest of the file, from line "
+                                         f"{start} on, is not read"))
+            return columns, records
+        if (longest := max(map(len, row), default=0)) > MAX_CELL_CHARS:
+            records.append((start, None, f"has a cell of {longest:,} characters; at most "
+                                         f"{MAX_CELL_CHARS:,} are read"))
         elif not any(cell.strip() for cell in row):
             continue  # a blank line
         elif len(row) != len(columns):

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import tomllib
 
-from siam_keras.data.manifest_rows import is_uri
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
+from siam_keras.runtime.uris import is_uri
 
 
 def run_config_data(path):

@@ -8,6 +8,7 @@ import sys
 from siam_keras.runtime.explanation_table import checked_table_path
 from siam_keras.runtime.image_files import add_output_options
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES
+from siam_keras.runtime.output_folder import printable
 
 
 def build_parser():
@@ -71,7 +72,7 @@ def main(argv=None):
     try:
         return _check(args) if args.command == "check" else _explain(args)
     except (ValueError, TypeError, OSError, ImportError) as error:
-        print(f"siam-edge {args.command}: error: {error}", file=sys.stderr)
+        print(f"siam-edge {args.command}: error: {printable(error)}", file=sys.stderr)
         return 2
 
 

@@ -9,13 +9,15 @@ its model and compares; `docs/sidecar.md` describes the file. Checking needs Num
 Pillow and ai-edge-litert only.
 """
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from siam_keras import vocabulary
 from siam_keras.runtime.decomposition import decompose
+from siam_keras.runtime.image_opening import opened_image
+from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
+from siam_keras.runtime.json_schema import load_schema, strict_json, validate
 
 FOLDER, FILE = "test_vectors", "test_vectors.json"
 FORMAT = "siam-keras-test-vectors/1"
@@ -57,10 +59,8 @@ def relative_error(got, expected):
 
 
 def read_pixels(path):
-    """A test vector's image: (H, W, 3) uint8, exactly as stored."""
-    from PIL import Image
-
-    with Image.open(path) as image:
+    """A test vector's image: (H, W, 3) uint8, exactly as stored (no EXIF turn)."""
+    with opened_image(path, str(path), DEFAULT_MAX_PIXELS) as image:  # errors: ImageError
         return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
@@ -71,11 +71,12 @@ def load(folder):
         raise FileNotFoundError(f"Test vectors not found: {path} (siam-export writes them in "
                                 f"tflite/{FOLDER}/)")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        data = strict_json(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
         raise ValueError(f"{path} is not readable JSON: {error}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError(f"{path} is not a siam-keras test vector file (expected format {FORMAT!r})")
+    validate(data, load_schema("test_vectors"), str(path))
     try:
         images = [entry["file"] for entry in data["images"]]
         for variant, entry in data["variants"].items():
@@ -87,9 +88,10 @@ def load(folder):
                     raise KeyError(f"variants.{variant}.{field}")
     except (KeyError, TypeError, AttributeError) as error:
         raise ValueError(f"{path} is incomplete: {error!r} missing or malformed "
-                         "(docs/test_vectors.schema.json)") from None
+                         "(siam_keras/runtime/schemas/test_vectors.schema.json)") from None
     except ValueError as error:
-        raise ValueError(f"{path} is incomplete: {error} (docs/test_vectors.schema.json)") from None
+        raise ValueError(f"{path} is incomplete: {error} "
+                         "(siam_keras/runtime/schemas/test_vectors.schema.json)") from None
     return data
 
 

@@ -13,24 +13,43 @@ JSON files never hold NaN or infinities, which are not JSON: an undefined number
 """
 
 import contextlib
+import errno
 import json
 import math
 import os
 import shutil
 from pathlib import Path
 
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+#: The errors of a disk that cannot take a file: they are raised naming it.
+_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO}
+
+
+class WriteError(OSError):
+    """A file that could not be written (a full disk, say); the message names it."""
+
 
 @contextlib.contextmanager
 def atomic_output(path):
     """Yields a temporary path beside `path` (same suffix) and renames it over `path`
-    when the block ends without an exception; creates the folder if needed."""
+    when the block ends without an exception; creates the folder if needed. A disk error
+    in the block (full, read-only, over quota) is raised again as a `WriteError` naming
+    `path`, its errno kept; other errors, and another file's `WriteError`, pass as they are."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
     tmp.unlink(missing_ok=True)  # a stale one, or a link planted to redirect the write
     try:
+        # Created exclusively, never through a link planted under the temporary name (a
+        # writer then opens and truncates this file of ours).
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644))
         yield tmp
         os.replace(tmp, path)
+    except OSError as error:
+        if isinstance(error, WriteError) or error.errno not in _DISK_ERRORS:
+            raise  # another file's, or not about writing: as it is
+        raise WriteError(error.errno, f"{path} cannot be written ({error.strerror or error})") \
+            from error
     finally:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -7,8 +7,6 @@ at which the photo is still at least the target size on each side, so the resize
 follows still only downsamples. Other formats are decoded at full size.
 """
 
-import struct
-
 import numpy as np
 
 #: The EXIF orientation tag; its values 5-8 (a quarter turn) swap width and height.
@@ -44,12 +42,27 @@ def checked_target_size(target_size):
 
 
 def orientation(image):
-    """The EXIF orientation (1-8) of an open Pillow image; 1 if absent or unreadable."""
+    """The EXIF orientation (1-8) of an open Pillow image; 1 if absent, unreadable or not
+    one of the eight (an unreadable EXIF block: the photo is not turned either)."""
     try:
-        return image.getexif().get(ORIENTATION, 1)
-    except (OSError, SyntaxError, ValueError, TypeError, KeyError, IndexError, EOFError,
-            ArithmeticError, struct.error):
-        return 1  # an unreadable EXIF block: the photo is not turned either
+        value = image.getexif().get(ORIENTATION, 1)
+    except Exception:  # noqa: BLE001  (Pillow's EXIF reader raises many kinds on hostile files)
+        return 1
+    return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 8 \
+        else 1
+
+
+def upright(image, turn):
+    """The loaded Pillow `image` turned by EXIF orientation `turn` (1-8), as Pillow's
+    `ImageOps.exif_transpose` turns it, without rewriting the EXIF block (which raises
+    on tags of unexpected types)."""
+    from PIL import Image
+
+    method = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+              4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+              6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+              8: Image.Transpose.ROTATE_90}.get(turn)
+    return image if method is None else image.transpose(method)
 
 
 def is_transposed(image):

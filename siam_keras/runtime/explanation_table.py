@@ -25,6 +25,7 @@ import numpy as np
 
 from siam_keras import vocabulary
 from siam_keras.runtime.atomic import atomic_output
+from siam_keras.runtime.spreadsheet import spreadsheet_safe, unquoted
 
 #: Table formats by file suffix.
 TABLE_SUFFIXES = (".csv", ".parquet")
@@ -186,7 +187,8 @@ class TableWriter:
 def _csv_cell(value):
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    return repr(value) if isinstance(value, float) else value
+    return repr(value) if isinstance(value, float) else spreadsheet_safe(str(value))
+
 
 
 def _parquet_cell(value, kind):
@@ -215,5 +217,5 @@ def read_table(path):
         try:
             columns[name] = np.asarray([float(v) if v != "" else np.nan for v in values])
         except ValueError:
-            columns[name] = np.asarray(values, dtype=object)
+            columns[name] = np.asarray([unquoted(v) for v in values], dtype=object)
     return columns

@@ -45,9 +45,12 @@ from siam_keras.runtime.output_folder import (
     log_output,
     output_names,
     prepare_output_folder,
+    printable,
 )
+from siam_keras.runtime.output_paths import check_outputs
 from siam_keras.runtime.prediction_explainer import explain_each_alone_on_failure
 from siam_keras.runtime.progress import Progress
+from siam_keras.runtime.run_lock import RunLock
 
 #: Threads decoding photos and drawing figures (Pillow, NumPy and zlib release the GIL).
 READER_THREADS = 2
@@ -162,7 +165,9 @@ def explain_files(files, explainer, out_dir, model, draw=None, output=None, top_
             "location": {"latitude", "longitude", "source": "manifest" or "exif"}.
         table: optional .csv or .parquet file: one row per explained image
             (`siam_keras.runtime.explanation_table`), written as the run goes and
-            put in place at the end.
+            put in place at the end; never one of `files`.
+
+    A second explain run into `out_dir` is refused while this one runs (`RunLock`).
 
     Returns:
         The summary (also written to `summary.json`): counts, the files explained,
@@ -171,6 +176,14 @@ def explain_files(files, explainer, out_dir, model, draw=None, output=None, top_
         unreadable, an explanation that does not add up (`ExplanationError`), or a
         figure or JSON file that cannot be written.
     """
+    check_outputs({"--table": table}, {"an input image": list(files)})
+    with RunLock(out_dir, label):  # a second explain run into this folder is refused
+        return _explain_into(files, explainer, out_dir, model, draw, output, top_k, batch_size,
+                             max_pixels, label, locations, table)
+
+
+def _explain_into(files, explainer, out_dir, model, draw, output, top_k, batch_size, max_pixels,
+                  label, locations, table):
     if table is not None:
         with TableWriter(table, table_columns(explainer.attribute_names, explainer.head)) as rows:
             summary = _explain_files(files, explainer, out_dir, model, draw, output, top_k,
@@ -243,6 +256,9 @@ def _explain_files(files, explainer, out_dir, model, draw, output, top_k, batch_
             if number and len(pixels) < batch_size:  # one input shape: no new trace for the last
                 pixels = np.concatenate([pixels, np.repeat(pixels[-1:], batch_size - len(pixels), 0)])
             results = list(zip(batch, explain_each_alone_on_failure(explainer, pixels, top_k)))
+            for _, name in batch:  # listed before they exist: a kill leaves nothing unlisted
+                log_output(out, {"json": f"{name}.json",
+                                 "figure": f"{name}.png" if draw is not None else None})
 
             def drawn(item):
                 """The figure of one image, on a drawing thread: None, or the error."""
@@ -308,6 +324,6 @@ def report(summary, out_dir, stream=None):
         stream = stream or sys.stderr
         print(f"{summary['num_failed']} failed:", file=stream)
         for failure in summary["failed"]:
-            print(f"  {failure['error']}", file=stream)
+            print(f"  {printable(failure['error'])}", file=stream)
         return 1
     return 0

@@ -16,12 +16,18 @@ each side is decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling, Pillow's
 import dataclasses
 import io
 import os
-import struct
 from pathlib import Path
 
 import numpy as np
 
-from siam_keras.runtime.decode_scale import checked_target_size, draft, is_transposed
+from siam_keras.runtime.decode_scale import (
+    checked_target_size,
+    draft,
+    is_transposed,
+    orientation,
+    upright,
+)
+from siam_keras.runtime.image_opening import ImageError, opened_image
 
 #: Largest image decoded by default: 50 megapixels (an 8660 x 5773 photo).
 DEFAULT_MAX_PIXELS = 50_000_000
@@ -33,11 +39,6 @@ RESAMPLING = "BILINEAR"
 BACKGROUND = (255, 255, 255)
 #: The EXIF tag of the GPS IFD (`siam_keras.runtime.locations` reads it).
 GPS_IFD = 0x8825
-_TIFF_MAGIC = (b"II*\0", b"MM\0*")
-
-
-class ImageError(ValueError):
-    """An image that cannot be used; the message names the file and the reason."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,37 +158,19 @@ def decode_photo(data, name, max_pixels=DEFAULT_MAX_PIXELS, target_size=None):
 
 
 def _decode(source, name, max_pixels, target_size=None):
-    """Opens `source` (a path or a file object) and decodes it; errors name `name`."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    # No warnings.catch_warnings() here: it swaps the process-wide filters, and photos are
-    # read on several threads. max_pixels (50 MP) refuses before Pillow would warn (89 MP);
-    # past twice that, Pillow raises DecompressionBombError itself (caught below).
-    try:
-        with Image.open(source) as image:
-            width, height = image.size
-            if width * height > max_pixels:
-                raise ImageError(
-                    f"{name}: {width} x {height} pixels ({width * height / 1e6:.0f} MP) is "
-                    f"more than the limit of {max_pixels / 1e6:.0f} MP; refused without "
-                    "decoding (a possible decompression bomb). Raise --max-pixels to accept it."
-                )
-            source_mode, source_format = _source_mode(image, name), image.format or "unknown"
-            if is_transposed(image):
-                width, height = height, width
-            decode_scale, box = draft(image, target_size)
-            image.load()
-            gps = exif_gps(image)
-            upright = ImageOps.exif_transpose(image)
-            pixels = _to_rgb(upright)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageError(f"{name}: refused as a possible decompression bomb ({error})") from None
-    except UnidentifiedImageError:
-        raise ImageError(f"{name}: {_unreadable(source)}") from None
-    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
-        if isinstance(error, ImageError):
-            raise
-        raise ImageError(f"{name}: cannot be decoded ({error})") from None
+    """Opens `source` (a path or a file object) with `opened_image` and decodes it;
+    every error is an `ImageError` naming `name`."""
+    with opened_image(source, name, max_pixels) as image:
+        width, height = image.size
+        source_mode, source_format = _source_mode(image, name), image.format or "unknown"
+        if is_transposed(image):
+            width, height = height, width
+        decode_scale, box = draft(image, target_size)
+        image.load()
+        gps = exif_gps(image)
+        # Read after loading, as Pillow's exif_transpose does: a TIFF reader turns the
+        # pixels itself while loading and drops the tag.
+        pixels = _to_rgb(upright(image, orientation(image)))
     return Photo(path=name, pixels=pixels, source_mode=source_mode, source_format=source_format,
                  gps=gps, source_width=width, source_height=height, decode_scale=decode_scale,
                  box=box)
@@ -217,32 +200,9 @@ def exif_gps(image):
     """The EXIF GPS IFD of an open Pillow image as a plain dict, None if absent or unreadable."""
     try:
         gps = dict(image.getexif().get_ifd(GPS_IFD))
-    except (OSError, SyntaxError, ValueError, TypeError, KeyError, IndexError, EOFError,
-            ArithmeticError, struct.error):
-        return None  # a photo's broken GPS block never stops it being explained
+    except Exception:  # noqa: BLE001  (a photo's broken GPS block never stops it being explained)
+        return None
     return gps or None
-
-
-def _unreadable(source):
-    """Why Pillow did not recognise `source`: for a TIFF, what its reader said."""
-    from PIL import TiffImagePlugin
-
-    if isinstance(source, io.BytesIO):
-        source.seek(0)
-        magic = source.read(4)
-    else:
-        with open(source, "rb") as file:
-            magic = file.read(4)
-    if magic in _TIFF_MAGIC:
-        if isinstance(source, io.BytesIO):
-            source.seek(0)
-        try:
-            TiffImagePlugin.TiffImageFile(source).close()  # (no thread-unsafe warning filters)
-        except (OSError, SyntaxError, ValueError, TypeError, IndexError, EOFError,
-                struct.error) as error:
-            return (f"a TIFF Pillow cannot read ({error or type(error).__name__}; e.g. 64-bit "
-                    "or colour floating-point samples, or a corrupt header)")
-    return "not an image Pillow can read (unknown or corrupt format)"
 
 
 def resize_for_model(pixels, height, width=None):

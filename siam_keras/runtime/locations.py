@@ -14,6 +14,7 @@ import numbers
 import os
 
 from siam_keras.runtime.atomic import write_json
+from siam_keras.runtime.image_opening import ImageError, opened_image
 from siam_keras.runtime.images import exif_gps
 
 #: Where a location came from, as the JSON records say.
@@ -134,7 +135,7 @@ def exif_location(path_or_image):
     and for a file that is no readable image; raises only FileNotFoundError for a
     path that does not exist.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     if hasattr(path_or_image, "pixels"):  # a Photo
         return gps_location(path_or_image.gps)
@@ -144,9 +145,9 @@ def exif_location(path_or_image):
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no such file")
     try:
-        with Image.open(path) as image:
+        with opened_image(path, path) as image:  # its header only: no pixel limit
             return gps_location(exif_gps(image))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+    except ImageError:
         return None
 
 

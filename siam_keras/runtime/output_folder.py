@@ -19,10 +19,12 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
+from siam_keras.runtime.output_paths import append_line
+
 SUMMARY = "summary.json"
-#: While a run goes on, each output is listed here as soon as it is written (one JSON
-#: line per image); summary.json replaces it at the end. After a kill it still says
-#: which files the run wrote, so a rerun replaces them instead of avoiding their names.
+#: While a run goes on, each output is listed here before it is written (one JSON line
+#: per image); summary.json replaces it at the end. After a kill it still says which
+#: files the run wrote, so a rerun replaces them instead of avoiding their names.
 PROGRESS_LOG = "summary.progress.jsonl"
 SUFFIXES = (".json", ".png")
 #: The GeoJSON map of the explained photos that have a location (see `locations_name`).
@@ -36,6 +38,20 @@ class OutputFolderError(ValueError):
 def display_path(path):
     """`path` as text that is always valid UTF-8 (undecodable bytes as \\xNN)."""
     return os.fsencode(os.fspath(path)).decode("utf-8", errors="backslashreplace")
+
+
+def printable(text):
+    """`text` for a terminal or a log: control characters (an escape sequence in a file
+    name that would clear the screen) shown as \\xNN, \\uNNNN or \\UNNNNNNNN; line
+    breaks kept, each following line indented, so that no text can forge a line of its
+    own."""
+    def shown(c):
+        if unicodedata.category(c)[0] != "C" or c == "\n":
+            return c
+        code = ord(c)
+        return f"\\x{code:02x}" if code < 256 else (f"\\u{code:04x}" if code < 0x10000
+                                                     else f"\\U{code:08x}")
+    return "".join(map(shown, str(text))).replace("\n", "\n    ")
 
 
 def _safe_stem(stem):
@@ -63,7 +79,7 @@ def _logged_entries(folder):
     return entries
 
 
-def _listed_outputs(folder):
+def listed_outputs(folder):
     """The file names (lower case) explain runs listed in `folder` (`summary.json` and
     `PROGRESS_LOG`): None when there is neither, or a summary no explain run wrote."""
     folder = Path(folder)
@@ -83,18 +99,18 @@ def _listed_outputs(folder):
 
 
 def log_output(out_dir, entry):
-    """Appends one written output's entry to `PROGRESS_LOG` (see there)."""
-    with open(Path(out_dir) / PROGRESS_LOG, "a", encoding="utf-8") as file:
-        file.write(json.dumps(entry) + "\n")
+    """Appends one output's entry to `PROGRESS_LOG` (see there), never through a link
+    planted under its name (`output_paths.append_line`)."""
+    append_line(Path(out_dir) / PROGRESS_LOG, json.dumps(entry))
 
 
 def _written_by_us(out):
     """The file names an earlier run listed in `out/summary.json` (so may replace)."""
-    if (out / SUMMARY).exists() and _listed_outputs(out) is None:
+    if (out / SUMMARY).exists() and listed_outputs(out) is None:
         raise OutputFolderError(
             f"--out {display_path(out)} holds a {SUMMARY} that no explain command wrote; it "
             "is left alone. Choose another folder.")
-    return _listed_outputs(out) or set()
+    return listed_outputs(out) or set()
 
 
 def is_explain_output(path, cache=None):
@@ -104,7 +120,7 @@ def is_explain_output(path, cache=None):
     folder = Path(path).parent
     cache = {} if cache is None else cache
     if folder not in cache:
-        cache[folder] = _listed_outputs(folder)
+        cache[folder] = listed_outputs(folder)
     return cache[folder] is not None and Path(path).name.lower() in cache[folder]
 
 

@@ -3,6 +3,8 @@
 import sys
 import time
 
+from siam_keras.runtime.output_folder import printable
+
 #: Seconds between progress lines when the output is not a terminal (a log file, a
 #: batch job's output).
 LOG_INTERVAL = 10.0
@@ -51,17 +53,19 @@ class Progress:
         if self.live:
             filled = int(BAR_WIDTH * self.done / max(self.total, 1))
             bar = "#" * filled + "." * (BAR_WIDTH - filled)
-            self.stream.write(f"\r{self.label}: [{bar}] {self.status()} {name[-40:]:<40}")
+            self.stream.write(f"\r{self.label}: [{bar}] {self.status()} "
+                              f"{printable(name)[-40:]:<40}")
             self.stream.flush()
         elif now - self.last >= self.interval or self.done == self.total:
             self.last = now
             print(f"{self.label}: {self.status()}", file=self.stream, flush=True)
 
     def say(self, text):
-        """A message on a line of its own (the bar is redrawn at the next step)."""
+        """A message on a line of its own (the bar is redrawn at the next step), its
+        control characters escaped (`printable`)."""
         if self.live:
             self.stream.write("\r" + " " * (len(self.label) + 110) + "\r")
-        print(text, file=self.stream, flush=True)
+        print(printable(text), file=self.stream, flush=True)
 
     def close(self):
         if self.live and self.done:

@@ -9,12 +9,13 @@ tolerance its explanations are checked with. Reading needs only NumPy.
 """
 
 import dataclasses
+import functools
 import hashlib
-import json
 import os
 
 from siam_keras.runtime.decomposition import HeadWeights, OutputHead
 from siam_keras.runtime.images import RESAMPLING
+from siam_keras.runtime.json_schema import load_schema, strict_json, validate
 
 SIDECAR_NAME = "siam_model.json"
 FORMAT = "siam-keras-model/1"
@@ -30,6 +31,11 @@ PREPROCESSING = {
               "no crop",
     "pixels": "raw RGB values 0-255 as float32; scaling and normalisation are inside the model",
 }
+
+
+@functools.cache
+def _schema():
+    return load_schema("siam_model")
 
 
 def file_sha256(path):
@@ -108,6 +114,8 @@ class ModelSidecar:
 
     @classmethod
     def from_json(cls, data, source="<sidecar>"):
+        """The sidecar of a JSON document (a dict); `parse` checks a file's text against
+        the JSON Schema first."""
         if not isinstance(data, dict) or data.get("format") not in FORMATS:
             raise ValueError(
                 f"{source} is not a siam-keras model sidecar this version reads (expected "
@@ -125,8 +133,8 @@ class ModelSidecar:
                        head=head, variants=dict(data.get("tflite", {})),
                        signatures=dict(data.get("signatures", {})),
                        exported_with=dict(data.get("exported_with", {})))
-        except (KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"{source} is an incomplete or damaged sidecar: {error!r}") from None
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+            raise ValueError(f"{source} is an incomplete or damaged sidecar: {error}") from None
 
     def save(self, path):
         from siam_keras.runtime.atomic import write_json
@@ -141,8 +149,22 @@ class ModelSidecar:
             raise FileNotFoundError(f"Model sidecar not found: {path} (written by siam-export "
                                     f"as {SIDECAR_NAME} beside the model)")
         try:
-            with open(path, encoding="utf-8") as file:
-                data = json.load(file)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ValueError(f"{path} is not readable JSON: {error}") from None
-        return cls.from_json(data, source=path)
+            with open(path, "rb") as file:
+                text = file.read()
+        except OSError as error:
+            raise ValueError(f"{path} cannot be read: {error}") from None
+        return cls.parse(text, source=path)
+
+    @classmethod
+    def parse(cls, text, source="<sidecar>"):
+        """The sidecar of a `siam_model.json` file's text (str or bytes), checked against
+        its JSON Schema (`siam_keras/runtime/schemas/siam_model.schema.json`) before any
+        value is used: a damaged or hostile file is one ValueError naming the field.
+        NaN and Infinity (not JSON) are refused."""
+        try:
+            data = strict_json(text.decode("utf-8") if isinstance(text, bytes) else text)
+        except (UnicodeDecodeError, ValueError) as error:
+            raise ValueError(f"{source} is not readable JSON: {error}") from None
+        if isinstance(data, dict) and data.get("format") in FORMATS:
+            validate(data, _schema(), source)
+        return cls.from_json(data, source=source)

@@ -18,10 +18,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from siam_keras.data.manifest_rows import is_uri
 from siam_keras.data.manifest_tables import SUFFIXES as MANIFEST_SUFFIXES
 from siam_keras.runtime.images import find_images
 from siam_keras.runtime.output_folder import display_path, output_names
+from siam_keras.runtime.uris import is_uri
 
 
 @dataclasses.dataclass(frozen=True)

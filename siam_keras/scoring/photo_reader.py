@@ -13,7 +13,6 @@ import dataclasses
 
 import numpy as np
 
-from siam_keras.data.manifest_rows import is_uri
 from siam_keras.runtime.images import (
     DEFAULT_MAX_PIXELS,
     ImageError,
@@ -23,6 +22,7 @@ from siam_keras.runtime.images import (
     resize_for_model,
 )
 from siam_keras.runtime.locations import Location, exif_location
+from siam_keras.runtime.uris import is_uri
 
 #: The most bytes read from a URI for one photo (a 50 MP JPEG is about 25 MB).
 DEFAULT_MAX_BYTES = 100_000_000

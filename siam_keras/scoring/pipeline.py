@@ -24,10 +24,12 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.ml.inference.base import RunInference
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from siam_keras.data.manifest_rows import is_uri
 from siam_keras.runtime.atomic import write_json
 from siam_keras.runtime.explanation_table import table_columns
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS, ImageError
+from siam_keras.runtime.output_folder import SUMMARY, listed_outputs, printable
+from siam_keras.runtime.spreadsheet import spreadsheet_safe
+from siam_keras.runtime.uris import is_uri
 from siam_keras.scoring.model_handler import DEFAULT_BATCH_SIZE, SIAMModelHandler
 from siam_keras.scoring.photo_reader import DEFAULT_MAX_BYTES, PhotoReader
 from siam_keras.scoring.scoring_result import ScoringResult
@@ -103,7 +105,8 @@ class WriteRecord(beam.DoFn):
 def failure_line(result):
     """A failures CSV line: image, reason (quoted as CSV needs)."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow([result.image, result.error])
+    csv.writer(buffer, lineterminator="").writerow([spreadsheet_safe(result.image),
+                                                    spreadsheet_safe(result.error)])
     return buffer.getvalue()
 
 
@@ -146,7 +149,8 @@ def build_pipeline(pipeline, items, model_path, columns, image_size, output, fai
              | "WriteFailures" >> beam.io.WriteToText(
                  failures, num_shards=1, shard_name_template="", header=FAILURES_HEADER))
     else:
-        _ = failed | "LogFailures" >> beam.Map(lambda r: _LOG.warning("skipped %s", r.error))
+        _ = failed | "LogFailures" >> beam.Map(lambda r: _LOG.warning("skipped %s",
+                                                                       printable(r.error)))
     return pipeline
 
 
@@ -166,6 +170,14 @@ def score(model, items, output, failures=None, explanations=None, problems=(), t
     columns = table_columns(attribute_names, head)
     if explanations is not None and not is_uri(explanations):
         os.makedirs(explanations, exist_ok=True)
+        # The files this run writes, named before any exists: a rerun (after a kill too)
+        # replaces them instead of writing p000-2.json beside them (output_folder).
+        earlier = sorted(listed_outputs(explanations) or ())  # still ours to replace
+        write_json(os.path.join(explanations, SUMMARY), {
+            "command": "siam score", "model": str(model.path),
+            "explained": [{"json": name} for name in sorted(
+                {f"{item.json_name}.json" for item in items} | set(earlier))
+                if name.endswith(".json") and name != SUMMARY]})
     options = PipelineOptions(list(pipeline_args))
     pipeline = beam.Pipeline(options=options)
     build_pipeline(pipeline, items, model.path, columns, image_size, output, failures,

@@ -83,20 +83,14 @@ class SavedModelExplainer(PredictionExplainer):
 
 def read_sidecar(path):
     """A `ModelSidecar` from a local path or a URI (gs://, ...) TensorFlow reads."""
-    from siam_keras.data.manifest_rows import is_uri
+    from siam_keras.runtime.uris import is_uri
 
     if not is_uri(os.fspath(path)):
         return ModelSidecar.load(path)
-    import json
-
     import tensorflow as tf
 
     if not tf.io.gfile.exists(path):
         raise FileNotFoundError(f"Model sidecar not found: {path} (written by siam-export as "
                                 f"{SIDECAR_NAME} beside the model)")
     with tf.io.gfile.GFile(path, "rb") as file:
-        try:
-            data = json.loads(file.read())
-        except ValueError as error:
-            raise ValueError(f"{path} is not readable JSON: {error}") from None
-    return ModelSidecar.from_json(data, source=path)
+        return ModelSidecar.parse(file.read(), source=path)

@@ -16,8 +16,8 @@ import os
 import posixpath
 import tempfile
 
-from siam_keras.data.manifest_rows import is_uri
 from siam_keras.runtime.sidecar import SIDECAR_NAME
+from siam_keras.runtime.uris import is_uri
 
 #: The kinds, by what identifies them.
 KINDS = {"saved_model": "a SavedModel version folder (EXPORT_DIR/saved_model/<N>)",

@@ -13,8 +13,6 @@ or refused by the server) by name, with the others explained.
 import base64
 import io
 import json
-import urllib.error
-import urllib.request
 
 import numpy as np
 
@@ -22,6 +20,7 @@ from siam_keras import vocabulary
 from siam_keras.runtime.explanation import DEFAULT_TOP_K, ExplanationError
 from siam_keras.runtime.image_files import explanation_record
 from siam_keras.runtime.images import ImageError, Photo, pixel_batch, read_photo, resize_for_model
+from siam_keras.runtime.json_schema import strict_json
 from siam_keras.runtime.output_folder import display_path
 from siam_keras.runtime.prediction_explainer import PredictionExplainer
 from siam_keras.runtime.sidecar import ModelSidecar
@@ -33,6 +32,9 @@ LAYOUTS = ("row", "columnar")
 
 #: Images per `:predict` request (a batch of 450 px pixel lists is about 60 MB of JSON).
 DEFAULT_BATCH_SIZE = 16
+#: The largest reply read (16 images' attribute maps of 102 attributes on a 64 x 64 grid
+#: are about 80 MB of JSON): a server that sends more is cut off, not held in memory.
+DEFAULT_MAX_REPLY_BYTES = 256_000_000
 
 
 class ServingError(RuntimeError):
@@ -60,7 +62,12 @@ class ServingClient(PredictionExplainer):
             or `saved_model/<N>/assets/siam_model.json`).
         url: the server, e.g. `http://localhost:8501` (needed only by `explain`).
         model_name: the name the server serves the model under (`MODEL_NAME`).
-        timeout: seconds per request.
+        timeout: seconds a request may take in all, from connecting to the reply's last
+            byte.
+        max_reply_bytes: the largest reply accepted (`DEFAULT_MAX_REPLY_BYTES`).
+
+    Proxies set in the environment (`HTTP_PROXY`, ...) are not used: requests go to
+    `url`'s server itself.
 
     Example:
     >>> client = ServingClient("export/tflite/siam_model.json", "http://localhost:8501")
@@ -69,12 +76,17 @@ class ServingClient(PredictionExplainer):
     >>> records[1]["error"]          # the others are explained all the same
     """
 
-    def __init__(self, sidecar, url=None, model_name="siam", timeout=60):
+    def __init__(self, sidecar, url=None, model_name="siam", timeout=60,
+                 max_reply_bytes=DEFAULT_MAX_REPLY_BYTES):
         self.sidecar = sidecar if isinstance(sidecar, ModelSidecar) else ModelSidecar.load(sidecar)
         self.head, self.image_size = self.sidecar.head, tuple(self.sidecar.image_size)
         self.url = url.rstrip("/") if url else None
         self.model_name = model_name
+        for name, value in (("timeout", timeout), ("max_reply_bytes", max_reply_bytes)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"`{name}` must be a positive number. Received: {name}={value!r}")
         self.timeout = timeout
+        self.max_reply_bytes = max_reply_bytes
 
     @property
     def endpoint(self):
@@ -106,34 +118,82 @@ class ServingClient(PredictionExplainer):
         return {"signature_name": signature, "inputs": {name: values}}
 
     def predictions(self, response):
-        """{output: (B, ...) array} from a response body in either layout."""
+        """{output: (B, ...) array} from a response body in either layout, checked: every
+        output the sidecar names, numbers of the shapes a SIAM model gives, one batch.
+
+        Raises:
+            RequestRefused: the server refused the request (its error included).
+            ServingError: anything else that is not this model's reply, naming what.
+        """
         if isinstance(response, (str, bytes)):
             try:
-                response = json.loads(response)
-            except ValueError:
+                response = strict_json(response)
+            except ValueError:  # nesting too deep included
                 raise ServingError(f"Not JSON: {response[:200]!r}") from None
         if not isinstance(response, dict):
             raise ServingError(f"Not a TF Serving response: {str(response)[:200]}")
         if "error" in response:
-            raise RequestRefused(f"The server answered: {response['error']}")
+            raise RequestRefused(f"The server answered: {str(response['error'])[:2000]}")
         if "outputs" in response and isinstance(response["outputs"], dict):
-            return {key: np.asarray(value, dtype="float32") for key, value in response["outputs"].items()}
-        rows = response.get("predictions")
-        if isinstance(rows, list) and rows and all(isinstance(row, dict) for row in rows):
-            return {key: np.asarray([row[key] for row in rows], dtype="float32") for key in rows[0]}
-        raise ServingError("The response has neither 'predictions' (a list of named outputs per "
-                           f"image) nor 'outputs'. Keys: {sorted(response)}")
+            found = response["outputs"]
+        else:
+            rows = response.get("predictions")
+            if not (isinstance(rows, list) and rows and all(isinstance(row, dict) for row in rows)):
+                raise ServingError("The response has neither 'predictions' (a list of named "
+                                   f"outputs per image) nor 'outputs'. Keys: {sorted(response)[:20]}")
+            found = {key: [row.get(key) for row in rows] for key in rows[0]}
+        return self._checked(found)
+
+    def _checked(self, found):
+        """The reply's outputs as float32 arrays, after checking names, types and shapes."""
+        names = self.head.output_names
+        classes = self.head.output_classes
+        expected = {vocabulary.ATTRIBUTE_MAPS: 4, vocabulary.ATTRIBUTE_SCORES: 2,
+                    **{name: 2 if name in classes else 1 for name in names},
+                    **{vocabulary.contributions_key(name): 3 if name in classes else 2
+                       for name in names}}
+        if set(found) != set(expected):
+            raise ServingError(f"The reply's outputs are {sorted(map(str, found))[:20]}; this "
+                               f"model's are {sorted(expected)}")
+        arrays, num_attributes = {}, len(self.head.attribute_names)
+        for key, rank in expected.items():
+            try:
+                array = np.asarray(found[key], dtype="float32")
+            except (ValueError, TypeError, OverflowError):
+                raise ServingError(f"The reply's {key} is not an array of numbers (ragged, or "
+                                   f"holding text)") from None
+            if array.ndim != rank:
+                raise ServingError(f"The reply's {key} has shape {array.shape}; expected {rank} "
+                                   "dimensions")
+            arrays[key] = array
+        batch = {len(array) for array in arrays.values()}
+        sides = {vocabulary.ATTRIBUTE_MAPS: arrays[vocabulary.ATTRIBUTE_MAPS].shape[-1],
+                 vocabulary.ATTRIBUTE_SCORES: arrays[vocabulary.ATTRIBUTE_SCORES].shape[-1],
+                 **{vocabulary.contributions_key(name):
+                    arrays[vocabulary.contributions_key(name)].shape[1] for name in names}}
+        wrong = [key for key, side in sides.items() if side != num_attributes]
+        wrong += [name for name in classes if arrays[name].shape[-1] != len(classes[name])]
+        if len(batch) != 1 or wrong:
+            raise ServingError(f"The reply's shapes do not fit this model ({num_attributes} "
+                               f"attributes, one batch): "
+                               f"{ {key: arrays[key].shape for key in (wrong or arrays)} }")
+        return arrays
 
     def predict(self, images):
         """The served model's outputs on (B, H, W, 3) pixels at its input size
         (`serving_default` requests of at most `DEFAULT_BATCH_SIZE` images): so
         `client(images)` is a `SIAMExplanation`."""
         pixels = pixel_batch(images, self.image_size)
-        parts = [self.predictions(self.post({
-            "signature_name": vocabulary.PIXELS_SIGNATURE,
-            "instances": [{vocabulary.PIXELS_INPUT: p.tolist()} for p in
-                          pixels[start : start + DEFAULT_BATCH_SIZE]]}))
-            for start in range(0, len(pixels), DEFAULT_BATCH_SIZE)]
+        parts = []
+        for start in range(0, len(pixels), DEFAULT_BATCH_SIZE):
+            sent = pixels[start : start + DEFAULT_BATCH_SIZE]
+            part = self.predictions(self.post({
+                "signature_name": vocabulary.PIXELS_SIGNATURE,
+                "instances": [{vocabulary.PIXELS_INPUT: p.tolist()} for p in sent]}))
+            if len(part[vocabulary.ATTRIBUTE_SCORES]) != len(sent):
+                raise ServingError(f"The reply holds {len(part[vocabulary.ATTRIBUTE_SCORES])} "
+                                   f"images; {len(sent)} were sent")
+            parts.append(part)
         return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
 
     def explain_response(self, response, photos, top_k=DEFAULT_TOP_K):
@@ -148,35 +208,53 @@ class ServingClient(PredictionExplainer):
         """POSTs a request body; returns the parsed JSON response (a 400's error included:
         the server refused these inputs, `predictions` raises `RequestRefused`).
 
+        The whole exchange takes at most `timeout` seconds (a server that trickles bytes
+        is cut off at the deadline), a reply may hold at most `max_reply_bytes`, and a
+        redirect is followed only to the same server (scheme, host and port).
+
         Raises:
-            ServingError: the server cannot be reached, its reply is not JSON, or it
-                answered with another error status (404: no such model; 5xx), which
-                would fail every request alike.
+            ServingError: the server cannot be reached, is too slow, redirects elsewhere,
+                sends too much, its reply is not JSON, or it answered with another error
+                status (404: no such model; 5xx), which would fail every request alike.
         """
         if not self.url:
             raise ValueError("ServingClient needs a url to send requests")
+        from siam_keras.data.guarded_http import DownloadError, GuardedFetcher, Retryable
+
         data = json.dumps(body).encode("utf-8")
-        request = urllib.request.Request(self.endpoint, data=data,
-                                         headers={"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as reply:
-                status, text = reply.status, reply.read()
-        except urllib.error.HTTPError as error:
-            status, text = error.code, error.read()
-        except (urllib.error.URLError, OSError) as error:
-            raise ServingError(f"{self.endpoint} cannot be reached: {error}") from None
+            fetcher = GuardedFetcher([self._host()], self.timeout, self.max_reply_bytes)
+            status, _, _, text = fetcher.request(self.endpoint, "POST", data, {
+                "Content-Type": "application/json", "User-Agent": "siam-keras ServingClient"},
+                same_origin=True)
+        except Retryable as error:  # the network, or the deadline
+            raise ServingError(f"{self.endpoint} cannot be reached in time: {error}") from None
+        except DownloadError as error:
+            raise ServingError(f"{self.endpoint}: {error}") from None
         if status == 413:  # too large for the server (or a proxy): smaller batches may pass
             raise RequestRefused(f"{self.endpoint}: HTTP 413, the request is too large")
         try:
-            answer = json.loads(text)
+            answer = strict_json(text.decode("utf-8", errors="replace"))
         except ValueError:
             shown = text[:200].decode("utf-8", errors="replace")
             raise ServingError(f"{self.endpoint}: the reply (HTTP {status}) is not JSON: "
                                f"{shown!r}") from None
         if status > 400:  # 400 refuses this request's inputs; 404, 5xx would fail them all
             message = answer.get("error", answer) if isinstance(answer, dict) else answer
-            raise ServingError(f"{self.endpoint}: HTTP {status}: {message}")
+            raise ServingError(f"{self.endpoint}: HTTP {status}: {str(message)[:2000]}")
         return answer
+
+    def _host(self):
+        import urllib.parse
+
+        try:
+            host = urllib.parse.urlsplit(self.url).hostname
+        except ValueError:
+            host = None
+        if not host:
+            raise ValueError(f"ServingClient's url must be http(s)://HOST[:PORT]. Received: "
+                             f"{self.url!r}")
+        return host
 
     def _explain_batch(self, photos, signature, layout, top_k):
         """The records of one request; a refused request or an explanation that does not

@@ -1,5 +1,5 @@
-"""The sidecar as a spec: the export's JSON files against docs/*.schema.json and the
-words of docs/sidecar.md."""
+"""The sidecar as a spec: the export's JSON files against the JSON Schemas
+(siam_keras/runtime/schemas/) and the words of docs/sidecar.md."""
 
 import copy
 import json
@@ -7,14 +7,15 @@ import re
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+SCHEMAS = Path(__file__).resolve().parents[2] / "siam_keras" / "runtime" / "schemas"
 
 
 def schema(name):
-    return json.loads((DOCS / f"{name}.schema.json").read_text())
+    return json.loads((SCHEMAS / f"{name}.schema.json").read_text())
 
 
 def validate(path, name):
-    """The messages of `path`'s JSON against docs/<name>.schema.json ([] when valid)."""
+    """The messages of `path`'s JSON against <name>.schema.json ([] when valid)."""
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema(name))

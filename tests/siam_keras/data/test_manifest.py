@@ -106,6 +106,10 @@ BAD_ROWS = [
     ("ok.jpg,test,0,,,", "the image is also on line 2; list each photo once"),
     ("m.jpg,train,abc,-inf,,", ("column 'trees': 'abc' is not a number; column 'biodiversity': "
                                "'-inf' is not a finite number")),
+    # finite as float64, infinite in float32: training stopped as "diverged", naming no row
+    ("n.jpg,train,0,1e39,,", ("column 'biodiversity': '1e39' is too large: the model computes "
+                              "in float32, where its squared error overflows (at most 1e+15 in "
+                              "size; rescale the column)")),
 ]
 
 
@@ -238,7 +242,7 @@ def test_attacker_cells(tmp_path):
     rows, problems = plain(path)
     assert [row.image for row in rows] == ["/etc/passwd", str(tmp_path / "ok.jpg")]  # `..` resolved
     assert [p.line for p in problems] == [2, 3]
-    assert "field larger than field limit" in problems[0].message
+    assert problems[0].message == "has a cell of 200,000 characters; at most 65,536 are read"
     assert problems[1].message == ("column 'image': the image reference is 5,000 characters "
                                    "long; at most 4096 are accepted")
 

@@ -36,20 +36,50 @@ def test_tsv_and_ragged_rows(tmp_path):
                        (4, None, "has 3 fields; the header has 2")]
 
 
-def test_a_huge_cell_or_line_is_a_problem_of_its_record_and_the_rest_is_read(tmp_path, monkeypatch):
+def test_a_line_too_long_to_read_stops_the_file_at_its_record(tmp_path, monkeypatch):
+    """A line skipped unread may open a quoted cell that goes on: reading on from the next
+    line could take the cell's text for rows, so the file stops there, saying so."""
     monkeypatch.setattr(manifest_tables, "MAX_LINE_CHARS", 1000)
-    # The long line opens a quote that it closes: were its cut start parsed, the quote would
-    # swallow the lines after it.
-    path = write(tmp_path / "photos.csv", "image,trees\n\"" + "x" * 5000 + "\",1\nb.jpg,1\n"
-                 "\"" + "y" * 200_000 + "\",1\nc.jpg,0\n")
+    path = write(tmp_path / "photos.csv", "image,trees\na.jpg,1\nb.jpg,\"" + "x" * 5000
+                 + "\ninjected.jpg,1\n\"\nc.jpg,0\n")
     _, records = read_table(path, WANTED)
-    assert records[0] == (2, None, "line 2 is longer than 1,000 characters")
-    assert records[1] == (3, {"image": "b.jpg", "trees": "1"}, None)
-    monkeypatch.setattr(manifest_tables, "MAX_LINE_CHARS", 1_000_000)
+    assert records[0] == (2, {"image": "a.jpg", "trees": "1"}, None)
+    assert records[1] == (3, None, "line 3 is longer than 1,000 characters; the rest of the "
+                                   "file, from line 3 on, is not read")
+    assert len(records) == 2
+
+
+def test_a_cell_over_128_kb_is_one_record_its_lines_never_rows(tmp_path):
+    """Python's csv stops at 131,072 characters a cell and read on inside the quote: a
+    140 KB cell holding a line break and a row made that row a training row."""
+    cell = "x" * 140_000 + "\ninjected.jpg,1"
+    path = write(tmp_path / "photos.csv", f'image,trees\na.jpg,"{cell}"\nb.jpg,0\n')
     _, records = read_table(path, WANTED)
-    assert records[0][2] is None and records[2][:2] == (4, None)
-    assert "field larger than field limit" in records[2][2]
-    assert records[3] == (5, {"image": "c.jpg", "trees": "0"}, None)
+    assert records[0] == (2, None, f"has a cell of {len(cell):,} characters; at most "
+                                   f"{manifest_tables.MAX_CELL_CHARS:,} are read")
+    assert records[1] == (4, {"image": "b.jpg", "trees": "0"}, None)
+    assert len(records) == 2
+
+
+@pytest.mark.slow
+def test_a_multi_line_cell_of_100_mb_is_one_problem_and_the_row_after_it_is_kept(tmp_path):
+    """It gave 99,871 problems, one a line, and lost the real row after it."""
+    cell = ("y" * 999 + "\n") * 100_000
+    path = write(tmp_path / "photos.csv", f'image,trees\na.jpg,"{cell}"\nb.jpg,1\n')
+    _, records = read_table(path, WANTED)
+    assert records == [(2, None, f"has a cell of {len(cell):,} characters; at most "
+                                 f"{manifest_tables.MAX_CELL_CHARS:,} are read"),
+                       (100_003, {"image": "b.jpg", "trees": "1"}, None)]
+
+
+def test_a_cell_past_the_field_limit_stops_the_file_at_its_record(tmp_path, monkeypatch):
+    monkeypatch.setattr(manifest_tables, "MAX_FIELD_CHARS", 10_000)
+    path = write(tmp_path / "photos.csv", 'image,trees\na.jpg,"' + ("z" * 99 + "\n") * 200
+                 + 'injected.jpg,1\n"\nb.jpg,1\n')
+    _, records = read_table(path, WANTED)
+    assert len(records) == 1 and records[0][:2] == (2, None)
+    assert "field larger than field limit" in records[0][2]
+    assert "the rest of the file, from line 2 on, is not read" in records[0][2]
 
 
 def test_json_lines_problems_are_named_by_line(tmp_path, monkeypatch):

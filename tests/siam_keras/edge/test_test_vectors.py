@@ -46,10 +46,10 @@ def test_a_wrong_expectation_or_model_fails_the_check(tiny_export, tmp_path, cap
 
 
 @pytest.mark.parametrize("edit, message", [
-    (lambda d: d["variants"]["int8"].update(expected=[]), "0 expected entries for 5 images"),
+    (lambda d: d["variants"]["int8"].update(expected=[]), "variants.int8.expected needs at least 1"),
     (lambda d: d["variants"]["int8"]["expected"][1].pop("scenicness_contributions"),
      "lacks the expected scenicness_contributions"),
-    (lambda d: d["variants"]["int8"].pop("tolerance"), "variants.int8.tolerance"),
+    (lambda d: d["variants"]["int8"].pop("tolerance"), "variants.int8 lacks .tolerance."),
     (lambda d: d.pop("images"), "'images'"),
 ])
 def test_incomplete_test_vectors_are_refused_not_passed(tiny_export, tmp_path, edit, message):

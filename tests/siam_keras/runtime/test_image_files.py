@@ -89,7 +89,11 @@ def test_a_killed_run_is_resumed_under_the_same_names(tiny_siam, tiny_scenes, tm
     with pytest.raises(KeyboardInterrupt):
         explain_files(files, SIAMExplainer(tiny_siam), out, "m.keras", draw=draw, batch_size=1)
     assert not (out / "summary.json").exists()
-    assert len((out / "summary.progress.jsonl").read_text().splitlines()) == 2
+    logged = (out / "summary.progress.jsonl").read_text().splitlines()
+    # Each image is listed before its figure and JSON are written (the third one too,
+    # killed while its figure was drawn), and once more when written.
+    assert [json.loads(line)["json"] for line in logged] == ["a.json", "a.json", "b.json",
+                                                             "b.json", "c.json"]
     drawn.clear()
     summary = explain_files(checked_arguments([photos], out, top_k=3), SIAMExplainer(tiny_siam),
                             out, "m.keras", batch_size=1)

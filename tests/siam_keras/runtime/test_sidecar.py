@@ -29,5 +29,5 @@ def test_missing_damaged_or_foreign_files_are_named(tmp_path):
     with pytest.raises(ValueError, match="not a siam-keras model sidecar"):
         ModelSidecar.load(tmp_path / "other.json")
     (tmp_path / "partial.json").write_text(json.dumps({"format": FORMAT, "name": "m"}))
-    with pytest.raises(ValueError, match="incomplete or damaged"):
+    with pytest.raises(ValueError, match="partial.json: the document lacks 'attribute_names'"):
         ModelSidecar.load(tmp_path / "partial.json")

@@ -153,3 +153,140 @@ def test_a_large_jpeg_is_sent_as_decoded_at_the_models_scale(tmp_path):
     sent = np.asarray(body["instances"][0]["image"])
     drafted = read_photo(tmp_path / "big.jpg", target_size=(32, 48))
     np.testing.assert_array_equal(sent, resize_for_model(drafted, 32, 48))
+
+
+class _Hostile:
+    """A server on 127.0.0.1 whose POST handler is `reply(handler)`; counts requests."""
+
+    def __init__(self, reply):
+        import http.server
+        import threading
+
+        outer = self
+        self.requests = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                outer.requests += 1
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                reply(self)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _json_reply(body, status=200):
+    def reply(handler):
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+    return reply
+
+
+def _trickle(handler):
+    import time
+
+    handler.send_response(200)
+    handler.end_headers()
+    try:
+        for _ in range(40):  # a byte every half second: each socket read succeeds in time
+            handler.wfile.write(b" ")
+            handler.wfile.flush()
+            time.sleep(0.5)
+    except OSError:
+        pass
+
+
+def _flood(handler):
+    handler.send_response(200)
+    handler.end_headers()
+    try:
+        for _ in range(200):
+            handler.wfile.write(b"[" * 65536)
+    except OSError:
+        pass
+
+
+def test_a_trickling_server_is_cut_off_at_the_deadline(tiny_export, photos):
+    """timeout was per socket read: a byte every 2 s held a timeout=5 request over 60 s."""
+    import time
+
+    hostile = _Hostile(_trickle)
+    try:
+        client = ServingClient(tiny_export / "tflite" / "siam_model.json", hostile.url, timeout=2)
+        start = time.monotonic()
+        with pytest.raises(ServingError, match="longer than 2 s"):
+            client.explain(photos[:1])
+        assert time.monotonic() - start < 6
+    finally:
+        hostile.close()
+
+
+def test_a_reply_larger_than_the_cap_is_refused_not_held(tiny_export, photos):
+    hostile = _Hostile(_flood)
+    try:
+        client = ServingClient(tiny_export / "tflite" / "siam_model.json", hostile.url,
+                               max_reply_bytes=1_000_000)
+        with pytest.raises(ServingError, match="more than the limit of 1,000,000 bytes"):
+            client.explain(photos[:1])
+    finally:
+        hostile.close()
+
+
+def test_a_redirect_to_another_server_is_not_followed(tiny_export, photos, server):
+    """A 307 to another origin was followed, and its predictions accepted."""
+    other = _Hostile(_json_reply({"predictions": []}))
+
+    def redirect(handler):
+        handler.send_response(307)
+        handler.send_header("Location", other.url + "/v1/models/siam:predict")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    hostile = _Hostile(redirect)
+    try:
+        client = ServingClient(tiny_export / "tflite" / "siam_model.json", hostile.url)
+        with pytest.raises(ServingError, match="redirect to another server"):
+            client.explain(photos[:1])
+        assert other.requests == 0
+    finally:
+        hostile.close()
+        other.close()
+
+
+def test_every_malformed_reply_is_a_serving_error_naming_what(tiny_export, photos, server):
+    client = ServingClient(tiny_export / "tflite" / "siam_model.json", server.url)
+    good = client.post(client.request(client.photos(photos[:2])))
+    outputs = {key: np.asarray(value) for key, value in
+               ((k, [row[k] for row in good["predictions"]]) for k in good["predictions"][0])}
+
+    def reply(change):
+        body = {key: value.tolist() for key, value in outputs.items()}
+        change(body)
+        return {"outputs": body}
+
+    cases = [
+        (lambda b: b.update(attribute_maps=np.zeros((2, 3, 3)).tolist()), "attribute_maps has shape"),
+        (lambda b: b.update(attribute_scores=[[0.1, 0.2], [0.3]]), "attribute_scores is not an array"),
+        (lambda b: b.update(scenicness=["high", "low"]), "scenicness is not an array of numbers"),
+        (lambda b: b.pop("scenicness_contributions"), "this model's are"),
+        (lambda b: b.update(attribute_scores=np.zeros((2, 5)).tolist()), "do not fit this model"),
+        (lambda b: b.update(scenicness=[1.0, 2.0, 3.0]), "one batch"),
+    ]
+    for change, message in cases:
+        with pytest.raises(ServingError, match=message):
+            client.predictions(reply(change))
+    assert len(client.predictions({"outputs": {k: v.tolist() for k, v in outputs.items()}})[
+        "scenicness"]) == 2
