@@ -58,8 +58,10 @@ class BatchNormStatistics(keras.callbacks.Callback):
         if not layers or self.num_batches < 1:
             return 0
         if self._call is None:  # one momentum variable, read by one traced call
+            # Not autocast: read inside a mixed_float16 layer it would become float16,
+            # beside the float32 moving statistics.
             self._momentum = keras.Variable(0.0, dtype="float32", trainable=False,
-                                            name="batch_norm_recompute_momentum")
+                                            autocast=False, name="batch_norm_recompute_momentum")
             self._call = _training_call(model)
         saved = [(layer.momentum, layer.synchronized) for layer in layers]
         for layer in layers:

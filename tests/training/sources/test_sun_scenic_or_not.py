@@ -78,7 +78,8 @@ def test_a_rerun_after_the_attribute_stage_continues_from_its_result(fixtures, t
         return real_fit_stage(stage_dir, model, *args, **kwargs)
 
     monkeypatch.setattr(run_module, "fit_stage", fit_stage)
-    args = ["--out", str(out), *shrunk(fixtures, "train.attribute_epochs=1", "train.epochs=1",
+    args = ["--keep-unhealthy", "--out", str(out), *shrunk(fixtures, "train.attribute_epochs=1",
+                                                           "train.epochs=1",
                                        "baseline.enabled=false")]
     with pytest.raises(KeyboardInterrupt):
         main(args)
