@@ -20,6 +20,7 @@ warn (89 MP); past twice that, Pillow raises DecompressionBombError itself.
 
 import contextlib
 import io
+import re
 
 from siam_keras.runtime.jpeg_scans import is_jpeg, refuse_many_scans
 
@@ -43,6 +44,11 @@ def opened_image(source, name, max_pixels=None):
     """
     from PIL import Image, UnidentifiedImageError
 
+    if max_pixels is not None and Image.MAX_IMAGE_PIXELS is not None \
+            and max_pixels > Image.MAX_IMAGE_PIXELS:
+        # Pillow refuses images over twice its own limit (89 MP) before ours is checked:
+        # a larger limit asked for is raised there too (process-wide, only ever upwards).
+        Image.MAX_IMAGE_PIXELS = max_pixels
     try:
         source = _bounded_source(source, name)
         with Image.open(source) as image:
@@ -56,7 +62,11 @@ def opened_image(source, name, max_pixels=None):
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageError(f"{name}: refused as a possible decompression bomb ({error})") from None
+        found = re.search(r"\((\d+) pixels\)", str(error))  # Pillow's check, before ours
+        size = f"{int(found.group(1)) / 1e6:.0f} MP" if found else "its size"
+        limit = f"the limit of {max_pixels / 1e6:.0f} MP" if max_pixels else "Pillow's limit"
+        raise ImageError(f"{name}: {size} is more than {limit}; refused without decoding (a "
+                         "possible decompression bomb). Raise --max-pixels to accept it.") from None
     except UnidentifiedImageError:
         raise ImageError(f"{name}: {_unreadable(source)}") from None
     except Exception as error:  # noqa: BLE001  (any decoder failure is this image's, see above)

@@ -2,8 +2,9 @@
 
 Shared by `siam explain` and `siam-edge explain` (NumPy-free, standard library only):
 
-- `--out` may not be an input folder (its figures would mix with the photos, and the
-  next run would explain them); it may lie inside one, and is then never searched.
+- `--out` may not be an input folder, nor the folder of an input file (its figures would
+  mix with the photos, and the next run would explain them); it may lie inside one, and
+  is then never searched.
 - Output names never replace a file the explain commands did not write: a name that
   is taken (a user's file, an input, `summary.json`'s name) gets `-2`, `-3`, ...;
   the files an earlier run listed in its `summary.json` are replaced by a rerun.
@@ -133,12 +134,15 @@ def prepare_output_folder(out_dir, inputs):
     """
     out = Path(out_dir)
     for path in map(Path, inputs):
-        if path.is_dir() and out.exists() and os.path.samefile(path, out):
+        folder = path if path.is_dir() else path.parent  # a photo's folder is an input folder
+        if out.exists() and folder.exists() and os.path.samefile(folder, out):
             raise OutputFolderError(
-                f"--out {display_path(out)} is an input folder: the figures and JSON files "
-                "would sit among (and could be taken for) your images, and the next run would "
-                f"explain them. Choose a folder of its own, e.g. {display_path(out / 'explained')}"
-                " (an --out inside an input folder is never searched for images).")
+                f"--out {display_path(out)} is an input folder"
+                + ("" if path.is_dir() else f" (it holds {display_path(path.name)})")
+                + ": the figures and JSON files would sit among (and could be taken for) your "
+                "images, and the next run would explain them. Choose a folder of its own, e.g. "
+                f"{display_path(out / 'explained')} (an --out inside an input folder is never "
+                "searched for images).")
     if out.exists() and not out.is_dir():
         raise OutputFolderError(f"--out {display_path(out)} is a file, not a folder")
     try:

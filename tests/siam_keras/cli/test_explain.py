@@ -115,19 +115,24 @@ def test_out_inside_an_input_folder_is_never_explained_and_inputs_never_replaced
 
 
 def test_a_users_own_files_in_out_are_never_replaced(tiny_models, tiny_scenes, tmp_path):
-    out = _photo_folder(tmp_path / "out", tiny_scenes, ["a.png"])  # an input that lies in --out
+    out = tmp_path / "out"
+    out.mkdir()
     (out / "notes.json").write_text("my notes")
-    photos = _photo_folder(tmp_path / "photos", tiny_scenes, ["notes.jpg", "A.jpg"])
-    assert _explain(tiny_models[0], out / "a.png", photos, "--out", out) == 0
+    (out / "a.png").write_text("a user's file, not an input")
+    photos = _photo_folder(tmp_path / "photos", tiny_scenes, ["notes.jpg", "A.jpg", "a.png"])
+    assert _explain(tiny_models[0], photos, "--out", out) == 0
     assert (out / "notes.json").read_text() == "my notes"
-    assert (out / "a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    from PIL import Image
-
-    assert Image.open(out / "a.png").size == (32, 32)  # still the photo, not a figure
+    assert (out / "a.png").read_text() == "a user's file, not an input"
     summary = json.loads((out / "summary.json").read_text())
     written = {e["image"].rsplit("/", 1)[-1]: e["json"] for e in summary["explained"]}
-    # a.png lies in --out and A.jpg differs only in case: neither may take "a".
-    assert written == {"a.png": "a-2.json", "notes.jpg": "notes-2.json", "A.jpg": "A-3.json"}
+    # a.png (a user's file) takes no name of the photos; A.jpg and a.png differ only in case.
+    assert written == {"A.jpg": "A-2.json", "a.png": "a-3.json", "notes.jpg": "notes-2.json"}
+
+
+def test_an_input_photo_in_out_is_refused(tiny_models, tiny_scenes, tmp_path):
+    out = _photo_folder(tmp_path / "out", tiny_scenes, ["a.png"])
+    assert _explain(tiny_models[0], out / "a.png", "--out", out) == 2
+    assert sorted(p.name for p in out.iterdir()) == ["a.png"]
 
 
 def test_a_file_name_that_is_not_utf8_is_explained_like_any_other(tiny_models, tiny_scenes,

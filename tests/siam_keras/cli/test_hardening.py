@@ -280,3 +280,13 @@ def test_lock_files_name_their_holder(tmp_path):
         holder = json.loads((tmp_path / ".siam.lock").read_text())
         assert holder["pid"] == os.getpid() and holder["command"] == "siam explain"
         assert time.strptime(holder["since"], "%Y-%m-%d %H:%M:%S")
+
+
+def test_out_may_not_be_the_folder_of_an_input_photo(photos, tiny_models, capsys):
+    """`siam explain photos/cat.jpg --out photos` wrote cat.json, cat.png and summary.json
+    among the photos (only a folder given as input was refused)."""
+    before = sorted(p.name for p in photos.iterdir())
+    code = main(["explain", "--model", str(tiny_models[0]), str(photos / "p000.png"), "--out",
+                 str(photos)])
+    assert code == 2 and "is an input folder (it holds p000.png)" in capsys.readouterr().err
+    assert sorted(p.name for p in photos.iterdir()) == before

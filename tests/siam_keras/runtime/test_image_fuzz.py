@@ -155,3 +155,17 @@ def test_junk_between_the_header_segments_does_not_hide_the_scans():
         assert count_scans(padded) > MAX_JPEG_SCANS
         with pytest.raises(ImageError, match="scans"):
             decode_photo(padded, "padded.jpg")
+
+
+def test_max_pixels_admits_what_pillows_own_limit_refused(tmp_path):
+    """--max-pixels 200000000 still met Pillow's limit (179 MP) and Pillow's message."""
+    from siam_keras.runtime.images import read_photo
+    from tests.image_cases import huge_png_header
+
+    huge_png_header(tmp_path / "huge.png", side=14000)  # 196 MP, a few rows of data
+    with pytest.raises(ImageError, match="more than the limit of 50 MP"):
+        read_photo(tmp_path / "huge.png")
+    photo = read_photo(tmp_path / "huge.png", max_pixels=200_000_000)  # admitted, decoded
+    assert photo.pixels.shape == (14000, 14000, 3)
+    with pytest.raises(ImageError, match=r"196 MP\)? is more than the limit of 100 MP"):
+        read_photo(tmp_path / "huge.png", max_pixels=100_000_000)
