@@ -13,6 +13,7 @@ from export.config import (
 )
 from export.variants import VARIANTS
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
+from siam_keras.runtime.native_logs import import_tensorflow, quiet_library_logs
 from siam_keras.runtime.output_folder import printable
 
 
@@ -77,6 +78,8 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_library_logs()
+    import_tensorflow()  # without its start-up chatter
     try:
         config = ExportConfig(
             model=args.model, out=args.out, version=args.version, variants=args.tflite,

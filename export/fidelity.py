@@ -9,6 +9,7 @@ from scipy import stats
 from siam_keras import vocabulary
 from siam_keras.runtime.benchmarking import interleaved_rounds, paired_ratio
 from siam_keras.runtime.explanation import RESIDUAL_TOLERANCE, SIAMExplanation
+from siam_keras.runtime.native_logs import filtered_stderr
 
 #: The keys of `variants.<variant>` in fidelity.json, in table order.
 KEYS = ("size_bytes", "size_ratio", "latency_ms", "latency_ratio", "output_mae",
@@ -19,8 +20,12 @@ THREADS = 2
 def _runner(path, threads):
     from ai_edge_litert.interpreter import Interpreter
 
-    return Interpreter(model_path=str(path), num_threads=threads).get_signature_runner(
-        vocabulary.PIXELS_SIGNATURE)
+    with filtered_stderr():  # LiteRT says "INFO: Created ... XNNPACK delegate" on a first call
+        runner = Interpreter(model_path=str(path), num_threads=threads).get_signature_runner(
+            vocabulary.PIXELS_SIGNATURE)
+        shape = runner.get_input_details()[vocabulary.PIXELS_INPUT]["shape"]
+        runner(**{vocabulary.PIXELS_INPUT: np.zeros(shape, "float32")})
+    return runner
 
 
 def run_tflite(path, images, threads=THREADS):

@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+from siam_keras.runtime.native_logs import import_tensorflow, quiet_library_logs
 from siam_keras.runtime.output_folder import printable
 
 
@@ -49,8 +50,12 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    # TensorFlow's C++ info and warning logs drown the progress lines of a command.
+    # The libraries' start-up and INFO lines drown the progress lines of a command: Keras
+    # imports TensorFlow (its backend), which is imported first without them.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_library_logs()
+    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+        import_tensorflow()
     from training.config import ConfigError, load_config
     from training.distribution import check_backend
 

@@ -6,8 +6,11 @@ import os
 import sys
 
 from siam_keras.cli import download, evaluate, example_photos, explain, score
+from siam_keras.runtime.native_logs import import_tensorflow, quiet_library_logs
 from siam_keras.runtime.output_folder import printable
 
+#: The commands that load a model with TensorFlow (imported first, without its chatter).
+USES_TENSORFLOW = ("explain", "evaluate", "score")
 COMMANDS = {"explain": explain, "evaluate": evaluate, "download-scenic-or-not": download,
             "example-photos": example_photos, "score": score}
 
@@ -25,8 +28,12 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    # TensorFlow's C++ info and warning logs drown the progress lines of a command.
+    # The libraries' start-up and INFO lines drown the progress lines of a command.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_library_logs()
+    if args.command in USES_TENSORFLOW and os.environ.get("KERAS_BACKEND", "tensorflow") \
+            == "tensorflow":
+        import_tensorflow()
     try:
         return COMMANDS[args.command].run(args)
     # OSError: missing files, a full disk, ...; ImportError: an optional package missing.

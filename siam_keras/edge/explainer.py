@@ -7,6 +7,7 @@ import numpy as np
 
 from siam_keras.runtime.explanation import RESIDUAL_TOLERANCE
 from siam_keras.runtime.images import pixel_batch
+from siam_keras.runtime.native_logs import filtered_stderr
 from siam_keras.runtime.prediction_explainer import PredictionExplainer
 from siam_keras.runtime.sidecar import SIDECAR_NAME, ModelSidecar
 from siam_keras.vocabulary import (
@@ -70,6 +71,8 @@ class EdgeExplainer(PredictionExplainer):
         self.image_size = tuple(sidecar.image_size)
         self.head = sidecar.head
         self._check_signature(interpreter)
+        with filtered_stderr():  # LiteRT says "INFO: Created ... XNNPACK delegate" on the
+            self.predict(np.zeros((1, *self.image_size, 3), "float32"))  # first call
 
     def _check_signature(self, interpreter):
         """Refuses a model whose input or outputs are not those the sidecar describes."""

@@ -103,10 +103,14 @@ class WriteRecord(beam.DoFn):
 
 
 def failure_line(result):
-    """A failures CSV line: image, reason (quoted as CSV needs)."""
+    """A failures CSV line: image, reason (quoted as CSV needs; the reason without the
+    image's name, which the errors start with)."""
+    reason = result.error
+    if reason.startswith(f"{result.image}: "):
+        reason = reason[len(result.image) + 2:]
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="").writerow([spreadsheet_safe(result.image),
-                                                    spreadsheet_safe(result.error)])
+                                                    spreadsheet_safe(reason)])
     return buffer.getvalue()
 
 
