@@ -39,8 +39,9 @@ def learning_rate_schedule(train_config, steps_per_epoch):
 
 def optimizer_for(model, train_config, steps_per_epoch):
     """Adam (`train.optimizer`, `train.adam_epsilon`) on the schedule, wrapped in a
-    `LossScaleOptimizer` when the model computes in float16: its gradients underflow unscaled. Decided from the layers' policies, so it
-    holds for wrapped and reloaded models too, whose own policy may read float32."""
+    `LossScaleOptimizer` when the model computes in float16: its gradients underflow
+    unscaled. Decided from the layers' policies, so it holds for wrapped and reloaded
+    models too, whose own policy may read float32."""
     optimizer = adam(train_config, learning_rate_schedule(train_config, steps_per_epoch))
     if model_policy(model) == "mixed_float16":
         # Under several replicas Keras' own checks the first replica's gradients only.

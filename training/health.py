@@ -143,10 +143,13 @@ def _dead(scores, labels):
     return bool(absent[positive].mean() >= DEAD_SHARE)
 
 
-def _known(labels, classes):
-    """The rows of `labels` that have a label (NaN, or a class index < 0: missing)."""
+def known_rows(labels, classification=False):
+    """The rows of `labels` that have a label, as a boolean mask: NaN is missing, and for
+    a classification output's class indices, an index < 0."""
     labels = np.asarray(labels)
-    if classes is not None:
+    if not len(labels):
+        return np.zeros(0, bool)
+    if classification:
         return labels.reshape(len(labels), -1)[:, 0] >= 0
     return ~np.isnan(labels.astype("float64")).reshape(len(labels), -1).any(axis=1)
 
@@ -173,7 +176,7 @@ def check_predictions(predictions, labels, output_names, output_classes=None,
         if name in report.nonfinite or name not in predictions or name not in labels:
             continue
         classes = output_classes.get(name)
-        known = _known(labels[name], classes)
+        known = known_rows(labels[name], classes is not None)
         predicted = np.asarray(predictions[name])[known]
         if _constant(predicted, np.asarray(labels[name])[known], classes):
             report.constant_outputs.append(name)
@@ -182,7 +185,7 @@ def check_predictions(predictions, labels, output_names, output_classes=None,
         return report
     scores = np.asarray(scores, dtype="float64")
     true = labels.get(vocabulary.ATTRIBUTE_SCORES)
-    known = _known(true, None) if true is not None else np.zeros(len(scores), bool)
+    known = known_rows(true) if true is not None else np.zeros(len(scores), bool)
     for k, attribute in enumerate(attribute_names):
         attribute_labels = np.asarray(true)[known, k] if known.any() else None
         if _dead(scores[known, k] if known.any() else scores[:, k], attribute_labels):

@@ -1,9 +1,8 @@
-"""The optimizer a config trains with: Keras' Adam, or PyTorch's (the authors' numerics)."""
+"""The optimizer a config trains with: Keras' Adam, or PyTorch's (the authors' numerics;
+`train.optimizer`'s choices are `training.config_schema.OPTIMIZERS`)."""
 
 import keras
 from keras import ops
-
-from training.config_schema import OPTIMIZERS  # noqa: F401  (the choices, checked there)
 
 
 @keras.saving.register_keras_serializable(package="siam_training")

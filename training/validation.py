@@ -9,7 +9,7 @@ import numpy as np
 from siam_keras import vocabulary
 from siam_keras.metrics.classification import classification_report
 from siam_keras.metrics.regression import kendall_tau
-from training.health import check_predictions, mode_gap
+from training.health import check_predictions, known_rows, mode_gap
 from training.replicas import predict_batch
 
 MONITOR = "val_loss"
@@ -108,16 +108,14 @@ class ValidationLosses(keras.callbacks.Callback):
     def _metric_logs(self, predicted, true):
         logs = {}
         for name in self.outputs:
-            labels = true[name].reshape(len(true[name]), -1)[:, 0] if len(true[name]) else \
-                np.zeros(0)
-            if name in self.output_classes:
-                keep = labels >= 0
-                width = len(self.output_classes[name])
-                values = predicted[name].reshape(-1, width)[keep]
+            classes = self.output_classes.get(name)
+            labels = true[name].reshape(-1)
+            keep = known_rows(labels, classes is not None)
+            if classes is not None:
+                values = predicted[name].reshape(-1, len(classes))[keep]
                 logs[f"val_{name}_accuracy"] = classification_report(
-                    labels[keep].astype("int64"), values, self.output_classes[name])["accuracy"]
+                    labels[keep].astype("int64"), values, classes)["accuracy"]
                 continue
-            keep = ~np.isnan(labels)
             values = predicted[name].reshape(len(labels), -1)[keep].reshape(-1)
             logs[f"val_{name}_kendall_tau"] = (kendall_tau(labels[keep], values)
                                                if keep.sum() > 1 else math.nan)
@@ -157,7 +155,5 @@ def _judged(key, per_sample, true, report):
         if key in (f"val_{name}_kendall_tau", f"val_{name}_accuracy"):
             if name in report.constant_outputs or not len(labels):
                 return False
-            first = labels.reshape(len(labels), -1)[:, 0].astype("float64")
-            known = first >= 0 if key.endswith("_accuracy") else ~np.isnan(first)
-            return int(known.sum()) > 1
+            return int(known_rows(labels, key.endswith("_accuracy")).sum()) > 1
     return True

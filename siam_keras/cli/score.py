@@ -7,7 +7,7 @@ import sys
 import textwrap
 
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
-from siam_keras.runtime.output_paths import check_outputs
+from siam_keras.runtime.output_paths import check_outputs, same_file
 from siam_keras.runtime.run_lock import RunLock
 from siam_keras.runtime.uris import is_uri
 
@@ -141,8 +141,7 @@ def run(args):
     outputs = {"--output": args.output, "--failures": args.failures}
     check_outputs(outputs, {"--input": args.input, "--model": args.model})
     if (args.explanations is not None and os.path.isdir(args.input)
-            and os.path.isdir(args.explanations)
-            and os.path.samefile(args.input, args.explanations)):
+            and same_file(args.input, args.explanations)):
         raise ValueError(f"--explanations {args.explanations} is the input folder: the JSON "
                          "files would sit among your photos. Choose a folder of its own.")
     with contextlib.ExitStack() as locks:  # one siam score at a time per output

@@ -20,7 +20,7 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
-from siam_keras.runtime.output_paths import append_line
+from siam_keras.runtime.output_paths import append_line, same_file
 
 SUMMARY = "summary.json"
 #: While a run goes on, each output is listed here before it is written (one JSON line
@@ -135,7 +135,7 @@ def prepare_output_folder(out_dir, inputs):
     out = Path(out_dir)
     for path in map(Path, inputs):
         folder = path if path.is_dir() else path.parent  # a photo's folder is an input folder
-        if out.exists() and folder.exists() and os.path.samefile(folder, out):
+        if out.exists() and folder.exists() and same_file(folder, out):
             raise OutputFolderError(
                 f"--out {display_path(out)} is an input folder"
                 + ("" if path.is_dir() else f" (it holds {display_path(path.name)})")

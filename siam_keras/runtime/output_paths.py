@@ -25,20 +25,9 @@ class OutputPathError(ValueError):
     """An output that would replace an input or another output; the message says which."""
 
 
-def same_file(first, second):
-    """Whether two paths are the same file: one inode (links of either kind), or, where
-    either does not exist, the same resolved path."""
-    if is_uri(first) or is_uri(second):
-        return str(first) == str(second)
-    try:
-        return os.path.samefile(first, second)
-    except OSError:
-        return os.path.realpath(first) == os.path.realpath(second)
-
-
 def _identity(path):
-    """What makes two local paths one file: (device, inode) where it exists, else the
-    resolved path; a URI as written."""
+    """What makes two paths one file: (device, inode) where it exists (links of either
+    kind lead there), else the resolved path; a URI as written."""
     if is_uri(path):
         return str(path)
     try:
@@ -46,6 +35,12 @@ def _identity(path):
         return (status.st_dev, status.st_ino)
     except OSError:
         return os.path.realpath(path)
+
+
+def same_file(first, second):
+    """Whether two paths are the same file: one inode (links of either kind), or, where
+    either does not exist, the same resolved path."""
+    return _identity(first) == _identity(second)
 
 
 def check_outputs(outputs, inputs):
@@ -56,17 +51,14 @@ def check_outputs(outputs, inputs):
         inputs: {flag or description: a path, a list of paths, or None} of what it reads
             (one `os.stat` each: a million photos take a second or two).
     """
-    outputs = {flag: path for flag, path in outputs.items() if path is not None}
-    flags = list(outputs)
-    for i, flag in enumerate(flags):
-        for other in flags[i + 1:]:
-            if same_file(outputs[flag], outputs[other]):
-                raise OutputPathError(f"{flag} and {other} are the same file "
-                                      f"({outputs[flag]}): give each output a name of its own.")
     written = {}
     for flag, path in outputs.items():
-        written.setdefault(_identity(path), flag)
-        written.setdefault(os.path.realpath(path) if not is_uri(path) else str(path), flag)
+        if path is None:
+            continue
+        other = written.setdefault(_identity(path), flag)
+        if other != flag:
+            raise OutputPathError(f"{other} and {flag} are the same file "
+                                  f"({outputs[other]}): give each output a name of its own.")
     for input_flag, paths in inputs.items():
         for path in ([paths] if isinstance(paths, (str, os.PathLike)) else paths or ()):
             flag = written.get(_identity(path))
