@@ -4,6 +4,7 @@ With `--explanations`, score its explanations against the ground truth instead
 (where, how, faithfulness, sanity, cost), SIAM against post-hoc methods.
 """
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from siam_keras.data.run_config import manifest_table, run_config_data
 from siam_keras.data.synthetic_scenes import OUTPUTS
 from siam_keras.evaluation.explanation_report import format_explanation_report
 from siam_keras.runtime.atomic import write_bytes, write_json
+from siam_keras.runtime.model_files import MODEL_HELP
 
 #: Test images drawn with their explanation by `--figures`.
 DEFAULT_NUM_FIGURES = 4
@@ -22,9 +24,9 @@ DEFAULT_NUM_FIGURES = 4
 def add_parser(subparsers):
     parser = subparsers.add_parser(
         "evaluate",
-        help="score a .keras model (or its explanations) on a dataset split",
+        help="score a model (or its explanations) on a dataset split",
         description=(
-            "Score a SIAM or baseline .keras model on a split of synthetic_scenes, or of your "
+            "Score a SIAM model (.keras, SavedModel or .tflite) or a baseline .keras model on a split of synthetic_scenes, or of your "
             "own photos (a manifest run's --config): Kendall's tau, Spearman, RMSE and R^2 per "
             "regression output, accuracy, top-5 accuracy, macro F1 and per-class recall per "
             "classification output; for SIAM also per-attribute average precision and, on "
@@ -36,7 +38,7 @@ def add_parser(subparsers):
             "Grad-CAM on --baseline, and time them."
         ),
     )
-    parser.add_argument("--model", required=True, help="path of a .keras model")
+    parser.add_argument("--model", required=True, help=MODEL_HELP)
     parser.add_argument("--out", required=True, help="JSON file to write")
     parser.add_argument("--dataset", default="synthetic_scenes", choices=["synthetic_scenes"],
                         help="dataset (default: synthetic_scenes)")
@@ -86,6 +88,42 @@ def synthetic_scenes_settings(path):
     return scene_settings(table)
 
 
+@dataclasses.dataclass(frozen=True)
+class EvaluatedModel:
+    """What `siam evaluate` needs of --model, whatever its kind (`ModelFile`).
+
+    `runner` is the Keras model of a `.keras` file (SIAM or baseline), else the
+    explainer of the SavedModel or `.tflite` file; `keras` is the Keras model or None.
+    """
+
+    path: str
+    runner: object
+    image_size: int
+    output_names: tuple
+    output_classes: dict
+    attribute_names: tuple  # None for a baseline
+    keras: object = None
+
+
+def load_evaluated_model(path):
+    """The model of `--model`: a `.keras` file, a SavedModel version folder or a
+    `.tflite` file with its sidecar; errors as `ModelFile`'s."""
+    from siam_keras.runtime.model_files import ModelFile
+    from siam_keras.saving import load_model
+
+    model_file = ModelFile(path)
+    if model_file.kind == "keras":
+        model = load_model(path)
+        names = getattr(model, "attribute_names", None)
+        return EvaluatedModel(os.fspath(path), model, model.input_shape[1], tuple(model.output),
+                              dict(getattr(model, "output_classes", {}) or {}),
+                              None if names is None else tuple(names), model)
+    explainer = model_file.load(command="siam evaluate")
+    return EvaluatedModel(os.fspath(path), explainer, explainer.image_size[0],
+                          tuple(explainer.output_names), dict(explainer.head.output_classes),
+                          tuple(explainer.attribute_names))
+
+
 def run(args):
     from siam_keras.data import SyntheticScenes
     from siam_keras.saving import load_model
@@ -93,29 +131,32 @@ def run(args):
     if args.num_images < 2:
         raise ValueError(f"--num-images must be at least 2. Received: {args.num_images}")
     data = run_config_data(args.config)
+    model = load_evaluated_model(args.model)
+    if args.explanations and model.keras is None:
+        raise ValueError(f"--explanations compares SIAM with Grad-CAM, which needs the model's "
+                         f"gradients: give the .keras model, not {args.model}")
     if data.get("dataset") == "manifest":
-        return _manifest(args, load_model(args.model), manifest_table(data, args.config))
-    model = load_model(args.model)
+        return _manifest(args, model, manifest_table(data, args.config))
     baseline = load_model(args.baseline) if args.explanations and args.baseline else None
-    image_size = model.input_shape[1]
+    image_size = model.image_size
     settings = synthetic_scenes_settings(args.config)
-    settings.setdefault("outputs", tuple(name for name in OUTPUTS if name in model.output)
+    settings.setdefault("outputs", tuple(name for name in OUTPUTS if name in model.output_names)
                         or vocabulary.PAPER_OUTPUTS)
     scenes = SyntheticScenes(image_size=image_size, **settings)
     print(f"Generating {args.num_images} {args.split} images of {args.dataset} ({image_size} px)")
     split = scenes.generate(args.split, args.num_images)
     classes = _in_model_class_order(model, scenes.output_classes, split)
-    outputs = [name for name in scenes.output_names if name in model.output]
+    outputs = [name for name in scenes.output_names if name in model.output_names]
     if not outputs:
         raise ValueError(
-            f"The model's outputs {sorted(model.output)} include none of the dataset's "
+            f"The model's outputs {sorted(model.output_names)} include none of the dataset's "
             f"{list(scenes.output_names)}"
         )
     header = {"model": os.fspath(args.model),
               "dataset": {"name": args.dataset, "split": args.split, "num_images": args.num_images,
                           "image_size": image_size, "seed": scenes.seed}}
     if args.explanations:
-        report = _explanations(args, model, baseline, scenes, split)
+        report = _explanations(args, model.keras, baseline, scenes, split)
         table = Path(args.out).with_suffix(".txt")
         write_bytes(table, (format_explanation_report(report) + "\n").encode("utf-8"))
         print(f"Wrote {table}")
@@ -131,7 +172,7 @@ def _metrics(args, model, scenes, split, outputs, classes):
     from siam_keras.metrics.report import format_report
 
     targets, truth = synthetic_scenes_targets(split, outputs)
-    report, _ = evaluate_model(model, split["image"], targets, outputs,
+    report, _ = evaluate_model(model.runner, split["image"], targets, outputs,
                                list(scenes.attribute_names), truth, batch_size=args.batch_size,
                                output_classes=classes)
     print(format_report(report))
@@ -142,7 +183,7 @@ def _in_model_class_order(model, scene_classes, split):
     """The model's classes of each classification output; the generated `split`'s labels and
     true contributions are put in that order in place (a model trained on a manifest sorts
     its classes)."""
-    model_classes = dict(getattr(model, "output_classes", {}) or {})
+    model_classes = dict(model.output_classes)
     for name, classes in scene_classes.items():
         ours = tuple(model_classes.get(name, classes))
         if sorted(ours) != sorted(classes):
@@ -165,26 +206,26 @@ def _manifest(args, model, table):
     if args.explanations:
         raise ValueError("--explanations scores explanations against a known truth: it needs "
                          "synthetic_scenes, not a manifest")
-    classes = dict(getattr(model, "output_classes", {}) or {})
+    classes = dict(model.output_classes)
     _check_output_kinds(args.config, table.get("outputs", {}), model, classes)
     print(f"Reading the {args.split} split of the manifest files of {args.config}")
-    data = read_manifest_splits(table, model.input_shape[1], splits=(args.split,),
+    data = read_manifest_splits(table, model.image_size, splits=(args.split,),
                                 output_classes=classes)
     images, labels = data.joined(args.split)
-    outputs = [name for name in data.output_names if name in model.output]
+    outputs = [name for name in data.output_names if name in model.output_names]
     if not outputs:
-        raise ValueError(f"The model's outputs {sorted(model.output)} include none of the "
+        raise ValueError(f"The model's outputs {sorted(model.output_names)} include none of the "
                          f"manifest's {list(data.output_names)}")
     attributes = list(data.attribute_names)
-    if hasattr(model, "attribute_names") and tuple(model.attribute_names) != tuple(attributes):
+    if model.attribute_names is not None and model.attribute_names != tuple(attributes):
         raise ValueError(f"The model's attributes {list(model.attribute_names)} are not the "
                          f"manifest's attribute columns {attributes}")
-    report, _ = evaluate_model(model, images, labels, outputs, attributes,
+    report, _ = evaluate_model(model.runner, images, labels, outputs, attributes,
                                batch_size=args.batch_size, output_classes=classes)
     print(format_report(report))
     header = {"model": os.fspath(args.model),
               "dataset": {"name": "manifest", "split": args.split, "num_images": len(images),
-                          "image_size": model.input_shape[1], "files": list(table["files"]),
+                          "image_size": model.image_size, "files": list(table["files"]),
                           **data.problem_report()}}
     write_json(args.out, {**header, **report})
     print(f"Wrote {args.out}")
@@ -195,7 +236,7 @@ def _check_output_kinds(config, kinds, model, classes):
     """Refuses a config whose outputs are of another kind than the model's (a class column
     read as numbers failed deep inside with "could not convert string to float")."""
     for name, kind in kinds.items():
-        if name not in model.output:
+        if name not in model.output_names:
             continue
         theirs = "classification" if name in classes else "regression"
         if kind != theirs:

@@ -3,6 +3,7 @@
 from siam_keras.runtime import image_files as explained_files
 from siam_keras.runtime.explanation_table import checked_table_path
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES
+from siam_keras.runtime.model_files import MODEL_HELP, ModelFile
 from siam_keras.runtime.output_paths import check_outputs
 
 
@@ -25,7 +26,7 @@ def add_parser(subparsers):
     )
     parser.add_argument("images", nargs="*", metavar="IMAGE_OR_FOLDER",
                         help="image files (JPEG, PNG, WebP, TIFF: any size and mode) or folders")
-    parser.add_argument("--model", required=True, help="a SIAM model saved as .keras")
+    parser.add_argument("--model", required=True, help=MODEL_HELP)
     parser.add_argument("--config", metavar="CONFIG_TOML",
                         help="instead of IMAGE_OR_FOLDER: explain the photos of a manifest run's "
                              "config (its [data.manifest] files), with their latitude/longitude "
@@ -61,7 +62,7 @@ def run(args):
                                        "a manifest": manifests})
     files = explained_files.checked_arguments(images, args.out, top_k=args.top_k,
                                               batch_size=args.batch_size, max_pixels=args.max_pixels)
-    explainer = _explainer(args.model)
+    explainer = ModelFile(args.model).load(command="siam explain")
     explained_files.checked_output(args.output, explainer.output_names)
     summary = explained_files.explain_files(
         files, explainer, args.out, args.model, draw=None if args.figures == "none" else _draw,
@@ -111,17 +112,6 @@ def _manifest_photos(args):
     return ([row.image for row in local],
             {row.image: places[row.image] for row in local if row.image in places},
             [path for path in table["files"] if not is_uri(path)])
-
-
-def _explainer(model_path):
-    from siam_keras.explanations import SIAMExplainer
-    from siam_keras.saving import load_model
-
-    model = load_model(model_path)
-    try:
-        return SIAMExplainer(model)
-    except ValueError as error:
-        raise ValueError(f"{model_path}: {error} `siam explain` needs a SIAM model.") from None
 
 
 def _draw(path, pixels, explanation, index, output, top_k, title):

@@ -1,4 +1,4 @@
-"""`siam score`: explain many photos on Apache Beam into one Parquet table (`siam-keras[beam]`)."""
+"""`siam score`: explain many photos on Apache Beam into one table (.parquet or .csv) (`siam-keras[beam]`)."""
 
 import argparse
 import contextlib
@@ -6,7 +6,9 @@ import os
 import sys
 import textwrap
 
+from siam_keras.runtime.explanation_table import TABLE_SUFFIXES
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
+from siam_keras.runtime.model_files import MODEL_HELP
 from siam_keras.runtime.output_paths import check_outputs, same_file
 from siam_keras.runtime.run_lock import RunLock
 from siam_keras.runtime.uris import is_uri
@@ -14,7 +16,7 @@ from siam_keras.runtime.uris import is_uri
 EXAMPLES = """\
 examples:
   # on this machine, two worker processes
-  siam score --model export/saved_model/1 --input photos.csv --output scores.parquet \\
+  siam score --model export/saved_model/1 --input photos.csv --output scores.csv \\
       --failures failures.csv --direct_num_workers=2 --direct_running_mode=multi_processing
 
   # Google Cloud Dataflow (pip install 'siam-keras[beam]' 'apache-beam[gcp]' build), from a
@@ -53,12 +55,12 @@ class _PipelineArgumentParser(argparse.ArgumentParser):
 def add_parser(subparsers):
     parser = subparsers.add_parser(
         "score",
-        help="explain many photos on Apache Beam into one Parquet table",
+        help="explain many photos on Apache Beam into one table (.parquet or .csv)",
         description=textwrap.fill(
             "Explain a SIAM model's predictions on many photos with Apache Beam (pip install "
             "'siam-keras[beam]'): the workers read and resize the photos, run the model "
             "(loaded once per worker) in batches, and write one row per photo to a Parquet "
-            "file with the columns of `siam explain --table` (every output, every "
+            "or CSV file with the columns of `siam explain --table` (every output, every "
             "contribution, the attribute scores, the top-k attributes, latitude/longitude). "
             "A photo that cannot be read or explained is listed in --failures with the "
             "reason and never fails the job; the exit status is 0 when the job ran. Options "
@@ -68,20 +70,18 @@ def add_parser(subparsers):
         allow_abbrev=False)  # so that no Beam option is taken for an abbreviation of ours
     parser.__class__ = _PipelineArgumentParser
     parser.add_argument("--model", required=True,
-                        help="the SIAM model: a SavedModel version folder written by siam-export "
-                             "(EXPORT_DIR/saved_model/<N>, with its assets/siam_model.json), a "
-                             ".tflite file with its siam_model.json beside it, or a .keras file; "
-                             "a local path or a URI the workers can read (gs://...)")
+                        help=MODEL_HELP + "; a local path or a URI the workers can read (gs://...)")
     parser.add_argument("--input", required=True,
                         help="the photos: a manifest (.csv, .tsv, .parquet, .jsonl, .ndjson; only "
                              "its --image-column is needed, relative paths are relative to it), "
                              "a glob pattern ('photos/**/*.jpg', quoted), a folder (searched "
                              "recursively), or a pattern of URIs ('gs://bucket/photos/*.jpg')")
-    parser.add_argument("--output", required=True, metavar="FILE.parquet",
+    parser.add_argument("--output", required=True, metavar="FILE",
                         help="the table: one row per explained photo, written as exactly this "
-                             "one Parquet file (replaced if it exists)")
-    parser.add_argument("--failures", metavar="FILE.csv", default=None,
-                        help="also write the photos that failed (image,reason): unreadable, not "
+                             "one .parquet or .csv file (replaced if it exists)")
+    parser.add_argument("--failures", metavar="FILE", default=None,
+                        help="also write the photos that failed to this .csv or .parquet table "
+                             "(image, reason): unreadable, not "
                              "an image, too large, an explanation that does not add up, a "
                              "manifest row without a usable image (default: they are logged)")
     parser.add_argument("--explanations", metavar="DIR", default=None,
@@ -122,10 +122,10 @@ def checked_arguments(args):
     if bad:
         shown = ", ".join(f"{flag}={value}" for flag, value in bad.items())
         raise ValueError(f"These must be positive integers. Received: {shown}")
-    for flag, path, suffix in (("--output", args.output, ".parquet"),
-                               ("--failures", args.failures, ".csv")):
-        if path is not None and not path.lower().endswith(suffix):
-            raise ValueError(f"{flag} must be a {suffix} file. Received: {path}")
+    for flag, path in (("--output", args.output), ("--failures", args.failures)):
+        if path is not None and not path.lower().endswith(TABLE_SUFFIXES):
+            raise ValueError(f"{flag} must be a {' or '.join(TABLE_SUFFIXES)} file. "
+                             f"Received: {path}")
     if (args.latitude_column is None) != (args.longitude_column is None):
         raise ValueError("--latitude-column and --longitude-column go together")
 
@@ -154,10 +154,11 @@ def run(args):
 
 
 def _score(args, outputs):
-    from siam_keras.scoring import ScoringModel, list_inputs
+    from siam_keras.runtime.model_files import ModelFile
+    from siam_keras.scoring import list_inputs
     from siam_keras.scoring.pipeline import score
 
-    model = ScoringModel(args.model)
+    model = ModelFile(args.model)
     items, problems = list_inputs(args.input, args.image_column, args.latitude_column,
                                   args.longitude_column, explanations=args.explanations)
     check_outputs(outputs, {"an input photo": [item.image for item in items]})

@@ -4,10 +4,20 @@ import numpy as np
 
 from siam_keras import vocabulary
 from siam_keras.metrics.report import metrics_report
+from siam_keras.runtime.prediction_explainer import PredictionExplainer
 
 
 def predict(model, images, batch_size=64):
-    """Runs `model` over uint8 or float images in batches; returns a dict of NumPy arrays."""
+    """Runs `model` over uint8 or float images in batches; returns a dict of NumPy arrays.
+
+    `model` is a Keras model or the explainer of any SIAM model file
+    (`siam_keras.runtime.model_files`: a SavedModel, a `.tflite`), whose `predict`
+    takes raw pixels.
+    """
+    if isinstance(model, PredictionExplainer):
+        chunks = [model.predict(np.asarray(images[i : i + batch_size], dtype="float32"))
+                  for i in range(0, len(images), batch_size)]
+        return {key: np.concatenate([chunk[key] for chunk in chunks]) for key in chunks[0]}
     outputs = model.predict(np.asarray(images, dtype="float32"), batch_size=batch_size, verbose=0)
     if not isinstance(outputs, dict):
         raise TypeError(

@@ -18,6 +18,7 @@ Parquet, imported when a Parquet table is written).
 """
 
 import csv
+import io
 import math
 import os
 
@@ -184,11 +185,19 @@ class TableWriter:
         return self._output.__exit__(kind, error, traceback)
 
 
+def csv_line(values):
+    """One CSV line (no line end) of cell values as `TableWriter` writes them: floats
+    exactly (repr), None and NaN empty, text quoted as CSV needs and made safe for
+    spreadsheets."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow([_csv_cell(value) for value in values])
+    return buffer.getvalue()
+
+
 def _csv_cell(value):
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return repr(value) if isinstance(value, float) else spreadsheet_safe(str(value))
-
 
 
 def _parquet_cell(value, kind):

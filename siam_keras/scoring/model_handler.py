@@ -9,7 +9,7 @@ JSON record if asked for, or, when its explanation does not add up or the model
 refuses it, the reason, so that one photo fails alone and never the job. Beam's own
 TensorFlow handlers load models with `tf.keras.models.load_model`, which cannot load
 a Keras 3 SavedModel; this one loads each kind with its own runtime
-(`ScoringModel.load`). Imports apache_beam: only `siam score` imports this module.
+(`ModelFile.load`). Imports apache_beam: only `siam score` imports this module.
 """
 
 import logging
@@ -22,12 +22,12 @@ from apache_beam.ml.inference.base import ModelHandler
 from siam_keras.runtime.explanation import DEFAULT_TOP_K, ExplanationError
 from siam_keras.runtime.explanation_table import explanation_row
 from siam_keras.runtime.image_files import explanation_record
+from siam_keras.runtime.model_files import ModelFile
 from siam_keras.runtime.output_folder import display_path
 from siam_keras.runtime.prediction_explainer import (
     checked_top_k,
     explain_each_alone_on_failure,
 )
-from siam_keras.scoring.scoring_model import ScoringModel
 from siam_keras.scoring.scoring_result import ScoringResult
 
 DEFAULT_BATCH_SIZE = 16
@@ -41,7 +41,7 @@ class SIAMModelHandler(ModelHandler):
     """Runs a SIAM model (SavedModel, `.tflite` or `.keras`) on batches of photos.
 
     Args:
-        model_path: the model (see `ScoringModel`).
+        model_path: the model (see `ModelFile`).
         top_k: attributes ranked per output (`<output>.top_k`).
         batch_size: photos per forward pass.
         records: also make each photo's explanation JSON record.
@@ -67,7 +67,7 @@ class SIAMModelHandler(ModelHandler):
     def load_model(self):
         """The model's explainer (once per worker process)."""
         start = time.perf_counter()
-        explainer = ScoringModel(self.model_path).load(self.num_threads)
+        explainer = ModelFile(self.model_path).load(self.num_threads, "siam score")
         _LOG.info("siam score: loaded %s in %.1f s (process %d)", self.model_path,
                   time.perf_counter() - start, os.getpid())
         return explainer

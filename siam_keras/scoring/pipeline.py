@@ -1,8 +1,8 @@
-"""The `siam score` pipeline: photos -> SIAM explanations -> one Parquet table, on Apache Beam.
+"""The `siam score` pipeline: photos -> SIAM explanations -> one table, on Apache Beam.
 
     ImageItems --Create--> ReadPhotos --(ImageKey, pixels)--> RunInference(SIAMModelHandler)
-        --> rows: WriteToParquet(FILE.parquet)          (the columns of `siam explain --table`)
-        --> failures (unreadable, not explained, bad manifest rows): WriteToText(FILE.csv)
+        --> rows: FILE.parquet or FILE.csv              (the columns of `siam explain --table`)
+        --> failures (unreadable, not explained, bad manifest rows): FILE.csv or FILE.parquet
         --> records: one JSON file per photo             (optional, as `siam explain` writes)
 
 The photos are read and resized by the workers, the model is loaded once per worker
@@ -11,8 +11,6 @@ reason) without failing the job. Any runner runs it (DirectRunner, Dataflow, Fli
 Spark): the pipeline options are Beam's own. Imports apache_beam and pyarrow.
 """
 
-import csv
-import io
 import json
 import logging
 import os
@@ -25,17 +23,17 @@ from apache_beam.ml.inference.base import RunInference
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from siam_keras.runtime.atomic import write_json
-from siam_keras.runtime.explanation_table import table_columns
+from siam_keras.runtime.explanation_table import csv_line, table_columns
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS, ImageError
 from siam_keras.runtime.output_folder import SUMMARY, listed_outputs, printable
-from siam_keras.runtime.spreadsheet import spreadsheet_safe
 from siam_keras.runtime.uris import is_uri
 from siam_keras.scoring.model_handler import DEFAULT_BATCH_SIZE, SIAMModelHandler
 from siam_keras.scoring.photo_reader import DEFAULT_MAX_BYTES, PhotoReader
 from siam_keras.scoring.scoring_result import ScoringResult
 
 NAMESPACE = "siam_score"
-FAILURES_HEADER = "image,reason"
+#: The failures table's columns.
+FAILURE_COLUMNS = {"image": "string", "reason": "string"}
 _FAILED, _RECORDS = "failures", "records"
 _LOG = logging.getLogger(__name__)
 
@@ -102,16 +100,25 @@ class WriteRecord(beam.DoFn):
             write_json(os.path.join(self.folder, f"{name}.json"), record, indent=1)
 
 
-def failure_line(result):
-    """A failures CSV line: image, reason (quoted as CSV needs; the reason without the
-    image's name, which the errors start with)."""
+def failure_row(result):
+    """A failures table's row: image, reason (without the image's name, which the errors
+    start with)."""
     reason = result.error
     if reason.startswith(f"{result.image}: "):
         reason = reason[len(result.image) + 2:]
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow([spreadsheet_safe(result.image),
-                                                    spreadsheet_safe(reason)])
-    return buffer.getvalue()
+    return {"image": result.image, "reason": reason}
+
+
+def write_table(rows, path, columns, label):
+    """Writes a PCollection of row dicts as exactly the one file `path`: Parquet for a
+    .parquet name, else CSV with the cells `siam explain --table` writes."""
+    if path.lower().endswith(".parquet"):
+        return rows | f"Write{label}Parquet" >> beam.io.WriteToParquet(
+            path, table_schema(columns), num_shards=1, shard_name_template="")
+    names = list(columns)
+    return (rows | f"{label}Lines" >> beam.Map(lambda row: csv_line(row.get(n) for n in names))
+            | f"Write{label}CSV" >> beam.io.WriteToText(
+                path, num_shards=1, shard_name_template="", header=csv_line(names)))
 
 
 def build_pipeline(pipeline, items, model_path, columns, image_size, output, failures=None,
@@ -122,11 +129,12 @@ def build_pipeline(pipeline, items, model_path, columns, image_size, output, fai
     Args:
         pipeline: a `beam.Pipeline`.
         items: `ImageItem`s (`image_inputs.list_inputs`).
-        model_path: the model (`ScoringModel`).
+        model_path: the model (`ModelFile`).
         columns: the table's columns (`explanation_table.table_columns`).
         image_size: the model's (height, width).
-        output: the Parquet file, written as one file under exactly that name.
-        failures: the failures CSV file (image, reason), or None (failures are logged).
+        output: the table (.parquet or .csv), written as one file under exactly that name.
+        failures: the failures table (image, reason; .csv or .parquet), or None (failures
+            are logged).
         explanations: a folder for one JSON file per photo, or None.
         problems: `InputProblem`s found before the pipeline (bad manifest rows).
         top_k, batch_size, max_pixels, max_bytes, num_threads: see `siam score --help`.
@@ -141,17 +149,15 @@ def build_pipeline(pipeline, items, model_path, columns, image_size, output, fai
               | "RunInference" >> RunInference(handler)
               | "Route" >> beam.ParDo(RouteResults(columns)).with_outputs(_FAILED, _RECORDS,
                                                                           main="rows"))
-    _ = routed.rows | "WriteParquet" >> beam.io.WriteToParquet(
-        output, table_schema(columns), num_shards=1, shard_name_template="")
+    write_table(routed.rows, output, columns, "Rows")
     if explanations is not None:
         _ = routed[_RECORDS] | "WriteJSON" >> beam.ParDo(WriteRecord(explanations))
     listed = pipeline | "ManifestProblems" >> beam.Create(
         [ScoringResult(p.image, error=f"{p.image}: {p.reason}") for p in problems])
     failed = (read[_FAILED], routed[_FAILED], listed) | "Failures" >> beam.Flatten()
     if failures is not None:
-        _ = (failed | "FailureLines" >> beam.Map(failure_line)
-             | "WriteFailures" >> beam.io.WriteToText(
-                 failures, num_shards=1, shard_name_template="", header=FAILURES_HEADER))
+        write_table(failed | "FailureRows" >> beam.Map(failure_row), failures, FAILURE_COLUMNS,
+                    "Failures")
     else:
         _ = failed | "LogFailures" >> beam.Map(lambda r: _LOG.warning("skipped %s",
                                                                        printable(r.error)))
@@ -165,7 +171,7 @@ def score(model, items, output, failures=None, explanations=None, problems=(), t
     "num_failed", "output", "failures", "explanations"}.
 
     Args:
-        model: a `ScoringModel` (its `describe()` gives the table's columns).
+        model: a `ModelFile` (its `describe()` gives the table's columns).
         pipeline_args: Beam's pipeline options, e.g. ["--runner=DataflowRunner",
             "--project=...", ...] (default: DirectRunner).
         the others: see `build_pipeline`.

@@ -5,7 +5,7 @@ from siam_keras.cli import main
 
 def test_missing_model_file_is_named(tmp_path, capsys):
     assert main(["evaluate", "--model", str(tmp_path / "none.keras"), "--out", str(tmp_path / "o.json")]) == 2
-    assert "Model file not found" in capsys.readouterr().err
+    assert "none.keras: no such model file or folder" in capsys.readouterr().err
 
 
 def test_help_lists_commands(capsys):

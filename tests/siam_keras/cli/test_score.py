@@ -27,8 +27,9 @@ def test_beam_pipeline_options_pass_through_and_other_commands_stay_strict():
 
 def test_wrong_arguments_are_named(tmp_path, capsys):
     common = ["score", "--model", str(tmp_path / "m.keras"), "--input", str(tmp_path / "*.jpg")]
-    cases = [(["--output", "s.csv"], "--output must be a .parquet file. Received: s.csv"),
-             (["--output", "s.parquet", "--failures", "f.txt"], "--failures must be a .csv file"),
+    cases = [(["--output", "s.txt"], "--output must be a .csv or .parquet file. Received: s.txt"),
+             (["--output", "s.csv", "--failures", "f.txt"],
+              "--failures must be a .csv or .parquet file"),
              (["--output", "s.parquet", "--top-k", "0", "--batch-size", "-1"],
               "These must be positive integers. Received: --top-k=0, --batch-size=-1"),
              (["--output", "s.parquet", "--latitude-column", "lat"],

@@ -77,9 +77,9 @@ def assert_same_rows(scored, explained, tolerance=1e-5):
 
 
 def failures(path):
-    with open(path, newline="", encoding="utf-8") as file:
-        return sorted((row["image"].rsplit("/", 1)[-1], row["reason"])
-                      for row in csv.DictReader(file))
+    table = read_table(path)
+    return sorted((str(image).rsplit("/", 1)[-1], str(reason))
+                  for image, reason in zip(table["image"], table["reason"]))
 
 
 def test_a_manifest_scored_with_a_keras_model_equals_siam_explain(photos, tiny_models, explained,
@@ -109,17 +109,18 @@ def test_a_manifest_scored_with_a_keras_model_equals_siam_explain(photos, tiny_m
 
 def test_exported_models_score_a_pattern_as_the_keras_model_explains(photos, tiny_export, explained,
                                                                      tmp_path):
-    models = {"saved_model": tiny_export / "saved_model" / "1",
-              "tflite": tiny_export / "tflite" / "model_float32.tflite"}
-    for kind, model in models.items():
+    # Each table in either format: the scores and the failures.
+    models = {"saved_model": (tiny_export / "saved_model" / "1", "scores.csv", "failures.parquet"),
+              "tflite": (tiny_export / "tflite" / "model_float32.tflite", "scores.parquet",
+                         "failures.csv")}
+    for kind, (model, table, failed) in models.items():
         out = tmp_path / kind
         code = main(["score", "--model", str(model), "--input", str(photos / "*.*g"),
-                     "--output", str(out / "scores.parquet"),
-                     "--failures", str(out / "failures.csv"),
+                     "--output", str(out / table), "--failures", str(out / failed),
                      "--explanations", str(out / "json"), "--top-k", "4", *ONE_WORKER])
         assert code == 0, kind
-        assert_same_rows(by_name(read_table(out / "scores.parquet")), explained[0])
-        assert [name for name, _ in failures(out / "failures.csv")] == ["corrupt.jpg"]
+        assert_same_rows(by_name(read_table(out / table)), explained[0])
+        assert [name for name, _ in failures(out / failed)] == ["corrupt.jpg"]
         for name in GOOD:
             stem = name.rsplit(".", 1)[0]
             ours = json.loads((out / "json" / f"{stem}.json").read_text(encoding="utf-8"))

@@ -1,7 +1,6 @@
 import pytest
 
-from siam_keras.scoring import ScoringModel
-from siam_keras.scoring.scoring_model import model_kind
+from siam_keras.runtime.model_files import ModelFile, model_kind
 
 
 def test_each_kind_is_told_apart_by_what_identifies_it(tmp_path):
@@ -14,7 +13,7 @@ def test_each_kind_is_told_apart_by_what_identifies_it(tmp_path):
     assert model_kind(str(version) + "/") == "saved_model"
     assert model_kind(tmp_path / "m.keras") == "keras"
     assert model_kind(tmp_path / "m.TFLITE") == "tflite"
-    assert ScoringModel(tmp_path / "m.keras").kind == "keras"
+    assert ModelFile(tmp_path / "m.keras").kind == "keras"
 
 
 def test_a_wrong_model_path_says_what_was_expected(tmp_path):
@@ -25,24 +24,24 @@ def test_a_wrong_model_path_says_what_was_expected(tmp_path):
                                          r"folder, e.g. .*saved_model/2"):
         model_kind(tmp_path / "saved_model")
     (tmp_path / "model.h5").write_bytes(b"")
-    with pytest.raises(ValueError, match=r"model.h5 is no model siam score runs. Expected one of: "
+    with pytest.raises(ValueError, match=r"model.h5 is no SIAM model file. Expected one of: "
                                          r"a SavedModel version folder.*\.tflite.*\.keras file"):
-        ScoringModel(tmp_path / "model.h5")
+        ModelFile(tmp_path / "model.h5")
     with pytest.raises(FileNotFoundError, match="nothing.keras: no such model file or folder"):
-        ScoringModel(tmp_path / "nothing.keras")
+        ModelFile(tmp_path / "nothing.keras")
 
 
 def test_a_tflite_file_needs_its_own_sidecar(tmp_path):
     (tmp_path / "model_float32.tflite").write_bytes(b"not a model")
     with pytest.raises(FileNotFoundError, match="Model sidecar not found: .*siam_model.json"):
-        ScoringModel(tmp_path / "model_float32.tflite").describe()
+        ModelFile(tmp_path / "model_float32.tflite").describe()
 
 
 def test_a_keras_file_is_described_from_the_model(tiny_models):
     from tests.conftest import TINY_ATTRIBUTES, TINY_OUTPUTS
 
-    attributes, head, image_size = ScoringModel(tiny_models[0]).describe()
+    attributes, head, image_size = ModelFile(tiny_models[0]).describe()
     assert attributes == TINY_ATTRIBUTES and tuple(head.output_names) == TINY_OUTPUTS
     assert image_size == (32, 32)
     with pytest.raises(ValueError, match="baseline.keras: .* siam score needs a SIAM model"):
-        ScoringModel(tiny_models[1]).load()
+        ModelFile(tiny_models[1]).load(command="siam score")

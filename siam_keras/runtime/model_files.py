@@ -1,4 +1,4 @@
-"""`ScoringModel`: the three kinds of SIAM model `siam score` runs, told apart and loaded.
+"""`ModelFile`: the three kinds of SIAM model file every command takes, told apart and loaded.
 
 - a SavedModel version folder (`EXPORT_DIR/saved_model/<N>/`, with the sidecar
   `assets/siam_model.json`): `SavedModelExplainer` (TensorFlow);
@@ -6,7 +6,8 @@
 - a `.keras` file: `SIAMExplainer` over `siam_keras.saving.load_model` (Keras).
 
 Each loads into an explainer with the same interface (`image_size`, `attribute_names`,
-`head`, called on pixels with `top_k`), so a pipeline treats them alike. A model given
+`head`, `predict`, called on pixels with `top_k`), so `siam explain`, `siam evaluate`
+and `siam score` take the same `--model` and treat the kinds alike. A model given
 as a URI (gs://, ...) is read through `tf.io.gfile`; a `.keras` or `.tflite` one is
 first copied to a local temporary folder (Keras and LiteRT read local files).
 """
@@ -23,6 +24,10 @@ from siam_keras.runtime.uris import is_uri
 KINDS = {"saved_model": "a SavedModel version folder (EXPORT_DIR/saved_model/<N>)",
          "tflite": "a .tflite file with siam_model.json beside it",
          "keras": "a .keras file"}
+#: The `--model` help of every command that takes a SIAM model file.
+MODEL_HELP = ("the SIAM model: a .keras file, a SavedModel version folder written by siam-export "
+              "(EXPORT_DIR/saved_model/<N>, with its assets/siam_model.json) or a .tflite file "
+              "with its siam_model.json beside it")
 
 
 def _join(folder, name):
@@ -62,7 +67,7 @@ def model_kind(path):
             raise ValueError(f"{path} holds SavedModel versions {versions}: give one version "
                              f"folder, e.g. {os.path.join(path, versions[-1])}")
     choices = "; ".join(KINDS.values())
-    raise ValueError(f"{path} is no model siam score runs. Expected one of: {choices}")
+    raise ValueError(f"{path} is no SIAM model file. Expected one of: {choices}")
 
 
 def _local_copy(uri, folder, name=None):
@@ -75,8 +80,8 @@ def _local_copy(uri, folder, name=None):
 
 
 @dataclasses.dataclass(frozen=True)
-class ScoringModel:
-    """A SIAM model `siam score` runs: its path and kind, and how to load it.
+class ModelFile:
+    """A SIAM model file or folder: its path and kind, and how to load it.
 
     Args:
         path: a SavedModel version folder, a `.tflite` file (its `siam_model.json`
@@ -86,8 +91,8 @@ class ScoringModel:
         FileNotFoundError, ValueError: see `model_kind`.
 
     Example:
-    >>> model = ScoringModel("export/saved_model/1")
-    >>> explainer = model.load()           # once per worker
+    >>> model = ModelFile("export/saved_model/1")
+    >>> explainer = model.load()
     >>> explanation = explainer(pixels, top_k=8)
     """
 
@@ -98,11 +103,12 @@ class ScoringModel:
         object.__setattr__(self, "path", os.fspath(self.path).rstrip("/"))
         object.__setattr__(self, "kind", model_kind(self.path))
 
-    def load(self, num_threads=None):
+    def load(self, num_threads=None, command="this command"):
         """The model's explainer (`SavedModelExplainer`, `EdgeExplainer` or `SIAMExplainer`).
 
         Args:
             num_threads: LiteRT's CPU threads for a `.tflite` model (None: its default).
+            command: named in the error for a `.keras` model that is no SIAM model.
 
         Raises:
             ValueError: the file is no SIAM model, or the sidecar does not describe it.
@@ -114,7 +120,7 @@ class ScoringModel:
             return SavedModelExplainer(self.path)
         path, sidecar = self.path, None
         if is_uri(path):
-            folder = tempfile.mkdtemp(prefix="siam-score-")
+            folder = tempfile.mkdtemp(prefix="siam-model-")
             if self.kind == "tflite":
                 sidecar = _local_copy(_join(posixpath.dirname(path), SIDECAR_NAME), folder)
             path = _local_copy(path, folder)
@@ -129,7 +135,7 @@ class ScoringModel:
         try:
             return SIAMExplainer(load_model(path))
         except ValueError as error:
-            raise ValueError(f"{self.path}: {error} siam score needs a SIAM model.") from None
+            raise ValueError(f"{self.path}: {error} {command} needs a SIAM model.") from None
 
     def describe(self):
         """(attribute_names, head, image_size) without running anything: from the
