@@ -122,14 +122,16 @@ def read_manifest_splits(table, image_size, splits=SPLITS, output_classes=None, 
         get("longitude_column") or None)
     classes, rows, unknown = fix_classes(rows, outputs, output_classes)
     problems += unknown
-    log(f"      {len(rows)} usable rows in {len(get('files'))} manifest file(s): "
-        + ", ".join(f"{n} {s}" for s, n in _split_counts(rows).items()))
     wanted = [row for row in rows if row.split in splits]
+    log(f"      {len(get('files'))} manifest file(s): reading the photos of {len(wanted)} rows"
+        + ("" if len(splits) == len(SPLITS) else f" ({', '.join(splits)})"))
     progress = _Progress(len(wanted), log)
     pixels, loaded, unreadable = load_images(wanted, image_size, get("max_pixels") or DEFAULT_MAX_PIXELS,
                                              workers=workers, progress=progress)
     problems += unreadable
     problems.sort(key=lambda p: (p.source, p.line))
+    counts = {split: n for split, n in _split_counts(loaded).items() if split in splits}
+    log(f"      {len(loaded)} usable rows: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     _log_problems(problems, log)
     attribute_names = tuple(get("attribute_columns"))
     parts = {}

@@ -80,7 +80,11 @@ def test_broken_rows_are_named_by_file_and_line_and_the_run_finishes(photos, tmp
     assert dataset["rows"] == {"train": 24, "validation": 8, "test": 2}
     assert set(metrics["outputs"]["landscape"]) >= {"accuracy", "macro_f1", "recall"}
     assert "kendall_tau" in metrics["outputs"]["scenicness"]
-    assert "6 rows left out" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "6 rows left out" in printed
+    # The console's counts are metrics.json's: after the unreadable photos too.
+    assert "34 usable rows: 24 train, 8 validation, 2 test" in printed
+    assert printed.count("usable rows") == 1
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert saved["dataset"]["num_skipped_rows"] == 6
 
