@@ -55,16 +55,16 @@ def opened_image(source, name, max_pixels=None):
             width, height = image.size
             if max_pixels is not None and width * height > max_pixels:
                 raise ImageError(
-                    f"{name}: {width} x {height} pixels ({width * height / 1e6:.0f} MP) is "
-                    f"more than the limit of {max_pixels / 1e6:.0f} MP; refused without "
+                    f"{name}: {width} x {height} pixels ({_megapixels(width * height)}) is "
+                    f"more than the limit of {_megapixels(max_pixels)}; refused without "
                     "decoding (a possible decompression bomb). Raise --max-pixels to accept it.")
             yield image
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         found = re.search(r"\((\d+) pixels\)", str(error))  # Pillow's check, before ours
-        size = f"{int(found.group(1)) / 1e6:.0f} MP" if found else "its size"
-        limit = f"the limit of {max_pixels / 1e6:.0f} MP" if max_pixels else "Pillow's limit"
+        size = _megapixels(int(found.group(1))) if found else "its size"
+        limit = f"the limit of {_megapixels(max_pixels)}" if max_pixels else "Pillow's limit"
         raise ImageError(f"{name}: {size} is more than {limit}; refused without decoding (a "
                          "possible decompression bomb). Raise --max-pixels to accept it.") from None
     except UnidentifiedImageError:
@@ -116,3 +116,10 @@ def _unreadable(source):
             return (f"a TIFF Pillow cannot read ({error or type(error).__name__}; e.g. 64-bit "
                     "or colour floating-point samples, or a corrupt header)")
     return "not an image Pillow can read (unknown or corrupt format)"
+
+
+def _megapixels(pixels):
+    """"51 MP", "0.3 MP", or "1000 pixels" below 0.1 MP (a small limit never reads "0 MP")."""
+    if pixels >= 1_000_000:
+        return f"{pixels / 1e6:.0f} MP"
+    return f"{pixels / 1e6:.1f} MP" if pixels >= 100_000 else f"{pixels} pixels"

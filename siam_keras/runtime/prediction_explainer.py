@@ -70,6 +70,27 @@ class PredictionExplainer:
         """
         return intervention_from_predictions(self.head, self.predict(images), factors)
 
+    def explain_files(self, paths, top_k=DEFAULT_TOP_K, max_pixels=None, batch_size=16):
+        """Explains photo files: read, resized to the model's input and explained in
+        batches, each file that cannot be read or explained failing alone.
+
+        Args:
+            paths: photo files (JPEG, PNG, WebP, TIFF).
+            top_k: attributes ranked per output.
+            max_pixels: larger photos are refused unread (default: 50 megapixels).
+            batch_size: photos per forward pass.
+
+        Returns:
+            One `ExplainedFile` per path, in order: `.ok`, `.value(output)`,
+            `.top_attributes(output, k)`, `.to_json()`, or `.error`
+            (`siam_keras.runtime.file_explanations`).
+        """
+        from siam_keras.runtime.file_explanations import explain_files
+        from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
+
+        return explain_files(self, paths, top_k,
+                             DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels, batch_size)
+
     def __call__(self, images, top_k=DEFAULT_TOP_K):
         checked_top_k(top_k)  # before the (costly) forward pass
         return self.explain_predictions(self.predict(images), top_k)
