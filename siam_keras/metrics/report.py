@@ -3,7 +3,7 @@
 import numpy as np
 
 from siam_keras import vocabulary
-from siam_keras.metrics.average_precision import attribute_average_precision
+from siam_keras.metrics.attribute_metrics import attribute_metrics, coverage_note
 from siam_keras.metrics.classification import classification_report
 from siam_keras.metrics.contributions import class_contribution_r
 from siam_keras.metrics.ground_truth import effect_rank_tau
@@ -32,7 +32,7 @@ def metrics_report(predictions, targets, output_names, attribute_names=None, tru
     Returns:
         {"outputs": {name: {kendall_tau, spearman, rmse, r2}, or for a classification
                      output {accuracy, top5_accuracy, macro_f1, recall}},
-         "attributes": {"mean_ap", "ap": {attribute: ap}},            (SIAM only)
+         "attributes": `attribute_metrics` (AP, Spearman, ...),        (SIAM only)
          "ground_truth": {"effect_rank_tau", "outputs": {name: {...}}}} (when known)
     """
     report, output_classes = {"outputs": {}}, dict(output_classes or {})
@@ -58,7 +58,7 @@ def metrics_report(predictions, targets, output_names, attribute_names=None, tru
         and vocabulary.ATTRIBUTE_SCORES in predictions
         and targets.get("attributes") is not None
     ):
-        report["attributes"] = attribute_average_precision(
+        report["attributes"] = attribute_metrics(
             targets["attributes"], predictions[vocabulary.ATTRIBUTE_SCORES], attribute_names
         )
     if true_contributions is not None and attribute_names is not None:
@@ -89,15 +89,18 @@ def format_report(report):
     baseline = report.get("baseline", {}).get("outputs", {})
 
     def cell(value):
-        return "-" if value is None else f"{value:.3f}"
+        return "-" if value is None or value != value else f"{value:.3f}"  # None, NaN: none
 
     for name, values in report["outputs"].items():
         keys = [k for k in CLASSIFICATION_KEYS if k in values] if "accuracy" in values else \
             ("kendall_tau", "spearman", "rmse", "r2")
         for key in keys:
             rows.append((name, key, cell(values[key]), cell(baseline.get(name, {}).get(key))))
-    if "attributes" in report:
-        rows.append(("attributes", "mean_ap", cell(report["attributes"]["mean_ap"]), "-"))
+    attributes = report.get("attributes")
+    if attributes:
+        rows.append(("attributes", "mean_ap", cell(attributes["mean_ap"]), "-"))
+        if "mean_spearman" in attributes:
+            rows.append(("attributes", "mean_spearman", cell(attributes["mean_spearman"]), "-"))
     if "ground_truth" in report:
         rows.append(("ground_truth", "effect_rank_tau", cell(report["ground_truth"]["effect_rank_tau"]), "-"))
         for name, values in report["ground_truth"]["outputs"].items():
@@ -107,4 +110,7 @@ def format_report(report):
     if not baseline:
         rows = [r[:3] for r in rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    if attributes and "num_attributes" in attributes:
+        lines.append(coverage_note(attributes))
+    return "\n".join(lines)

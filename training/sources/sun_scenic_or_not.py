@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from siam_keras import vocabulary
-from siam_keras.metrics.average_precision import attribute_average_precision
+from siam_keras.metrics.attribute_metrics import attribute_metrics
 from siam_keras.metrics.regression import regression_report
 from siam_keras.plotting import plot_attribute_maps
 from training import datasets
@@ -103,7 +103,7 @@ def evaluate(model, sun_test, son_test, attributes, batch_size):
         for name in OUTPUTS}}
     if vocabulary.ATTRIBUTE_SCORES in son_predictions:
         sun_predictions, sun_targets = predict(model, datasets.evaluation_batches([sun_test], batch_size))
-        report["attributes"] = attribute_average_precision(
+        report["attributes"] = attribute_metrics(
             sun_targets[vocabulary.ATTRIBUTE_SCORES], sun_predictions[vocabulary.ATTRIBUTE_SCORES],
             attributes)
     return report, son_predictions
