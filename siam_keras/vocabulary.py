@@ -21,6 +21,8 @@ CONTRIBUTIONS = "contributions"
 CONTRIBUTIONS_SUFFIX = f"_{CONTRIBUTIONS}"
 ATTRIBUTE_RELEVANCE = "attribute_relevance"
 SPATIAL_CONTRIBUTIONS = "spatial_contributions"
+#: Each explained photo's distance from the training photos and whether it is unlike them.
+OUT_OF_DISTRIBUTION = "out_of_distribution"
 
 #: The outputs of the paper (ScenicOrNot), used by the presets and `synthetic_scenes`.
 SCENICNESS = "scenicness"

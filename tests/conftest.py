@@ -52,6 +52,18 @@ def _randomise_head(model, seed):
         weight.assign(value.astype("float32"))
 
 
+def _keep_a_training_distribution(model):
+    """A `TrainingDistribution` fitted on generated scenes, as siam-train keeps one, so that
+    every export and explanation of the tiny model carries the out-of-distribution flag."""
+    from siam_keras.data import SyntheticScenes
+    from siam_keras.runtime.training_distribution import TrainingDistribution
+
+    scenes = SyntheticScenes(image_size=32, template_size=4)
+    maps = [model.predict(scenes.generate(split, 300)["image"].astype("float32"),
+                          verbose=0)["attribute_maps"] for split in ("train", "validation")]
+    model.siam_head.training_distribution = TrainingDistribution.fit(*maps)
+
+
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory):
     """(siam_path, baseline_path): .keras files of an untrained SIAM model with a
@@ -65,6 +77,7 @@ def tiny_models(tmp_path_factory):
     siam = build_siam_model(list(TINY_ATTRIBUTES), TINY_OUTPUTS, image_size=32, template_size=4,
                             border_size=0, initial_biases={"scenicness": 5.0})
     _randomise_head(siam, 1)
+    _keep_a_training_distribution(siam)
     siam.save(folder / "siam.keras")
     build_baseline_model(TINY_OUTPUTS, image_size=32).save(folder / "baseline.keras")
     return folder / "siam.keras", folder / "baseline.keras"

@@ -43,6 +43,11 @@ def test_real_calls_print_no_library_chatter(tiny_models, tiny_export, tiny_scen
         ["siam", "explain", "--model", str(tiny_models[0]), "p.png", "--out", "ex"],
         ["siam-edge", "explain", "--model", str(tiny_export / "tflite" / "model_float32.tflite"),
          "p.png", "--out", "edge"],
+        # Every kind of --model: a SavedModel and a .tflite run in siam explain and evaluate.
+        ["siam", "explain", "--model", str(tiny_export / "saved_model" / "1"), "p.png", "--out",
+         "saved"],
+        ["siam", "evaluate", "--model", str(tiny_export / "tflite" / "model_float32.tflite"),
+         "--out", "e.json", "--num-images", "4"],
         ["siam", "score", "--model", str(tiny_export / "saved_model" / "1"), "--input", "m.csv",
          "--output", "s.parquet", "--failures", "f.csv"],
         ["siam-train", "--config", "demo", "--out", "run", "--keep-unhealthy", "--set",

@@ -7,6 +7,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from siam_keras import vocabulary
 from siam_keras.metrics.report import format_report
 from siam_keras.runtime.atomic import write_json
 from siam_keras.runtime.run_lock import RunLock
@@ -25,6 +26,7 @@ from training.fit import MODEL_FILE, fit_stage
 from training.health import check_health
 from training.run_folder import METRICS_FILE, RunFolderError, prepare_run_folder
 from training.sources import data_source
+from training.training_distribution import keep_training_distribution
 
 
 def run(config, out_dir, overwrite=False, log=print, keep_unhealthy=False):
@@ -84,7 +86,9 @@ def train_and_evaluate(config, source, out, log=print):
     dataset = source.description()
     dataset.setdefault("num_images", report["outputs"][list(source.output_names)[0]]["num_images"])
     siam_validation.evaluate(siam)
-    metrics = {"dataset": dataset, **report,
+    distribution = keep_training_distribution(
+        siam, source, out / MODEL_FILE, predictions.get(vocabulary.ATTRIBUTE_MAPS), log)
+    metrics = {"dataset": dataset, **report, vocabulary.OUT_OF_DISTRIBUTION: distribution,
                "training": {"siam_seconds": round(seconds, 1),
                             "steps_per_epoch": source.steps_per_epoch()},
                "health": {"siam": siam_validation.report.to_json()}}

@@ -8,6 +8,7 @@ import { loadAndCompile, loadLiteRt, Tensor } from "./litert/core/index.js";
 import { PhotoError, readPhoto } from "./pixels.js";
 import {
   ATTRIBUTE_MAPS, ATTRIBUTE_SCORES, PIXELS_INPUT, PIXELS_SIGNATURE, Sidecar, contributionsKey, explain, intervene,
+  outOfDistribution,
 } from "./siam.js";
 import { drawExplanation } from "./view.js";
 
@@ -76,6 +77,7 @@ async function explainFile(file) {
   const request = (state.requests = (state.requests || 0) + 1); // the last photo chosen wins
   const { height, width } = state.sidecar;
   const started = performance.now();
+  status(`Explaining ${file.name}…`);
   let photo, outputs, explained, decoded, ran;
   try {
     photo = await readPhoto(file, width, height, state.page.max_pixels);
@@ -85,6 +87,11 @@ async function explainFile(file) {
     explained = explain(state.sidecar, outputs, state.page.tolerance);
   } catch (error) {
     if (request === state.requests) {
+      // Nothing of an earlier photo stays on show as if it were this one's.
+      state.result = null;
+      $("result").hidden = true;
+      delete $("result").dataset.file;
+      status(`${file.name}: not explained`, "error");
       showError(error instanceof PhotoError ? error.message
         : `${file.name} could not be explained: ${error.message}`);
     }
@@ -93,7 +100,8 @@ async function explainFile(file) {
   if (request !== state.requests) return;
   const done = performance.now();
   state.photo = photo;
-  state.result = { file: file.name, outputs, explained, pixels: photo.rgb };
+  state.result = { file: file.name, outputs, explained, pixels: photo.rgb,
+                   outOfDistribution: outOfDistribution(state.sidecar, outputs[ATTRIBUTE_MAPS]) };
   resetWhatIf();
   $("result").hidden = false;
   render();
@@ -185,7 +193,8 @@ function render() {
     state.whatIf.removed[n].forEach((r, i) => { if (r) removed[i] = 1; });
   }
   drawExplanation({ sidecar, style: state.page.style, photo: state.photo.photo, outputs: result.outputs,
-                    entry: result.explained[name], whatIf: edits && edits[name], removed });
+                    entry: result.explained[name], whatIf: edits && edits[name], removed,
+                    file: result.file, unusual: result.outOfDistribution });
 }
 
 // ---- controls -----------------------------------------------------------------------

@@ -134,7 +134,49 @@ export class Sidecar {
       }
       this.heads[name] = head;
     }
+    const distribution = data.training_distribution;
+    this.distribution = null;
+    if (distribution) {
+      const n = 3 * this.attributeNames.length;
+      this.distribution = {
+        mean: flat(distribution.mean, [n], "training_distribution.mean"),
+        precision: flat(distribution.precision, [n, n], "training_distribution.precision"),
+        threshold: distribution.threshold,
+      };
+    }
   }
+}
+
+/**
+ * How far one photo's maps (H*W*K, row-major) lie from the training photos'
+ * (siam_keras.runtime.training_distribution): the Mahalanobis distance of each map's
+ * mean, maximum and standard deviation over the grid. {distance, threshold, flagged},
+ * or null for a model that keeps no training distribution.
+ */
+export function outOfDistribution(sidecar, maps) {
+  const found = sidecar.distribution;
+  if (!found) return null;
+  const k = sidecar.attributeNames.length, cells = maps.length / k;
+  const features = new Float64Array(3 * k);
+  for (let a = 0; a < k; a++) {
+    let sum = 0, peak = -Infinity;
+    for (let i = 0; i < cells; i++) { const v = maps[i * k + a]; sum += v; peak = Math.max(peak, v); }
+    const mean = sum / cells;
+    let spread = 0;
+    for (let i = 0; i < cells; i++) spread += (maps[i * k + a] - mean) ** 2;
+    features[a] = mean;
+    features[k + a] = peak;
+    features[2 * k + a] = Math.sqrt(spread / cells);
+  }
+  const n = 3 * k, offset = features.map((v, i) => v - found.mean[i]);
+  let squared = 0;
+  for (let i = 0; i < n; i++) {
+    let row = 0;
+    for (let j = 0; j < n; j++) row += found.precision[i * n + j] * offset[j];
+    squared += offset[i] * row;
+  }
+  const distance = Math.sqrt(Math.max(squared, 0));
+  return { distance, threshold: found.threshold, flagged: distance > found.threshold };
 }
 
 /** Softmax of logits (an array), stable. */

@@ -19,10 +19,21 @@ function paragraph(className, text, data) {
   return element;
 }
 
-/** The prediction in words, and what the edit changes. */
-function headline(entry, whatIf) {
+/** Which photo it is, whether it is unlike the training photos, the prediction in words,
+ * and what the edit changes. */
+function headline(entry, whatIf, file, unusual) {
   const { head } = entry;
-  const lines = [];
+  const lines = [paragraph("photo-name", file, { file })];
+  if (unusual) {
+    const warning = paragraph("out-of-distribution",
+      unusual.flagged ? `Out of distribution: unlike the training photos (distance ` +
+        `${unusual.distance.toFixed(1)} > ${unusual.threshold.toFixed(1)}); the explanation ` +
+        "describes a photo unlike any the model learned from." : "",
+      { flagged: String(unusual.flagged), distance: String(unusual.distance),
+        threshold: String(unusual.threshold) });
+    warning.hidden = !unusual.flagged;
+    lines.push(warning);
+  }
   if (head.isClassification) {
     const p = entry.probabilities, best = entry.predicted, second = entry.runnerUp;
     lines.push(paragraph("headline",
@@ -55,14 +66,15 @@ function headline(entry, whatIf) {
 /**
  * Draws `entry` (an output of siam.explain) of the photo, with `whatIf` ({value,
  * contributions, spatial} per class, from siam.intervene) when an edit is active and
- * `removed` (H*W, cells the brush or a region removed) for the overlay's hatching.
+ * `removed` (H*W, cells the brush or a region removed) for the overlay's hatching;
+ * `file` names the photo, `unusual` is its outOfDistribution (siam.js) or null.
  */
-export function drawExplanation({ sidecar, style, photo, outputs, entry, whatIf, removed }) {
+export function drawExplanation({ sidecar, style, photo, outputs, entry, whatIf, removed, file, unusual }) {
   const { head } = entry;
   const pair = [entry.predicted ?? 0, entry.runnerUp ?? 1];
   const number = imageOutput(head, entry.value, entry.contributions, entry.split.spatial, ...pair);
   const after = whatIf && imageOutput(head, whatIf.value, whatIf.contributions, whatIf.spatial, ...pair);
-  headline(entry, whatIf);
+  headline(entry, whatIf, file, unusual);
 
   // Bars in order of |contribution|, as siam explain's figure: bias + bars = the total.
   const names = sidecar.attributeNames;

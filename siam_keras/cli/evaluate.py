@@ -14,8 +14,8 @@ from siam_keras import vocabulary
 from siam_keras.data.run_config import manifest_table, run_config_data
 from siam_keras.data.synthetic_scenes import OUTPUTS
 from siam_keras.evaluation.explanation_report import format_explanation_report
+from siam_keras.model_files import MODEL_HELP
 from siam_keras.runtime.atomic import write_bytes, write_json
-from siam_keras.runtime.model_files import MODEL_HELP
 
 #: Test images drawn with their explanation by `--figures`.
 DEFAULT_NUM_FIGURES = 4
@@ -108,7 +108,7 @@ class EvaluatedModel:
 def load_evaluated_model(path):
     """The model of `--model`: a `.keras` file, a SavedModel version folder or a
     `.tflite` file with its sidecar; errors as `ModelFile`'s."""
-    from siam_keras.runtime.model_files import ModelFile
+    from siam_keras.model_files import ModelFile
     from siam_keras.saving import load_model
 
     model_file = ModelFile(path)

@@ -1,9 +1,9 @@
 """`siam explain`: a figure and a JSON file explaining each image's prediction."""
 
+from siam_keras.model_files import MODEL_HELP, ModelFile
 from siam_keras.runtime import image_files as explained_files
 from siam_keras.runtime.explanation_table import checked_table_path
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES
-from siam_keras.runtime.model_files import MODEL_HELP, ModelFile
 from siam_keras.runtime.output_paths import check_outputs
 
 

@@ -6,9 +6,9 @@ import os
 import sys
 import textwrap
 
+from siam_keras.model_files import MODEL_HELP
 from siam_keras.runtime.explanation_table import TABLE_SUFFIXES
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
-from siam_keras.runtime.model_files import MODEL_HELP
 from siam_keras.runtime.output_paths import check_outputs, same_file
 from siam_keras.runtime.run_lock import RunLock
 from siam_keras.runtime.uris import is_uri
@@ -154,7 +154,7 @@ def run(args):
 
 
 def _score(args, outputs):
-    from siam_keras.runtime.model_files import ModelFile
+    from siam_keras.model_files import ModelFile
     from siam_keras.scoring import list_inputs
     from siam_keras.scoring.pipeline import score
 

@@ -11,7 +11,7 @@ def predict(model, images, batch_size=64):
     """Runs `model` over uint8 or float images in batches; returns a dict of NumPy arrays.
 
     `model` is a Keras model or the explainer of any SIAM model file
-    (`siam_keras.runtime.model_files`: a SavedModel, a `.tflite`), whose `predict`
+    (`siam_keras.model_files`: a SavedModel, a `.tflite`), whose `predict`
     takes raw pixels.
     """
     if isinstance(model, PredictionExplainer):

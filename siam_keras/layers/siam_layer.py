@@ -7,6 +7,7 @@ from keras import ops
 from siam_keras import vocabulary
 from siam_keras.layers.alternating_signs import AlternatingSigns
 from siam_keras.runtime.adaptive_pooling import adaptive_pooling_matrix
+from siam_keras.runtime.training_distribution import TrainingDistribution
 
 HEADS = ("templates", "linear")
 #: How a classification output's C classes use the templates: one set of G templates per
@@ -129,6 +130,9 @@ class SIAMLayer(keras.layers.Layer):
             while training, averaged over the batch like Keras' activity
             regularizers. `keras.regularizers.L1(...)` makes attributes that do
             not matter contribute nothing, rather than carry part of the bias.
+        training_distribution: the `TrainingDistribution` of the training photos'
+            attribute maps (or its JSON dict), which flags photos unlike them;
+            `siam-train` sets it after training. None: no photo is flagged.
         **kwargs: base layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -174,10 +178,12 @@ class SIAMLayer(keras.layers.Layer):
         template_constraint="non_neg",
         mixing_initializer=None,
         contribution_regularizer=None,
+        training_distribution=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.attribute_names = list(_attribute_names(attribute_names))
+        self.training_distribution = training_distribution
         self.output_names = list(vocabulary.validate_output_names(output_names))
         if head not in HEADS:
             raise ValueError(f"`head` must be one of {list(HEADS)}. Received: head={head!r}")
@@ -387,6 +393,24 @@ class SIAMLayer(keras.layers.Layer):
             spec[name] = keras.KerasTensor((batch, *classes), "float32")
         return spec
 
+    @property
+    def training_distribution(self):
+        """The `TrainingDistribution` of the training photos, or None."""
+        return self._training_distribution
+
+    @training_distribution.setter
+    def training_distribution(self, value):
+        if isinstance(value, dict):
+            value = TrainingDistribution.from_json(value)
+        if value is not None:
+            if not isinstance(value, TrainingDistribution):
+                raise TypeError(f"`training_distribution` must be a TrainingDistribution, its "
+                                f"JSON dict or None. Received: {type(value).__name__}")
+            if len(value.mean) != 3 * len(self.attribute_names):
+                raise ValueError(f"The training distribution describes {len(value.mean) // 3} "
+                                 f"attributes; the layer has {len(self.attribute_names)}")
+        self._training_distribution = value
+
     def get_config(self):
         config = super().get_config()
         config.update(
@@ -409,6 +433,8 @@ class SIAMLayer(keras.layers.Layer):
                 "contribution_regularizer": keras.regularizers.serialize(
                     self.contribution_regularizer
                 ),
+                "training_distribution": (None if self.training_distribution is None
+                                          else self.training_distribution.to_json()),
             }
         )
         return config

@@ -185,6 +185,15 @@ def _thumbnails(canvas, top, fitted, explanation, index, shown, contributions):
     return caption + 14
 
 
+def _unlike_training(explanation, index):
+    """The title's warning for a photo unlike the model's training photos ([] if none)."""
+    flagged = explanation.out_of_distribution
+    if flagged is None or not flagged.flagged[index]:
+        return []
+    return [f"Out of distribution: {flagged.describe(index)}; the explanation describes a photo "
+            "unlike any the model learned from"]
+
+
 def draw_explanation(photo, explanation, index, output=None, top_k=8, label=None, title=None):
     """One image's explanation for one output, drawn into a `PixelCanvas`.
 
@@ -205,7 +214,7 @@ def draw_explanation(photo, explanation, index, output=None, top_k=8, label=None
         first, second = explained.ranked_classes(index)[:2]
         name = f"{explained.classes[first]} - {explained.classes[second]}"
     lines = [line for text in ([title] if title else []) + _summary(explained, number, index, label)
-             for line in str(text).split("\n")]
+             + _unlike_training(explanation, index) for line in str(text).split("\n")]
     header = round(TITLE_TOP + len(lines) * 10 * DPI / 72 * 1.2 + TITLE_GAP)  # 10 pt lines
     canvas = PixelCanvas(WIDTH, header + PANEL_TOP + IMAGE_BOX[1] + COLOUR_BAR_HEIGHT + 400,
                          dpi=DPI)

@@ -96,10 +96,13 @@ class OutputHead:
 
 @dataclasses.dataclass(frozen=True)
 class HeadWeights:
-    """What the decomposition needs of a SIAM head: names and, per output, `OutputHead`."""
+    """What the decomposition needs of a SIAM head: names and, per output, `OutputHead`;
+    `distribution`, the `TrainingDistribution` of the model's training photos (None for
+    a model trained before siam-keras kept one)."""
 
     attribute_names: tuple
     outputs: dict
+    distribution: object = None
 
     @classmethod
     def from_layer(cls, layer):
@@ -114,7 +117,8 @@ class HeadWeights:
                 bias=float(bias) if classes is None else bias,
                 classes=None if classes is None else tuple(classes),
             )
-        return cls(tuple(layer.attribute_names), outputs)
+        return cls(tuple(layer.attribute_names), outputs,
+                   getattr(layer, "training_distribution", None))
 
     @property
     def output_names(self):

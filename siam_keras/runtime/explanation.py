@@ -7,6 +7,7 @@ import numpy as np
 
 from siam_keras import vocabulary
 from siam_keras.runtime.decomposition import Decomposition, decompose
+from siam_keras.runtime.training_distribution import OutOfDistribution
 from siam_keras.runtime.upsampling import upsample
 
 #: Largest accepted |output - bias - sum(contributions)| (and spatial-split error),
@@ -134,6 +135,9 @@ class SIAMExplanation:
         attribute_scores: (B, K) what the model sees: the mean of each map.
         attribute_maps: (B, h, w, K) where it sees it, on the feature grid.
         outputs: dict of `OutputExplanation` by output name, in the model's order.
+        out_of_distribution: `OutOfDistribution`, each image's distance from the
+            model's training photos and whether it is unlike them (None when the
+            model keeps no `TrainingDistribution`).
 
     `upsampled_attribute_maps` (B, height, width, K) are the maps resized to the
     input (bilinear), computed on first access. `to_json(i)` gives image i's numbers.
@@ -144,6 +148,7 @@ class SIAMExplanation:
     attribute_scores: np.ndarray
     attribute_maps: np.ndarray
     outputs: dict
+    out_of_distribution: OutOfDistribution = None
 
     @classmethod
     def from_predictions(cls, head, predictions, image_size, top_k=DEFAULT_TOP_K,
@@ -201,6 +206,8 @@ class SIAMExplanation:
             attribute_scores=np.asarray(predictions[vocabulary.ATTRIBUTE_SCORES], dtype="float32"),
             attribute_maps=maps,
             outputs=outputs,
+            out_of_distribution=None if head.distribution is None else OutOfDistribution(
+                head.distribution.distance(maps), head.distribution.threshold),
         )
 
     def __len__(self):
@@ -255,13 +262,16 @@ class SIAMExplanation:
             entry[vocabulary.SPATIAL_CONTRIBUTIONS] = explained.spatial_contributions[index].tolist()
             outputs[name] = entry
         maps = self.attribute_maps[index]
-        return {
+        record = {
             "feature_grid": list(maps.shape[:2]),
             "image_size": list(self.image_size),
             vocabulary.ATTRIBUTE_SCORES: _named(names, self.attribute_scores[index]),
             "outputs": outputs,
             vocabulary.ATTRIBUTE_MAPS: {a: maps[:, :, k].tolist() for k, a in enumerate(names)},
         }
+        if self.out_of_distribution is not None:
+            record[vocabulary.OUT_OF_DISTRIBUTION] = self.out_of_distribution.to_json(index)
+        return record
 
 
     def _class_json(self, explained, index, label=None):

@@ -8,8 +8,8 @@ instead of an AttributeError deep inside, or an infinite tolerance that quietly 
 a check off. This implements the keywords those schemas use (draft 2020-12 meaning):
 type, enum, const, required, properties, additionalProperties, propertyNames,
 minProperties, items, minItems, maxItems, uniqueItems, minLength, pattern, minimum,
-exclusiveMinimum, if/then/else and local `$ref`s; a schema using another keyword is refused, so that
-one is never silently ignored. Numbers must be finite (JSON has no NaN or infinity;
+maximum, exclusiveMinimum, if/then/else and local `$ref`s; a schema using another
+keyword is refused, so that one is never silently ignored. Numbers must be finite (JSON has no NaN or infinity;
 Python's parser accepts them, the readers refuse them when parsing).
 """
 
@@ -22,7 +22,7 @@ SCHEMAS = Path(__file__).parent / "schemas"
 _TYPES = {"object": dict, "array": list, "string": str, "boolean": bool}
 _KNOWN = {"$schema", "$id", "$defs", "$ref", "title", "description", "type", "enum", "const",
           "required", "properties", "additionalProperties", "propertyNames", "items",
-          "minItems", "maxItems", "uniqueItems", "minLength", "pattern", "minimum",
+          "minItems", "maxItems", "uniqueItems", "minLength", "pattern", "minimum", "maximum",
           "exclusiveMinimum", "minProperties", "if", "then", "else"}
 
 
@@ -156,6 +156,8 @@ def _scalar(value, schema, root, where, at):
     elif _is(value, "number"):
         if value < schema.get("minimum", -math.inf):
             return f"{at} must be >= {schema['minimum']}. Received: {value!r}"
+        if value > schema.get("maximum", math.inf):
+            return f"{at} must be <= {schema['maximum']}. Received: {value!r}"
         if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
             return f"{at} must be > {schema['exclusiveMinimum']}. Received: {value!r}"
     return None

@@ -16,6 +16,7 @@ import os
 from siam_keras.runtime.decomposition import HeadWeights, OutputHead
 from siam_keras.runtime.images import RESAMPLING
 from siam_keras.runtime.json_schema import load_schema, strict_json, validate
+from siam_keras.runtime.training_distribution import TrainingDistribution
 
 SIDECAR_NAME = "siam_model.json"
 FORMAT = "siam-keras-model/1"
@@ -110,6 +111,8 @@ class ModelSidecar:
             "exported_with": self.exported_with,
             "tflite": self.variants,
             "head": {name: head.to_json() for name, head in self.head.outputs.items()},
+            **({} if self.head.distribution is None
+               else {"training_distribution": self.head.distribution.to_json()}),
         }
 
     @classmethod
@@ -126,7 +129,12 @@ class ModelSidecar:
             head = HeadWeights(
                 tuple(data["attribute_names"]),
                 {name: OutputHead.from_json(h) for name, h in data["head"].items()},
+                None if data.get("training_distribution") is None
+                else TrainingDistribution.from_json(data["training_distribution"]),
             )
+            if head.distribution is not None and len(head.distribution.mean) != 3 * len(
+                    head.attribute_names):
+                raise ValueError("training_distribution does not describe the attributes")
             return cls(name=data["name"], attribute_names=tuple(data["attribute_names"]),
                        output_names=tuple(data["output_names"]),
                        image_size=(int(data["input"]["height"]), int(data["input"]["width"])),

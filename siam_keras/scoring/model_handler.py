@@ -19,10 +19,10 @@ import time
 import numpy as np
 from apache_beam.ml.inference.base import ModelHandler
 
+from siam_keras.model_files import ModelFile
 from siam_keras.runtime.explanation import DEFAULT_TOP_K, ExplanationError
 from siam_keras.runtime.explanation_table import explanation_row
 from siam_keras.runtime.image_files import explanation_record
-from siam_keras.runtime.model_files import ModelFile
 from siam_keras.runtime.output_folder import display_path
 from siam_keras.runtime.prediction_explainer import (
     checked_top_k,

@@ -247,3 +247,57 @@ def test_opened_as_a_file_the_page_says_to_serve_it(chromium, web):
     page.wait_for_function("document.getElementById('status').dataset.kind === 'error'",
                            timeout=10_000)
     assert "through a web server" in page.inner_text("#status")
+
+
+def test_a_broken_photo_leaves_no_earlier_explanation_on_show(chromium, web, tmp_path):
+    """The error used to sit under "big.jpg: explained in 3218 ms" and big.jpg's figure."""
+    photo = tmp_path / "first.png"
+    shutil.copy(real_photos()[0], photo)
+    broken = tmp_path / "second.jpg"
+    broken.write_text("these are not pixels")
+    with served(web) as url:
+        page = open_page(chromium, url + "index.html")
+        assert "error" not in explain_file(page, photo)
+        assert page.locator("#prediction .photo-name").text_content() == "first.png"
+        assert "first.png: explained in" in page.locator("#status").text_content()
+        assert "second.jpg could not be read" in explain_file(page, broken)["error"]
+        assert not page.locator("#result").is_visible()
+        assert page.locator("#status").text_content() == "second.jpg: not explained"
+        assert page.evaluate("window.siamPage.result") is None
+        assert "error" not in explain_file(page, photo)  # and the page goes on
+        assert page.locator("#result").is_visible() and page.errors == []
+
+
+def test_the_page_flags_photos_unlike_the_training_photos_as_python_does(chromium, web,
+                                                                        tiny_export, tmp_path):
+    """The page's distance is Python's on the same maps; with a threshold that 2 of the 5
+    photos exceed, the warning shows for those and only those."""
+    page_json = json.loads((web / "page.json").read_text())
+    explainer = _edge(tiny_export, page_json["model"])
+    photos = real_photos()[:4] + [web / vectors.FOLDER / "image_00.png"]
+    pixels = np.stack([resize_for_model(read_photo(p, target_size=(TINY, TINY)), TINY, TINY)
+                       for p in photos])
+    distances = explainer(pixels.astype("float32")).out_of_distribution.distance
+    site = tmp_path / "web"
+    shutil.copytree(web, site)
+    sidecar = json.loads((site / page_json["sidecar"]).read_text())
+    threshold = float(np.sort(distances)[2:4].mean())  # between the photos: 2 beyond it
+    sidecar["training_distribution"]["threshold"] = threshold
+    (site / page_json["sidecar"]).write_text(json.dumps(sidecar))
+    flags = []
+    with served(site) as url:
+        page = open_page(chromium, url + "index.html")
+        for path, distance in zip(photos, distances):
+            shown = explain_file(page, path)
+            assert "error" not in shown, shown
+            unusual = page.evaluate("window.siamPage.result.outOfDistribution")
+            assert unusual["distance"] == pytest.approx(distance, rel=1e-4)
+            assert unusual["threshold"] == pytest.approx(threshold)
+            warning = page.locator("#prediction .out-of-distribution")
+            assert warning.is_visible() == unusual["flagged"]
+            if unusual["flagged"]:
+                assert warning.text_content().startswith(
+                    "Out of distribution: unlike the training photos (distance ")
+            flags.append(unusual["flagged"])
+        assert page.errors == []
+    assert flags == list(distances > threshold) and sum(flags) == 2

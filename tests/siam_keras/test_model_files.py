@@ -1,6 +1,6 @@
 import pytest
 
-from siam_keras.runtime.model_files import ModelFile, model_kind
+from siam_keras.model_files import ModelFile, model_kind
 
 
 def test_each_kind_is_told_apart_by_what_identifies_it(tmp_path):

@@ -73,7 +73,9 @@ def assert_same_rows(scored, explained, tolerance=1e-5):
             if isinstance(value, str):
                 assert row[column] == value, (name, column)
             else:
-                assert abs(row[column] - value) <= tolerance, (name, column, row[column], value)
+                # relative beyond 1: a distance from the training photos amplifies rounding
+                assert abs(row[column] - value) <= tolerance * max(1.0, abs(value)), (
+                    name, column, row[column], value)
 
 
 def failures(path):
