@@ -29,3 +29,19 @@ def test_a_shipped_config_is_found_by_name_from_another_folder(tmp_path):
                             timeout=120)
     assert result.returncode == 2
     assert "demo.toml with --set overrides: train.epochs must be >= 1" in result.stderr
+
+
+def test_train_help_lists_every_table_a_config_has():
+    """`siam-train --help` named the tables but not `[data.manifest]`."""
+    import re
+    import textwrap
+
+    from training.cli import build_parser
+    from training.config import config_to_toml, load_config
+
+    text = config_to_toml(load_config("training/configs/demo.toml"))
+    tables = re.findall(r"^\[([\w.]+)\]$", text, re.M)
+    shown = " ".join(textwrap.dedent(build_parser().format_help()).split())
+    assert "data.manifest" in tables
+    for table in tables:
+        assert f"[{table}]" in shown, table
