@@ -12,7 +12,9 @@ A SIAM model returns a flat dict of tensors. Its keys are built here and nowhere
 Explanations (`siam_keras.explanations`) add, per output:
 - `contributions` (B, K): the same numbers, keyed by output in JSON files;
 - `attribute_relevance` (B, H, W, K): where each attribute matters for the output;
-- `spatial_contributions` (B, H, W): where the output comes from (sum over attributes).
+- `spatial_contributions` (B, H, W): where the output comes from (sum over attributes);
+and per image `out_of_distribution`: its distance from the training photos, and whether
+it is unlike them.
 """
 
 ATTRIBUTE_MAPS = "attribute_maps"
@@ -39,7 +41,7 @@ PAPER_ATTRIBUTES = (
     "temple", "farming", "hiking", "social",
 )
 
-RESERVED_NAMES = (ATTRIBUTE_MAPS, ATTRIBUTE_SCORES)
+RESERVED_NAMES = (ATTRIBUTE_MAPS, ATTRIBUTE_SCORES, OUT_OF_DISTRIBUTION)
 
 #: Exported models' signatures and their inputs: raw pixels, and encoded JPEG/PNG bytes
 #: (SavedModel only; the TFLite models have the pixel signature).
@@ -62,7 +64,7 @@ def validate_output_names(output_names):
     """Checks output names and returns them as a tuple of strings.
 
     Names must be non-empty identifiers, unique, and must not collide with the
-    reserved keys (`attribute_maps`, `attribute_scores`) or with each other's
+    reserved keys (`attribute_maps`, `attribute_scores`, `out_of_distribution`) or with each other's
     contribution keys.
     """
     if isinstance(output_names, str):

@@ -51,6 +51,7 @@ from siam_keras.runtime.output_paths import check_outputs
 from siam_keras.runtime.prediction_explainer import explain_each_alone_on_failure
 from siam_keras.runtime.progress import Progress
 from siam_keras.runtime.run_lock import RunLock
+from siam_keras.vocabulary import OUT_OF_DISTRIBUTION
 
 #: Threads decoding photos and drawing figures (Pillow, NumPy and zlib release the GIL).
 READER_THREADS = 2
@@ -297,6 +298,8 @@ def _explain_files(files, explainer, out_dir, model, draw, output, top_k, batch_
                 explained.append({"image": shown, "json": f"{name}.json",
                                   "figure": record.get("figure"),
                                   **{key: entry["value"] for key, entry in record["outputs"].items()}})
+                if OUT_OF_DISTRIBUTION in record:
+                    explained[-1][OUT_OF_DISTRIBUTION] = record[OUT_OF_DISTRIBUTION]["flagged"]
                 if rows is not None:
                     rows.write(explanation_row(explanation, i, shown, location))
                 log_output(out, explained[-1])
@@ -320,6 +323,12 @@ def report(summary, out_dir, stream=None):
     mapped = f", {summary['locations']}" if summary.get("locations") else ""
     print(f"Explained {summary['num_explained']} of {summary['num_images']} images into "
           f"{out_dir}/ (JSON per image, {SUMMARY}{mapped})")
+    unlike = [entry["image"] for entry in summary["explained"] if entry.get(OUT_OF_DISTRIBUTION)]
+    if unlike:
+        shown = ", ".join(printable(name) for name in unlike[:5])
+        print(f"{len(unlike)} unlike the model's training photos (out_of_distribution in their "
+              f"JSON; their explanations describe photos it never learned from): {shown}"
+              + (f" and {len(unlike) - 5} more" if len(unlike) > 5 else ""))
     if summary["failed"]:
         stream = stream or sys.stderr
         print(f"{summary['num_failed']} failed:", file=stream)

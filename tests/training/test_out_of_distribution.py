@@ -38,3 +38,15 @@ def test_real_photos_are_flagged_and_held_out_scenes_pass(tmp_path, capsys):
     assert real.flagged.sum() >= len(photos) - 2, dict(zip(photos, real.distance.round(1)))
     scenes = held_out_scenes(run, 64, 1000)
     assert explainer(scenes.astype("float32")).out_of_distribution.flagged.mean() <= 0.05
+
+    # siam explain says which photos the model never learned anything like.
+    from siam_keras.cli import main as siam
+    from tests.real_photos import real_photos
+
+    capsys.readouterr()
+    assert siam(["explain", *map(str, real_photos()), "--model", str(run / "model.keras"),
+                 "--out", str(tmp_path / "explained"), "--figures", "none"]) == 0
+    summary = json.loads((tmp_path / "explained" / "summary.json").read_text())
+    unlike = [entry["image"] for entry in summary["explained"] if entry["out_of_distribution"]]
+    assert len(unlike) == int(real.flagged.sum())
+    assert f"{len(unlike)} unlike the model's training photos" in capsys.readouterr().out
