@@ -137,9 +137,10 @@ class ModelFile:
         except ValueError as error:
             raise ValueError(f"{self.path}: {error} {command} needs a SIAM model.") from None
 
-    def describe(self):
+    def describe(self, command="this command"):
         """(attribute_names, head, image_size) without running anything: from the
-        sidecar of an exported model, by loading a `.keras` one."""
+        sidecar of an exported model, by loading a `.keras` one (`command` is named if it
+        is no SIAM model)."""
         if self.kind == "saved_model":
             from siam_keras.scoring.saved_model_explainer import SIDECAR_ASSET, read_sidecar
 
@@ -153,6 +154,6 @@ class ModelFile:
             if not is_uri(self.path):
                 sidecar.variant_of(self.path)  # refuses a sidecar of another export
         else:
-            explainer = self.load()
+            explainer = self.load(command=command)
             return tuple(explainer.attribute_names), explainer.head, tuple(explainer.image_size)
         return tuple(sidecar.attribute_names), sidecar.head, tuple(sidecar.image_size)

@@ -24,9 +24,9 @@ from training.callbacks import AttributeMapImages
 from training.distribution import describe, distribution_devices, evaluable, training_scope
 from training.fit import MODEL_FILE, fit_stage
 from training.health import check_health
+from training.photo_distribution import keep_training_distribution
 from training.run_folder import METRICS_FILE, RunFolderError, prepare_run_folder
 from training.sources import data_source
-from training.training_distribution import keep_training_distribution
 
 
 def run(config, out_dir, overwrite=False, log=print, keep_unhealthy=False):
@@ -88,7 +88,7 @@ def train_and_evaluate(config, source, out, log=print):
     siam_validation.evaluate(siam)
     distribution = keep_training_distribution(
         siam, source, out / MODEL_FILE, predictions.get(vocabulary.ATTRIBUTE_MAPS), log)
-    metrics = {"dataset": dataset, **report, vocabulary.OUT_OF_DISTRIBUTION: distribution,
+    metrics = {"dataset": dataset, **report, "training_distribution": distribution,
                "training": {"siam_seconds": round(seconds, 1),
                             "steps_per_epoch": source.steps_per_epoch()},
                "health": {"siam": siam_validation.report.to_json()}}

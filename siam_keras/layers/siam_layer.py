@@ -406,9 +406,7 @@ class SIAMLayer(keras.layers.Layer):
             if not isinstance(value, TrainingDistribution):
                 raise TypeError(f"`training_distribution` must be a TrainingDistribution, its "
                                 f"JSON dict or None. Received: {type(value).__name__}")
-            if len(value.mean) != 3 * len(self.attribute_names):
-                raise ValueError(f"The training distribution describes {len(value.mean) // 3} "
-                                 f"attributes; the layer has {len(self.attribute_names)}")
+            value.check_attributes(self.attribute_names)
         self._training_distribution = value
 
     def get_config(self):

@@ -20,18 +20,23 @@ from siam_keras.metrics.attribute_arrays import attribute_array_pair
 from siam_keras.metrics.average_precision import attribute_average_precision
 from siam_keras.metrics.regression import spearman
 
-#: Label values of a binary or voted attribute (SUN Attributes: 0 to 3 votes of 3).
+#: Label values of a voted attribute (SUN Attributes: 0 to 3 votes of 3), and how far a
+#: label may be from one (0.33 and 0.67 in a CSV are votes).
 VOTE_LEVELS = (0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0)
+VOTE_TOLERANCE = 0.01
 
 
 def label_kind(labels):
-    """"binary" (only 0, 1/3, 2/3, 1), "graded" (other values), or "missing" (none)."""
+    """"binary" (only 0 and 1), "votes" (0, 1/3, 2/3, 1; written to two decimals too),
+    "graded" (other values), or "missing" (none)."""
     known = np.asarray(labels, dtype="float64")
     known = known[~np.isnan(known)]
     if known.size == 0:
         return "missing"
+    if np.all((known == 0) | (known == 1)):
+        return "binary"
     near = np.min(np.abs(known[:, None] - np.asarray(VOTE_LEVELS)[None]), axis=1)
-    return "binary" if np.all(near < 1e-4) else "graded"
+    return "votes" if np.all(near <= VOTE_TOLERANCE) else "graded"
 
 
 def attribute_metrics(labels, scores, attribute_names):
@@ -45,7 +50,7 @@ def attribute_metrics(labels, scores, attribute_names):
     Returns:
         {"mean_ap": mean of the APs, "ap": {name: AP or NaN},
          "mean_spearman": mean of the rank correlations, "spearman": {name: rho or NaN},
-         "label_kinds": {name: "binary", "graded" or "missing"},
+         "label_kinds": {name: "binary", "votes", "graded" or "missing"},
          "num_attributes": K, "num_ap": attributes with an AP,
          "num_spearman": attributes with a rank correlation}.
         AP is NaN for graded labels and where there are no positives or no

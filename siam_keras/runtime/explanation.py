@@ -7,7 +7,7 @@ import numpy as np
 
 from siam_keras import vocabulary
 from siam_keras.runtime.decomposition import Decomposition, decompose
-from siam_keras.runtime.training_distribution import OutOfDistribution
+from siam_keras.runtime.out_of_distribution import OutOfDistribution
 from siam_keras.runtime.upsampling import upsample
 
 #: Largest accepted |output - bias - sum(contributions)| (and spatial-split error),

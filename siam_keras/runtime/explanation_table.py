@@ -10,7 +10,7 @@ The columns, for a model with attributes A and outputs O:
 - `<output>.top_k`: the top-k attributes by |contribution| (to the predicted class),
   joined by `;`;
 - `attribute_scores.<attribute>`: what the model sees;
-- `out_of_distribution` (`yes`/`no`) and `out_of_distribution.distance`: whether the
+- `out_of_distribution.flagged` (`yes`/`no`) and `out_of_distribution.distance`: whether the
   photo is unlike the model's training photos, for a model that keeps their
   distribution (`siam_keras.runtime.training_distribution`);
 - `latitude`, `longitude`: where the photo was taken, when known (empty otherwise).
@@ -77,7 +77,7 @@ def table_columns(attribute_names, head):
         add("string", f"{output}.top_k")
     add("float", *(f"{vocabulary.ATTRIBUTE_SCORES}.{a}" for a in attribute_names))
     if getattr(head, "distribution", None) is not None:
-        add("string", vocabulary.OUT_OF_DISTRIBUTION)
+        add("string", f"{vocabulary.OUT_OF_DISTRIBUTION}.flagged")
         add("float", f"{vocabulary.OUT_OF_DISTRIBUTION}.distance")
     add("float", "latitude", "longitude")
     return columns
@@ -114,7 +114,8 @@ def explanation_row(explanation, index, image, location=None):
             explanation.attribute_scores[index, k])
     flagged = explanation.out_of_distribution
     if flagged is not None:
-        row[vocabulary.OUT_OF_DISTRIBUTION] = "yes" if flagged.flagged[index] else "no"
+        row[f"{vocabulary.OUT_OF_DISTRIBUTION}.flagged"] = ("yes" if flagged.flagged[index]
+                                                             else "no")
         row[f"{vocabulary.OUT_OF_DISTRIBUTION}.distance"] = float(flagged.distance[index])
     if location is not None:
         latitude, longitude = (location.latitude, location.longitude) if hasattr(

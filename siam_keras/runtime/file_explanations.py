@@ -14,6 +14,7 @@ import os
 import numpy as np
 
 from siam_keras.runtime.explanation import DEFAULT_TOP_K, ExplanationError
+from siam_keras.runtime.failing_alone import explain_each_alone_on_failure
 from siam_keras.runtime.images import (
     DEFAULT_MAX_PIXELS,
     ImageError,
@@ -59,12 +60,12 @@ class ExplainedFile:
     def to_json(self):
         """The record `siam explain` writes for the file (every output, the attribute
         scores and maps, the source photo), without the model's path."""
-        photo = self.photo
+        explanation, photo = self._checked(), self.photo
         return {"image": self.path,
                 "source": {"format": photo.source_format, "mode": photo.source_mode,
                            "width": photo.source_width, "height": photo.source_height,
                            "decode_scale": photo.decode_scale},
-                **self._checked().to_json(self.index)}
+                **explanation.to_json(self.index)}
 
     def _checked(self):
         if self.error is not None:
@@ -95,8 +96,7 @@ def explain_files(explainer, paths, top_k=DEFAULT_TOP_K, max_pixels=DEFAULT_MAX_
     ...     else:
     ...         print(result.path, "failed:", result.error)
     """
-    if isinstance(paths, (str, bytes, os.PathLike)):
-        paths = [paths]  # one file, not its characters
+    paths = [paths] if isinstance(paths, (str, bytes, os.PathLike)) else list(paths)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"`batch_size` must be a positive integer. Received: "
                          f"batch_size={batch_size!r}")
@@ -121,8 +121,6 @@ def explain_files(explainer, paths, top_k=DEFAULT_TOP_K, max_pixels=DEFAULT_MAX_
 def _explain(explainer, read, top_k):
     """ExplainedFile per (path, photo, pixels) of `read`: one batch, each alone if the
     batch's explanation does not add up."""
-    from siam_keras.runtime.prediction_explainer import explain_each_alone_on_failure
-
     if not read:
         return []
     pixels = np.stack([pixels for _, _, pixels in read])

@@ -22,6 +22,7 @@ from siam_keras.runtime.explanation_table import (
     explanation_row,
     table_columns,
 )
+from siam_keras.runtime.failing_alone import explain_each_alone_on_failure
 from siam_keras.runtime.images import (
     DEFAULT_MAX_PIXELS,
     IMAGE_SUFFIXES,
@@ -48,7 +49,6 @@ from siam_keras.runtime.output_folder import (
     printable,
 )
 from siam_keras.runtime.output_paths import check_outputs
-from siam_keras.runtime.prediction_explainer import explain_each_alone_on_failure
 from siam_keras.runtime.progress import Progress
 from siam_keras.runtime.run_lock import RunLock
 from siam_keras.vocabulary import OUT_OF_DISTRIBUTION
@@ -299,7 +299,9 @@ def _explain_files(files, explainer, out_dir, model, draw, output, top_k, batch_
                                   "figure": record.get("figure"),
                                   **{key: entry["value"] for key, entry in record["outputs"].items()}})
                 if OUT_OF_DISTRIBUTION in record:
-                    explained[-1][OUT_OF_DISTRIBUTION] = record[OUT_OF_DISTRIBUTION]["flagged"]
+                    flag = record[OUT_OF_DISTRIBUTION]
+                    explained[-1][OUT_OF_DISTRIBUTION] = {key: flag[key]
+                                                          for key in ("flagged", "distance")}
                 if rows is not None:
                     rows.write(explanation_row(explanation, i, shown, location))
                 log_output(out, explained[-1])
@@ -323,7 +325,8 @@ def report(summary, out_dir, stream=None):
     mapped = f", {summary['locations']}" if summary.get("locations") else ""
     print(f"Explained {summary['num_explained']} of {summary['num_images']} images into "
           f"{out_dir}/ (JSON per image, {SUMMARY}{mapped})")
-    unlike = [entry["image"] for entry in summary["explained"] if entry.get(OUT_OF_DISTRIBUTION)]
+    unlike = [entry["image"] for entry in summary["explained"]
+              if entry.get(OUT_OF_DISTRIBUTION, {}).get("flagged")]
     if unlike:
         shown = ", ".join(printable(name) for name in unlike[:5])
         print(f"{len(unlike)} unlike the model's training photos (out_of_distribution in their "

@@ -4,9 +4,10 @@ from siam_keras import vocabulary
 from siam_keras.runtime.explanation import (
     DEFAULT_TOP_K,
     RESIDUAL_TOLERANCE,
-    ExplanationError,
     SIAMExplanation,
 )
+from siam_keras.runtime.file_explanations import DEFAULT_BATCH_SIZE, explain_files
+from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
 from siam_keras.runtime.intervention import intervention_from_predictions
 
 
@@ -70,7 +71,8 @@ class PredictionExplainer:
         """
         return intervention_from_predictions(self.head, self.predict(images), factors)
 
-    def explain_files(self, paths, top_k=DEFAULT_TOP_K, max_pixels=None, batch_size=16):
+    def explain_files(self, paths, top_k=DEFAULT_TOP_K, max_pixels=None,
+                      batch_size=DEFAULT_BATCH_SIZE):
         """Explains photo files: read, resized to the model's input and explained in
         batches, each file that cannot be read or explained failing alone.
 
@@ -85,36 +87,9 @@ class PredictionExplainer:
             `.top_attributes(output, k)`, `.to_json()`, or `.error`
             (`siam_keras.runtime.file_explanations`).
         """
-        from siam_keras.runtime.file_explanations import explain_files
-        from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
-
         return explain_files(self, paths, top_k,
                              DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels, batch_size)
 
     def __call__(self, images, top_k=DEFAULT_TOP_K):
         checked_top_k(top_k)  # before the (costly) forward pass
         return self.explain_predictions(self.predict(images), top_k)
-
-
-def explain_each_alone_on_failure(explainer, pixels, top_k=DEFAULT_TOP_K,
-                                  errors=(ExplanationError,)):
-    """[(explanation, index) or the error] per image: the batch in one call, and when that
-    raises one of `errors`, each image alone, so that one image fails alone.
-
-    Args:
-        explainer: called on (B, H, W, 3) pixels with `top_k`, returns a `SIAMExplanation`.
-        pixels: (B, H, W, 3) pixels.
-        top_k: attributes ranked per output.
-        errors: the exception types that fail an image rather than the run.
-    """
-    try:
-        explanation = explainer(pixels, top_k=top_k)
-        return [(explanation, i) for i in range(len(pixels))]
-    except errors:
-        results = []
-        for image in pixels:
-            try:
-                results.append((explainer(image[None], top_k=top_k), 0))
-            except errors as error:
-                results.append(error)
-        return results

@@ -132,9 +132,8 @@ class ModelSidecar:
                 None if data.get("training_distribution") is None
                 else TrainingDistribution.from_json(data["training_distribution"]),
             )
-            if head.distribution is not None and len(head.distribution.mean) != 3 * len(
-                    head.attribute_names):
-                raise ValueError("training_distribution does not describe the attributes")
+            if head.distribution is not None:
+                head.distribution.check_attributes(head.attribute_names)
             return cls(name=data["name"], attribute_names=tuple(data["attribute_names"]),
                        output_names=tuple(data["output_names"]),
                        image_size=(int(data["input"]["height"]), int(data["input"]["width"])),

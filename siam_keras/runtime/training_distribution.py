@@ -11,7 +11,8 @@ distances of held-out photos (the validation split). A photo farther than the
 threshold is flagged as out of distribution; its explanation still stands, but
 describes a photo unlike any the model learned from.
 
-Computed from the attribute maps every runtime returns, so Keras, the SavedModel,
+`OutOfDistribution` (`siam_keras.runtime.out_of_distribution`) holds each explained
+photo's distance and flag. Computed from the attribute maps every runtime returns, so Keras, the SavedModel,
 LiteRT, TF Serving and the web page flag alike; NumPy only (a few hundred
 multiply-adds per photo).
 """
@@ -66,6 +67,9 @@ class TrainingDistribution:
         """
         features = map_summary(training_maps)
         held_out = map_summary(held_out_maps)
+        if not (np.all(np.isfinite(features)) and np.all(np.isfinite(held_out))):
+            raise ValueError("The attribute maps hold NaN or infinite values: the model's "
+                             "outputs are not finite")
         if len(features) < 2 or len(held_out) < 2 or features.shape[1] != held_out.shape[1]:
             raise ValueError(f"Fitting needs at least 2 training and 2 held-out photos with "
                              f"maps of the same attributes. Received: {features.shape} and "
@@ -84,10 +88,22 @@ class TrainingDistribution:
         """(B,) Mahalanobis distance of each photo's `map_summary` from the training mean."""
         features = map_summary(attribute_maps)
         if features.shape[1] != len(self.mean):
-            raise ValueError(f"The maps have {features.shape[1] // 3} attributes; the "
-                             f"distribution was fitted on {len(self.mean) // 3}")
+            raise ValueError(f"Expected maps of the {len(self.mean) // 3} attributes the "
+                             f"distribution was fitted on. Received: maps of "
+                             f"{features.shape[1] // 3}")
         offset = features - self.mean
         return np.sqrt(np.maximum(np.einsum("bi,ij,bj->b", offset, self.precision, offset), 0))
+
+    def flagged(self, attribute_maps):
+        """(B,) bool: farther than the threshold, or not finite (a broken forward pass)."""
+        return ~(self.distance(attribute_maps) <= self.threshold)
+
+    def check_attributes(self, attribute_names):
+        """Raises ValueError unless the distribution describes these K attributes."""
+        if len(self.mean) != 3 * len(attribute_names):
+            raise ValueError(f"The training distribution describes {len(self.mean) // 3} "
+                             f"attributes; expected {len(attribute_names)} "
+                             f"({', '.join(attribute_names)})")
 
     def to_json(self):
         return {"statistics": list(SUMMARY_STATISTICS), "mean": self.mean.tolist(),
@@ -103,42 +119,15 @@ class TrainingDistribution:
             threshold = float(data["threshold"])
             statistics = tuple(data.get("statistics", SUMMARY_STATISTICS))
         except (KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"Not a training distribution: {error}") from None
+            raise ValueError(f"Not a training distribution (expected statistics, mean, "
+                             f"precision and threshold): {error}") from None
         if (mean.ndim != 1 or precision.shape != (len(mean), len(mean)) or len(mean) % 3
                 or statistics != SUMMARY_STATISTICS or not np.isfinite(threshold)
                 or not np.all(np.isfinite(precision)) or not np.all(np.isfinite(mean))):
-            raise ValueError(f"Not a training distribution: mean {mean.shape}, precision "
-                             f"{precision.shape}, threshold {threshold}, statistics "
-                             f"{list(statistics)}")
+            raise ValueError(f"Not a training distribution (expected a finite mean of 3K "
+                             f"numbers, a finite 3K x 3K precision, a finite threshold and "
+                             f"statistics {list(SUMMARY_STATISTICS)}). Received: mean "
+                             f"{mean.shape}, precision {precision.shape}, threshold {threshold}, "
+                             f"statistics {list(statistics)}")
         return cls(mean, precision, threshold, float(data.get("quantile", DEFAULT_QUANTILE)),
                    int(data.get("num_photos", 0)))
-
-
-@dataclasses.dataclass(frozen=True)
-class OutOfDistribution:
-    """Each explained photo's distance from the training photos, and the verdict.
-
-    Attributes:
-        distance: (B,) Mahalanobis distance (`TrainingDistribution.distance`).
-        threshold: beyond it a photo is flagged.
-    """
-
-    distance: np.ndarray
-    threshold: float
-
-    @property
-    def flagged(self):
-        """(B,) bool: unlike the training photos."""
-        return self.distance > self.threshold
-
-    def to_json(self, index):
-        return {"flagged": bool(self.flagged[index]),
-                "distance": round(float(self.distance[index]), 4),
-                "threshold": round(float(self.threshold), 4)}
-
-    def describe(self, index):
-        """"unlike the training photos (distance 13.3 > 7.6)", or "" when it is not."""
-        if not self.flagged[index]:
-            return ""
-        return (f"unlike the training photos (distance {self.distance[index]:.1f} > "
-                f"{self.threshold:.1f})")

@@ -22,12 +22,10 @@ from apache_beam.ml.inference.base import ModelHandler
 from siam_keras.model_files import ModelFile
 from siam_keras.runtime.explanation import DEFAULT_TOP_K, ExplanationError
 from siam_keras.runtime.explanation_table import explanation_row
+from siam_keras.runtime.failing_alone import explain_each_alone_on_failure
 from siam_keras.runtime.image_files import explanation_record
 from siam_keras.runtime.output_folder import display_path
-from siam_keras.runtime.prediction_explainer import (
-    checked_top_k,
-    explain_each_alone_on_failure,
-)
+from siam_keras.runtime.prediction_explainer import checked_top_k
 from siam_keras.scoring.scoring_result import ScoringResult
 
 DEFAULT_BATCH_SIZE = 16

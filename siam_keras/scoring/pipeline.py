@@ -176,7 +176,7 @@ def score(model, items, output, failures=None, explanations=None, problems=(), t
             "--project=...", ...] (default: DirectRunner).
         the others: see `build_pipeline`.
     """
-    attribute_names, head, image_size = model.describe()
+    attribute_names, head, image_size = model.describe(command="siam score")
     columns = table_columns(attribute_names, head)
     if explanations is not None and not is_uri(explanations):
         os.makedirs(explanations, exist_ok=True)

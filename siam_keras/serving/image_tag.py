@@ -14,6 +14,7 @@ It prints a line to standard error when the tag is older than the export (the se
 then should be checked to load the model: its `/metadata`). Standard library only.
 """
 
+import argparse
 import json
 import re
 import sys
@@ -42,21 +43,25 @@ def serving_tag(exported_version, tags):
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: curl -s 'https://hub.docker.com/v2/repositories/tensorflow/serving/tags"
-              "?page_size=100&name=2.' | python -m siam_keras.serving.image_tag SIDECAR",
-              file=sys.stderr)
-        return 2
+    parser = argparse.ArgumentParser(
+        prog="python -m siam_keras.serving.image_tag",
+        description="Print the tensorflow/serving image tag that runs an export: its "
+                    "TensorFlow version if Docker Hub has it, else the newest release before "
+                    "it. Docker Hub's tag list (JSON) is read from standard input.",
+        epilog="example: curl -s 'https://hub.docker.com/v2/repositories/tensorflow/serving/"
+               "tags?page_size=100&name=2.' | python -m siam_keras.serving.image_tag "
+               "runs/demo/export/tflite/siam_model.json")
+    parser.add_argument("sidecar", help="the export's siam_model.json (its exported_with)")
+    args = parser.parse_args(argv)
     try:
-        with open(argv[0], encoding="utf-8") as file:
+        with open(args.sidecar, encoding="utf-8") as file:
             version = json.load(file)["exported_with"]["tensorflow"]
         tags = [entry["name"] for entry in json.load(sys.stdin)["results"]]
         tag = serving_tag(version, tags)
     except (OSError, ValueError, KeyError, TypeError) as error:
         print(f"image_tag: error: {error}", file=sys.stderr)
         return 1
-    if tag != version:
+    if tag != version.split("-")[0]:
         print(f"image_tag: tensorflow/serving has no {version} image yet; {tag} is the newest "
               "before it: check that it loads the model (its /metadata)", file=sys.stderr)
     print(tag)

@@ -43,5 +43,5 @@ def test_a_keras_file_is_described_from_the_model(tiny_models):
     attributes, head, image_size = ModelFile(tiny_models[0]).describe()
     assert attributes == TINY_ATTRIBUTES and tuple(head.output_names) == TINY_OUTPUTS
     assert image_size == (32, 32)
-    with pytest.raises(ValueError, match="baseline.keras: .* siam score needs a SIAM model"):
-        ModelFile(tiny_models[1]).load(command="siam score")
+    with pytest.raises(ValueError, match="baseline.keras: .* siam explain needs a SIAM model"):
+        ModelFile(tiny_models[1]).load(command="siam explain")

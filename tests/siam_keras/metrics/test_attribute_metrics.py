@@ -41,7 +41,9 @@ def test_graded_attributes_get_a_rank_correlation_and_the_mean_says_what_it_cove
 
 
 def test_votes_and_missing_labels_are_told_apart():
-    assert label_kind([0, 1 / 3, 2 / 3, 1, np.nan]) == "binary"
+    assert label_kind([0, 1, 1, np.nan]) == "binary"
+    assert label_kind([0, 1 / 3, 2 / 3, 1, np.nan]) == "votes"
+    assert label_kind([0, 0.33, 0.67, 1]) == "votes"  # as a CSV rounds them: AP still fits
     assert label_kind([0, 0.25, 1]) == "graded"
     assert label_kind([np.nan, np.nan]) == "missing"
     labels = np.array([[1.0, np.nan], [0.0, np.nan], [1.0, np.nan]])

@@ -23,7 +23,8 @@ def test_the_distance_is_mahalanobis_and_the_threshold_holds_the_held_out_quanti
     offset = features - map_summary(training).mean(axis=0)
     expected = np.sqrt(np.einsum("bi,ij,bj->b", offset, np.linalg.inv(covariance), offset))
     np.testing.assert_allclose(distribution.distance(held_out[:5]), expected, rtol=1e-9)
-    assert np.mean(distribution.distance(held_out) > distribution.threshold) <= 0.01
+    # On photos of the same kind it has not seen, about the quantile's share is beyond it.
+    assert np.mean(distribution.flagged(maps(rng, 4000))) <= 0.02
     # Photos of another kind (brighter, sparser maps) lie beyond it.
     assert np.mean(distribution.distance(maps(rng, 100, scale=3.0)) > distribution.threshold) > 0.9
 
@@ -41,7 +42,7 @@ def test_it_round_trips_through_json_and_refuses_what_is_not_one():
             TrainingDistribution.from_json(broken)
     with pytest.raises(ValueError, match="at least 2 training and 2 held-out"):
         TrainingDistribution.fit(maps(rng, 1), maps(rng, 5))
-    with pytest.raises(ValueError, match="fitted on 3"):
+    with pytest.raises(ValueError, match="Expected maps of the 3 attributes"):
         distribution.distance(maps(rng, 2, k=4))
 
 
@@ -74,9 +75,9 @@ def test_the_model_keeps_it_and_every_output_says_it(tiny_models):
         "threshold": round(strict.threshold, 4)}
     assert explanation.to_json(near)["out_of_distribution"]["flagged"] is False
     columns = table_columns(explainer.attribute_names, explainer.head)
-    assert columns["out_of_distribution"] == "string"
-    assert explanation_row(explanation, far, "a.jpg")["out_of_distribution"] == "yes"
-    assert explanation_row(explanation, near, "b.jpg")["out_of_distribution"] == "no"
+    assert columns["out_of_distribution.flagged"] == "string"
+    assert explanation_row(explanation, far, "a.jpg")["out_of_distribution.flagged"] == "yes"
+    assert explanation_row(explanation, near, "b.jpg")["out_of_distribution.flagged"] == "no"
     assert explanation_row(explanation, far, "a.jpg")["out_of_distribution.distance"] == \
         pytest.approx(explanation.out_of_distribution.distance[far])
     titles = [t.text for t in draw_explanation(scenes[far], explanation, far).texts
@@ -88,3 +89,25 @@ def test_the_model_keeps_it_and_every_output_says_it(tiny_models):
         "tiny", explainer.attribute_names, explainer.output_names, (32, 32),
         explainer.head).to_json())))
     assert sidecar.head.distribution.threshold == strict.threshold
+
+
+def test_a_model_without_one_says_nothing_and_a_broken_distance_is_flagged(tiny_siam,
+                                                                          tiny_scenes):
+    from siam_keras.explanations import SIAMExplainer
+    from siam_keras.plotting.explanation_figure import draw_explanation
+    from siam_keras.runtime.decomposition import HeadWeights
+    from siam_keras.runtime.explanation_table import explanation_row, table_columns
+    from siam_keras.runtime.out_of_distribution import OutOfDistribution
+
+    explainer = SIAMExplainer(tiny_siam)  # as a model trained before siam-keras kept one
+    explainer.head = HeadWeights(explainer.head.attribute_names, explainer.head.outputs)
+    explanation = explainer.explain_predictions(explainer.predict(tiny_scenes["image"][:2]))
+    assert explanation.out_of_distribution is None
+    assert "out_of_distribution" not in explanation.to_json(0)
+    columns = table_columns(explainer.attribute_names, explainer.head)
+    row = explanation_row(explanation, 0, "a.jpg")
+    assert not [name for name in [*columns, *row] if name.startswith("out_of_distribution")]
+    assert not any("Out of distribution" in t.text
+                   for t in draw_explanation(tiny_scenes["image"][0], explanation, 0).texts)
+    found = OutOfDistribution(np.array([1.0, np.nan, 9.0]), 5.0)
+    assert found.flagged.tolist() == [False, True, True]
