@@ -40,10 +40,9 @@ def test_real_calls_print_no_library_chatter(tiny_models, tiny_export, tiny_scen
     Image.fromarray(tiny_scenes["image"][0]).save(tmp_path / "p.png")
     (tmp_path / "m.csv").write_text("image\np.png\n")
     calls = [
-        ["siam", "explain", "--model", str(tiny_models[0]), "p.png", "--out", "ex"],
         ["siam-edge", "explain", "--model", str(tiny_export / "tflite" / "model_float32.tflite"),
          "p.png", "--out", "edge"],
-        # Every kind of --model: a SavedModel and a .tflite run in siam explain and evaluate.
+        # siam explain and evaluate on exported models (TensorFlow, LiteRT); .keras: siam-export
         ["siam", "explain", "--model", str(tiny_export / "saved_model" / "1"), "p.png", "--out",
          "saved"],
         ["siam", "evaluate", "--model", str(tiny_export / "tflite" / "model_float32.tflite"),
