@@ -185,12 +185,16 @@ def _thumbnails(canvas, top, fitted, explanation, index, shown, contributions):
     return caption + 14
 
 
+#: How the title's warning for a photo unlike the training photos starts.
+UNLIKE_TRAINING = "Out of distribution"
+
+
 def _unlike_training(explanation, index):
     """The title's warning for a photo unlike the model's training photos ([] if none)."""
     flagged = explanation.out_of_distribution
     if flagged is None or not flagged.flagged[index]:
         return []
-    return [f"Out of distribution: {flagged.describe(index)}; the explanation describes a photo "
+    return [f"{UNLIKE_TRAINING}: {flagged.describe(index)}; the explanation describes a photo "
             "unlike any the model learned from"]
 
 
@@ -219,8 +223,10 @@ def draw_explanation(photo, explanation, index, output=None, top_k=8, label=None
     canvas = PixelCanvas(WIDTH, header + PANEL_TOP + IMAGE_BOX[1] + COLOUR_BAR_HEIGHT + 400,
                          dpi=DPI)
     for n, line in enumerate(lines):
+        warning = line.startswith(UNLIKE_TRAINING)  # in the page's warning colour
         canvas.text((WIDTH / 2, TITLE_TOP + n * canvas.points(10) * 1.2),
-                    *canvas.fitted(line, 10, WIDTH - 2 * MARGIN), anchor="ma", role="title")
+                    *canvas.fitted(line, 10, WIDTH - 2 * MARGIN), anchor="ma", role="title",
+                    fill=colours.POSITIVE if warning else "black")
     photo = np.asarray(photo, dtype=np.uint8)
     width, height = pixels.fitted_size(*photo.shape[:2], *IMAGE_BOX)
     fitted = pixels.resized(photo, width, height)

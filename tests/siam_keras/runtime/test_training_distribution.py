@@ -50,6 +50,7 @@ def test_the_model_keeps_it_and_every_output_says_it(tiny_models):
     from siam_keras.data import SyntheticScenes
     from siam_keras.explanations import SIAMExplainer
     from siam_keras.plotting.explanation_figure import draw_explanation
+    from siam_keras.runtime import colours
     from siam_keras.runtime.decomposition import HeadWeights
     from siam_keras.runtime.explanation_table import explanation_row, table_columns
     from siam_keras.runtime.sidecar import ModelSidecar
@@ -80,9 +81,10 @@ def test_the_model_keeps_it_and_every_output_says_it(tiny_models):
     assert explanation_row(explanation, near, "b.jpg")["out_of_distribution.flagged"] == "no"
     assert explanation_row(explanation, far, "a.jpg")["out_of_distribution.distance"] == \
         pytest.approx(explanation.out_of_distribution.distance[far])
-    titles = [t.text for t in draw_explanation(scenes[far], explanation, far).texts
+    titles = [t for t in draw_explanation(scenes[far], explanation, far).texts
               if t.role == "title"]
-    assert any(t.startswith("Out of distribution: unlike the training photos") for t in titles)
+    assert [t.colour for t in titles if t.text.startswith(
+        "Out of distribution: unlike the training photos")] == [colours.POSITIVE]  # in red
     assert not any("Out of distribution" in t.text for t in draw_explanation(
         scenes[near], explanation, near).texts)
     sidecar = ModelSidecar.from_json(json.loads(json.dumps(ModelSidecar(
