@@ -1,5 +1,7 @@
 """`SIAMExplainer`: a SIAM model's prediction and its what-where-how explanation."""
 
+import dataclasses
+
 import numpy as np
 
 from siam_keras import vocabulary
@@ -57,8 +59,13 @@ class SIAMExplainer(ModelExplainer, PredictionExplainer):
 
         The head's weights are read once and reused. If they changed since (more
         training), the check that the contributions add up fails; the weights are
-        then read again and the check repeated, so a stale copy is never used.
+        then read again and the check repeated, so a stale copy is never used. The
+        layer's training distribution, which no check would catch, is compared each
+        time (`siam-train` sets it after training).
         """
+        if self.layer.training_distribution is not self.head.distribution:
+            self.head = dataclasses.replace(self.head,
+                                            distribution=self.layer.training_distribution)
         try:
             return super().explain_predictions(predictions, top_k)
         except ExplanationError:

@@ -51,7 +51,6 @@ def test_the_model_keeps_it_and_every_output_says_it(tiny_models):
     from siam_keras.explanations import SIAMExplainer
     from siam_keras.plotting.explanation_figure import draw_explanation
     from siam_keras.runtime import colours
-    from siam_keras.runtime.decomposition import HeadWeights
     from siam_keras.runtime.explanation_table import explanation_row, table_columns
     from siam_keras.runtime.sidecar import ModelSidecar
     from siam_keras.saving import load_model
@@ -67,8 +66,9 @@ def test_the_model_keeps_it_and_every_output_says_it(tiny_models):
     assert flagged.flagged.mean() <= 0.02  # held-out scenes: within, as the quantile says
     # A threshold half the scenes exceed: what each output shows, either way.
     strict = dataclasses.replace(kept, threshold=float(np.median(flagged.distance)))
-    explainer.head = HeadWeights(explainer.head.attribute_names, explainer.head.outputs, strict)
+    model.siam_head.training_distribution = strict  # the explainer built before sees it
     explanation = explainer.explain_predictions(explainer.predict(scenes[:8]))
+    assert explanation.out_of_distribution.threshold == strict.threshold
     far, near = (int(np.argmax(explanation.out_of_distribution.flagged == v)) for v in (1, 0))
     record = explanation.to_json(far)
     assert record["out_of_distribution"] == {
@@ -93,16 +93,17 @@ def test_the_model_keeps_it_and_every_output_says_it(tiny_models):
     assert sidecar.head.distribution.threshold == strict.threshold
 
 
-def test_a_model_without_one_says_nothing_and_a_broken_distance_is_flagged(tiny_siam,
+def test_a_model_without_one_says_nothing_and_a_broken_distance_is_flagged(tiny_models,
                                                                           tiny_scenes):
     from siam_keras.explanations import SIAMExplainer
     from siam_keras.plotting.explanation_figure import draw_explanation
-    from siam_keras.runtime.decomposition import HeadWeights
     from siam_keras.runtime.explanation_table import explanation_row, table_columns
     from siam_keras.runtime.out_of_distribution import OutOfDistribution
+    from siam_keras.saving import load_model
 
-    explainer = SIAMExplainer(tiny_siam)  # as a model trained before siam-keras kept one
-    explainer.head = HeadWeights(explainer.head.attribute_names, explainer.head.outputs)
+    model = load_model(tiny_models[0])
+    model.siam_head.training_distribution = None  # as trained before siam-keras kept one
+    explainer = SIAMExplainer(model)
     explanation = explainer.explain_predictions(explainer.predict(tiny_scenes["image"][:2]))
     assert explanation.out_of_distribution is None
     assert "out_of_distribution" not in explanation.to_json(0)
