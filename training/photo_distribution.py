@@ -51,7 +51,8 @@ def keep_training_distribution(model, source, path, test_maps=None, log=print):
             f"{distribution.num_photos} training photos' attribute maps is flagged as out of "
             "distribution")
     if test_maps is not None and len(test_maps):
-        report["test_flagged"] = float(np.mean(distribution.flagged(test_maps)))
+        report["test_flagged"] = float(np.mean(
+            distribution.out_of_distribution(test_maps).flagged))
         line += f" ({report['test_flagged']:.1%} of the test photos are)"
     log(line)
     if report.get("test_flagged", 0) > MAX_TEST_FLAGGED:

@@ -176,7 +176,8 @@ export function outOfDistribution(sidecar, maps) {
     squared += offset[i] * row;
   }
   const distance = Math.sqrt(Math.max(squared, 0));
-  return { distance, threshold: found.threshold, flagged: distance > found.threshold };
+  // As in Python: a distance that is not finite (NaN maps) is flagged too.
+  return { distance, threshold: found.threshold, flagged: !(distance <= found.threshold) };
 }
 
 /** Softmax of logits (an array), stable. */

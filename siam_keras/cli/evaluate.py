@@ -16,6 +16,7 @@ from siam_keras.data.synthetic_scenes import OUTPUTS
 from siam_keras.evaluation.explanation_report import format_explanation_report
 from siam_keras.model_files import MODEL_HELP
 from siam_keras.runtime.atomic import write_bytes, write_json
+from siam_keras.runtime.prediction_explainer import PredictionExplainer
 
 #: Test images drawn with their explanation by `--figures`.
 DEFAULT_NUM_FIGURES = 4
@@ -26,9 +27,9 @@ def add_parser(subparsers):
         "evaluate",
         help="score a model (or its explanations) on a dataset split",
         description=(
-            "Score a SIAM model (.keras, SavedModel or .tflite) or a baseline .keras model on a split of synthetic_scenes, or of your "
-            "own photos (a manifest run's --config): Kendall's tau, Spearman, RMSE and R^2 per "
-            "regression output, accuracy, top-5 accuracy, macro F1 and per-class recall per "
+            "Score a SIAM model (.keras, SavedModel or .tflite) or a baseline .keras model "
+            "on a split of synthetic_scenes, or of your own photos (a manifest run's "
+            "--config): Kendall's tau, Spearman, RMSE and R^2 per regression output, accuracy, top-5 accuracy, macro F1 and per-class recall per "
             "classification output; for SIAM also per-attribute average precision and, on "
             "synthetic_scenes, how well the learned effects match the true ones. "
             "synthetic_scenes images are regenerated from the seed, so the split is the one "
@@ -93,16 +94,19 @@ class EvaluatedModel:
     """What `siam evaluate` needs of --model, whatever its kind (`ModelFile`).
 
     `runner` is the Keras model of a `.keras` file (SIAM or baseline), else the
-    explainer of the SavedModel or `.tflite` file; `keras` is the Keras model or None.
+    explainer of the SavedModel or `.tflite` file.
     """
 
-    path: str
     runner: object
     image_size: int
     output_names: tuple
     output_classes: dict
     attribute_names: tuple  # None for a baseline
-    keras: object = None
+
+    @property
+    def keras(self):
+        """The Keras model, or None for an exported model."""
+        return None if isinstance(self.runner, PredictionExplainer) else self.runner
 
 
 def load_evaluated_model(path):
@@ -115,11 +119,11 @@ def load_evaluated_model(path):
     if model_file.kind == "keras":
         model = load_model(path)
         names = getattr(model, "attribute_names", None)
-        return EvaluatedModel(os.fspath(path), model, model.input_shape[1], tuple(model.output),
+        return EvaluatedModel(model, model.input_shape[1], tuple(model.output),
                               dict(getattr(model, "output_classes", {}) or {}),
-                              None if names is None else tuple(names), model)
+                              None if names is None else tuple(names))
     explainer = model_file.load(command="siam evaluate")
-    return EvaluatedModel(os.fspath(path), explainer, explainer.image_size[0],
+    return EvaluatedModel(explainer, explainer.image_size[0],
                           tuple(explainer.output_names), dict(explainer.head.output_classes),
                           tuple(explainer.attribute_names))
 

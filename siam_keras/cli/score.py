@@ -1,4 +1,5 @@
-"""`siam score`: explain many photos on Apache Beam into one table (.parquet or .csv) (`siam-keras[beam]`)."""
+"""`siam score`: explain many photos on Apache Beam into one .parquet or .csv table
+(`siam-keras[beam]`)."""
 
 import argparse
 import contextlib
@@ -7,7 +8,7 @@ import sys
 import textwrap
 
 from siam_keras.model_files import MODEL_HELP
-from siam_keras.runtime.explanation_table import TABLE_SUFFIXES
+from siam_keras.runtime.explanation_table import checked_table_path
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
 from siam_keras.runtime.output_paths import check_outputs, same_file
 from siam_keras.runtime.run_lock import RunLock
@@ -123,9 +124,8 @@ def checked_arguments(args):
         shown = ", ".join(f"{flag}={value}" for flag, value in bad.items())
         raise ValueError(f"These must be positive integers. Received: {shown}")
     for flag, path in (("--output", args.output), ("--failures", args.failures)):
-        if path is not None and not path.lower().endswith(TABLE_SUFFIXES):
-            raise ValueError(f"{flag} must be a {' or '.join(TABLE_SUFFIXES)} file. "
-                             f"Received: {path}")
+        if path is not None:
+            checked_table_path(path, flag)
     if (args.latitude_column is None) != (args.longitude_column is None):
         raise ValueError("--latitude-column and --longitude-column go together")
 

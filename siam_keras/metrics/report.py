@@ -99,8 +99,7 @@ def format_report(report):
     attributes = report.get("attributes")
     if attributes:
         rows.append(("attributes", "mean_ap", cell(attributes["mean_ap"]), "-"))
-        if "mean_spearman" in attributes:
-            rows.append(("attributes", "mean_spearman", cell(attributes["mean_spearman"]), "-"))
+        rows.append(("attributes", "mean_spearman", cell(attributes["mean_spearman"]), "-"))
     if "ground_truth" in report:
         rows.append(("ground_truth", "effect_rank_tau", cell(report["ground_truth"]["effect_rank_tau"]), "-"))
         for name, values in report["ground_truth"]["outputs"].items():
@@ -111,6 +110,6 @@ def format_report(report):
         rows = [r[:3] for r in rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    if attributes and "num_attributes" in attributes:
+    if attributes:
         lines.append(coverage_note(attributes))
     return "\n".join(lines)

@@ -206,8 +206,8 @@ class SIAMExplanation:
             attribute_scores=np.asarray(predictions[vocabulary.ATTRIBUTE_SCORES], dtype="float32"),
             attribute_maps=maps,
             outputs=outputs,
-            out_of_distribution=None if head.distribution is None else OutOfDistribution(
-                head.distribution.distance(maps), head.distribution.threshold),
+            out_of_distribution=None if head.distribution is None
+            else head.distribution.out_of_distribution(maps),
         )
 
     def __len__(self):

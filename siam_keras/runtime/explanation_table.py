@@ -38,12 +38,21 @@ TOP_K_SEPARATOR = ";"
 PARQUET_ROWS = 1024
 
 
-def checked_table_path(path):
-    """`path` if it ends in .csv or .parquet; raises ValueError naming the choices."""
+def checked_table_path(path, what="A table"):
+    """`path` if it ends in .csv or .parquet; raises ValueError naming the choices (and
+    what the path is: "A table", or a flag)."""
     suffix = os.path.splitext(os.fspath(path))[1].lower()
     if suffix not in TABLE_SUFFIXES:
-        raise ValueError(f"A table must be a {' or '.join(TABLE_SUFFIXES)} file. Received: {path}")
+        raise ValueError(f"{what} must be a {' or '.join(TABLE_SUFFIXES)} file. Received: {path}")
     return os.fspath(path)
+
+
+def table_schema(columns):
+    """The pyarrow schema of a table's columns ({name: "string" or "float"})."""
+    import pyarrow as pa
+
+    kinds = {"string": pa.string(), "float": pa.float64()}
+    return pa.schema([(name, kinds[kind]) for name, kind in columns.items()])
 
 
 def table_columns(attribute_names, head):
@@ -144,7 +153,6 @@ class TableWriter:
     def __enter__(self):
         if self.parquet:
             try:
-                import pyarrow as pa
                 import pyarrow.parquet as pq
             except ImportError:
                 raise ImportError(f"{self.path}: Parquet tables need pyarrow (pip install "
@@ -152,8 +160,7 @@ class TableWriter:
         self._output = atomic_output(self.path)
         temporary = self._output.__enter__()
         if self.parquet:
-            kinds = {"string": pa.string(), "float": pa.float64()}
-            self._schema = pa.schema([(name, kinds[kind]) for name, kind in self.columns.items()])
+            self._schema = table_schema(self.columns)
             self._writer = pq.ParquetWriter(temporary, self._schema)
         else:
             self._file = open(temporary, "w", newline="", encoding="utf-8")

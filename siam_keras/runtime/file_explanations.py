@@ -15,6 +15,7 @@ import numpy as np
 
 from siam_keras.runtime.explanation import DEFAULT_TOP_K, ExplanationError
 from siam_keras.runtime.failing_alone import explain_each_alone_on_failure
+from siam_keras.runtime.image_opening import reason_without_name
 from siam_keras.runtime.images import (
     DEFAULT_MAX_PIXELS,
     ImageError,
@@ -60,11 +61,8 @@ class ExplainedFile:
     def to_json(self):
         """The record `siam explain` writes for the file (every output, the attribute
         scores and maps, the source photo), without the model's path."""
-        explanation, photo = self._checked(), self.photo
-        return {"image": self.path,
-                "source": {"format": photo.source_format, "mode": photo.source_mode,
-                           "width": photo.source_width, "height": photo.source_height,
-                           "decode_scale": photo.decode_scale},
+        explanation = self._checked()
+        return {"image": self.path, "source": self.photo.source_json(),
                 **explanation.to_json(self.index)}
 
     def _checked(self):
@@ -138,7 +136,6 @@ def _explain(explainer, read, top_k):
 
 def _reason(path, error):
     """The error's message without the path it starts with (the result names it)."""
-    text = str(error)
     if isinstance(error, FileNotFoundError):
         return "no such file"
-    return text[len(path) + 2:] if text.startswith(f"{path}: ") else text
+    return reason_without_name(str(error), path)

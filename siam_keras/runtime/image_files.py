@@ -109,9 +109,7 @@ def explanation_record(photo, explanation, index, model, location=None):
     """The JSON record of one explained photo (what both CLIs write); `location`
     (a `Location`) adds {"latitude", "longitude", "source"} as "location"."""
     record = {"image": display_path(photo.path), "model": display_path(model),
-              "source": {"format": photo.source_format, "mode": photo.source_mode,
-                         "width": photo.source_width, "height": photo.source_height,
-                         "decode_scale": photo.decode_scale}}
+              "source": photo.source_json()}
     if location is not None:
         record["location"] = location.to_json()
     return {**record, **explanation.to_json(index)}

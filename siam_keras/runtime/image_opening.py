@@ -31,6 +31,13 @@ class ImageError(ValueError):
     """An image that cannot be used; the message names the file and the reason."""
 
 
+def reason_without_name(message, name):
+    """An error's message without the "<name>: " it starts with (where a table or a
+    result names the image already)."""
+    prefix = f"{name}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
+
+
 @contextlib.contextmanager
 def opened_image(source, name, max_pixels=None):
     """Yields the Pillow image of `source` (a path or a binary file object), checked as

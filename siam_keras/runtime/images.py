@@ -81,6 +81,12 @@ class Photo:
         if self.source_height is None:
             object.__setattr__(self, "source_height", int(np.shape(self.pixels)[0]))
 
+    def source_json(self):
+        """The photo as the file holds it: an explanation record's "source"."""
+        return {"format": self.source_format, "mode": self.source_mode,
+                "width": self.source_width, "height": self.source_height,
+                "decode_scale": self.decode_scale}
+
 
 def _to_rgb(image):
     """Any Pillow image -> (H, W, 3) uint8 RGB."""

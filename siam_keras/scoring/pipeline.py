@@ -23,7 +23,8 @@ from apache_beam.ml.inference.base import RunInference
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from siam_keras.runtime.atomic import write_json
-from siam_keras.runtime.explanation_table import csv_line, table_columns
+from siam_keras.runtime.explanation_table import csv_line, table_columns, table_schema
+from siam_keras.runtime.image_opening import reason_without_name
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS, ImageError
 from siam_keras.runtime.output_folder import SUMMARY, listed_outputs, printable
 from siam_keras.runtime.uris import is_uri
@@ -36,14 +37,6 @@ NAMESPACE = "siam_score"
 FAILURE_COLUMNS = {"image": "string", "reason": "string"}
 _FAILED, _RECORDS = "failures", "records"
 _LOG = logging.getLogger(__name__)
-
-
-def table_schema(columns):
-    """The pyarrow schema of a table's columns ({name: "string" or "float"})."""
-    import pyarrow as pa
-
-    kinds = {"string": pa.string(), "float": pa.float64()}
-    return pa.schema([(name, kinds[kind]) for name, kind in columns.items()])
 
 
 class ReadPhotos(beam.DoFn):
@@ -103,10 +96,7 @@ class WriteRecord(beam.DoFn):
 def failure_row(result):
     """A failures table's row: image, reason (without the image's name, which the errors
     start with)."""
-    reason = result.error
-    if reason.startswith(f"{result.image}: "):
-        reason = reason[len(result.image) + 2:]
-    return {"image": result.image, "reason": reason}
+    return {"image": result.image, "reason": reason_without_name(result.error, result.image)}
 
 
 def write_table(rows, path, columns, label):

@@ -24,7 +24,7 @@ def test_the_distance_is_mahalanobis_and_the_threshold_holds_the_held_out_quanti
     expected = np.sqrt(np.einsum("bi,ij,bj->b", offset, np.linalg.inv(covariance), offset))
     np.testing.assert_allclose(distribution.distance(held_out[:5]), expected, rtol=1e-9)
     # On photos of the same kind it has not seen, about the quantile's share is beyond it.
-    assert np.mean(distribution.flagged(maps(rng, 4000))) <= 0.02
+    assert np.mean(distribution.out_of_distribution(maps(rng, 4000)).flagged) <= 0.02
     # Photos of another kind (brighter, sparser maps) lie beyond it.
     assert np.mean(distribution.distance(maps(rng, 100, scale=3.0)) > distribution.threshold) > 0.9
 
