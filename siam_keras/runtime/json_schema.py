@@ -9,8 +9,9 @@ a check off. This implements the keywords those schemas use (draft 2020-12 meani
 type, enum, const, required, properties, additionalProperties, propertyNames,
 minProperties, items, minItems, maxItems, uniqueItems, minLength, pattern, minimum,
 maximum, exclusiveMinimum, if/then/else and local `$ref`s; a schema using another
-keyword is refused, so that one is never silently ignored. Numbers must be finite (JSON has no NaN or infinity;
-Python's parser accepts them, the readers refuse them when parsing).
+keyword is refused, so that one is never silently ignored. Numbers must be finite (JSON
+has no NaN or infinity; Python's parser accepts them, the readers refuse them when
+parsing).
 """
 
 import json
