@@ -55,7 +55,7 @@ def run(args):
                          "not both and not neither")
     if args.split and not args.config:
         raise ValueError("--split selects a manifest's photos: it goes with --config")
-    table = None if args.table is None else checked_table_path(args.table)
+    table = None if args.table is None else checked_table_path(args.table, "--table")
     images, locations, manifests = ((args.images, None, []) if not args.config
                                     else _manifest_photos(args))
     check_outputs({"--table": table}, {"--model": args.model, "--config": args.config,

@@ -81,7 +81,7 @@ def _explain(args):
     from siam_keras.edge.overlay import draw_overlay
     from siam_keras.runtime import image_files as explained_files
 
-    table = None if args.table is None else checked_table_path(args.table)
+    table = None if args.table is None else checked_table_path(args.table, "--table")
     files = explained_files.checked_arguments(args.images, args.out, top_k=args.top_k,
                                               threads=args.threads,
                                               max_pixels=args.max_pixels)

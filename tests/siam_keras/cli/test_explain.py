@@ -162,6 +162,15 @@ def test_an_unwritable_out_is_one_line(tiny_models, tiny_scenes, tmp_path, capsy
     assert "cannot be written" in err and "Traceback" not in err and err.count("\n") == 1
 
 
+def test_a_table_of_another_format_is_refused_naming_the_flag(tiny_models, tiny_scenes, tmp_path,
+                                                              capsys):
+    photos = _photo_folder(tmp_path / "photos", tiny_scenes, ["a.png"])
+    assert _explain(tiny_models[0], photos, "--out", tmp_path / "out",
+                    "--table", tmp_path / "t.xlsx") == 2
+    assert "--table must be a .csv or .parquet file. Received:" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # refused before anything is written
+
+
 def test_a_full_disk_fails_each_image_by_name_and_leaves_no_figure_without_json(
         tiny_models, tiny_scenes, tmp_path, monkeypatch, capsys):
     from siam_keras.runtime import image_files as files
