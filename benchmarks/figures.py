@@ -38,6 +38,7 @@ def demo_explanation(seed=0, grid=16, image_size=64):
     from random head weights (NumPy only: the figure does not depend on the model)."""
     from siam_keras.runtime.decomposition import HeadWeights, OutputHead, decompose
     from siam_keras.runtime.explanation import SIAMExplanation
+    from siam_keras.runtime.output_kinds import Classification, Regression
 
     rng = np.random.default_rng(seed)
     k = len(ATTRIBUTES)
@@ -47,7 +48,8 @@ def demo_explanation(seed=0, grid=16, image_size=64):
         return OutputHead(
             cell_templates=np.abs(rng.normal(size=(grid, grid, k, 2))).astype("float32") / grid,
             mixing=rng.normal(size=(k, 2, *count)).astype("float32"),
-            bias=rng.normal(size=count).astype("float32") if classes else 5.0, classes=classes)
+            bias=rng.normal(size=count).astype("float32") if classes else 5.0,
+            kind=Classification(classes) if classes else Regression())
 
     weights = HeadWeights(ATTRIBUTES, {"scenicness": head(), "landscape": head(CLASSES)})
     maps = np.abs(rng.normal(size=(2, grid, grid, k))).astype("float32")

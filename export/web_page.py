@@ -19,8 +19,8 @@ from siam_keras.runtime.output_paths import written_by_siam_keras
 
 WEB = "web"
 PAGE_SOURCE = Path(__file__).with_name("web")
-PAGE_FILES = ("index.html", "page.css", "app.js", "view.js", "siam.js", "pixels.js", "resize.js",
-              "draw.js")
+PAGE_FILES = ("index.html", "page.css", "app.js", "view.js", "siam.js", "kinds.js", "pixels.js",
+              "resize.js", "draw.js")
 #: Where `make web` installs LiteRT.js; SIAM_LITERTJS or --litertjs name another folder.
 LITERTJS_ENV = "SIAM_LITERTJS"
 DEFAULT_LITERTJS = PAGE_SOURCE / "node_modules" / "@litertjs"

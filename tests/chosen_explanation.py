@@ -4,6 +4,7 @@ import numpy as np
 
 from siam_keras.runtime.decomposition import HeadWeights, OutputHead, decompose
 from siam_keras.runtime.explanation import SIAMExplanation
+from siam_keras.runtime.output_kinds import Classification
 
 NAMES = ("sky", "water", "trees", "road", "rock")
 #: Each attribute's contribution to `scenicness` (its map's mean is 1, but rock's
@@ -23,7 +24,7 @@ def chosen_explanation(grid=4):
     heads = {
         "scenicness": OutputHead(cells, np.array(MIXING, "float32")[:, None], 5.0),
         "landscape": OutputHead(cells, rng.normal(size=(k, 1, 3)).astype("float32"),
-                                np.zeros(3, "float32"), classes=CLASSES),
+                                np.zeros(3, "float32"), kind=Classification(CLASSES)),
     }
     predictions = {"attribute_maps": maps, "attribute_scores": maps.mean(axis=(1, 2))}
     for name, head in heads.items():

@@ -6,6 +6,7 @@ source; the training job (`training.run`) and the benchmarks call these.
 
 from siam_keras import vocabulary
 from siam_keras.models import build_baseline_model, build_siam_model
+from siam_keras.runtime.output_kinds import kinds_of
 from training.losses import AttributeLoss, output_loss, siam_losses
 from training.validation import ValidationLosses
 from training.weighting import PaperLossWeighting
@@ -16,13 +17,14 @@ def dtype_policy(config):
     return "mixed_float16" if config.train.mixed_precision else None
 
 
-def siam_model_from_config(config, attribute_names, output_names, initial_biases=None,
-                           output_classes=None):
-    """The SIAM model a config describes (the demo model for the demo config)."""
+def siam_model_from_config(config, attribute_names, outputs, initial_biases=None):
+    """The SIAM model a config describes (the demo model for the demo config); `outputs`:
+    {output: OutputKind}, or names of regression outputs."""
+    kinds = kinds_of(outputs)
     return build_siam_model(
         attribute_names,
-        output_names=output_names,
-        output_classes=output_classes or None,
+        output_names=tuple(kinds),
+        output_kinds=kinds,
         class_templates=config.model.class_templates,
         backbone=config.model.backbone,
         image_size=config.data.image_size,
@@ -43,18 +45,19 @@ def output_weights(config, outputs):
     return {name: config.train.output_loss_weights.get(name, 1.0) for name in outputs}
 
 
-def loss_setup(config, outputs, with_outputs=True, output_classes=None):
+def loss_setup(config, outputs, with_outputs=True):
     """(losses, loss_weights) for `fit_stage`: the configured weights, or (None, None)
     when the paper's weighting computes the loss (`PaperLossWeighting`)."""
     if config.train.loss_weighting == "paper":
         return None, None
     unknown = sorted(set(config.train.output_loss_weights) - set(outputs))
     if unknown:
-        raise ValueError(f"train.output_loss_weights names unknown outputs {unknown}. Outputs: {outputs}")
+        raise ValueError(f"train.output_loss_weights names unknown outputs {unknown}. Outputs: "
+                         f"{list(outputs)}")
     loss_weights = {name: weight if with_outputs else 0.0
                     for name, weight in output_weights(config, outputs).items()}
     loss_weights[vocabulary.ATTRIBUTE_SCORES] = config.train.attribute_loss_weight
-    return siam_losses(outputs, output_classes), loss_weights
+    return siam_losses(outputs), loss_weights
 
 
 def trained_as(config, model, freeze_backbone=False, attributes_only=False):
@@ -72,30 +75,31 @@ def trained_as(config, model, freeze_backbone=False, attributes_only=False):
 
 
 def validation(config, batches, outputs, with_attributes=True, with_outputs=True,
-               output_classes=None, attribute_names=(), log=print):
+               attribute_names=(), log=print):
     """The `ValidationLosses` a stage selects its best model with: each target's mean loss
     over the validation samples that have its label, weighted by `train.attribute_loss_weight`
     and `train.output_loss_weights` (under either loss weighting)."""
-    losses = {name: output_loss(name, output_classes) for name in outputs} if with_outputs else {}
+    kinds = kinds_of(outputs)
+    losses = {name: output_loss(kind) for name, kind in kinds.items()} if with_outputs else {}
     if with_attributes:
         losses[vocabulary.ATTRIBUTE_SCORES] = AttributeLoss()
     weights = output_weights(config, outputs)
     weights[vocabulary.ATTRIBUTE_SCORES] = config.train.attribute_loss_weight
-    return ValidationLosses(batches, losses, weights, outputs if with_outputs else (),
-                            output_classes=output_classes,
+    return ValidationLosses(batches, losses, weights, kinds if with_outputs else {},
                             attribute_names=attribute_names if with_attributes else (), log=log)
 
 
-def baseline_from_config(config, outputs, initial_biases, output_classes=None):
+def baseline_from_config(config, outputs, initial_biases):
+    kinds = kinds_of(outputs)
     return build_baseline_model(
-        outputs, backbone=config.model.backbone, image_size=config.data.image_size,
+        tuple(kinds), backbone=config.model.backbone, image_size=config.data.image_size,
         backbone_weights=config.model.backbone_weights or None,
-        initial_biases=initial_biases, output_classes=output_classes or None,
+        initial_biases=initial_biases, output_kinds=kinds,
         dtype_policy=dtype_policy(config),
     )
 
 
-def output_losses(config, outputs, output_classes=None):
+def output_losses(config, outputs):
     """The baseline's losses and weights (it has outputs only)."""
-    return ({name: output_loss(name, output_classes) for name in outputs},
+    return ({name: output_loss(kind) for name, kind in kinds_of(outputs).items()},
             output_weights(config, outputs))

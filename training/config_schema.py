@@ -95,7 +95,7 @@ class ManifestConfig(_Table):
     split_column: str = ""
     latitude_column: str = ""
     longitude_column: str = ""
-    #: {output column: "regression" or "classification"}.
+    #: {output column: its kind}, one of `siam_keras.runtime.output_kinds.KINDS`.
     outputs: dict[str, str] = dataclasses.field(default_factory=dict)
     #: Images larger than this many pixels are skipped unread (decompression bombs).
     max_pixels: int = field(DEFAULT_MAX_PIXELS, low=1)

@@ -2,12 +2,12 @@
 
 import dataclasses
 
-import numpy as np
 import tensorflow as tf
 
 from siam_keras import vocabulary
 from siam_keras.data import SyntheticScenes
 from siam_keras.data.synthetic_scenes import scene_settings
+from siam_keras.runtime.output_kinds import REGRESSION, kinds_of
 from training.augmentation import random_affine
 
 #: Shuffle buffer of each part mixed by `mixed_batches`.
@@ -20,28 +20,17 @@ def synthetic_scenes(config):
                            **scene_settings(dataclasses.asdict(config.synthetic_scenes)))
 
 
-def targets_and_weights(split, output_names, with_attributes=True, output_classes=None):
-    """Targets and per-sample weights for `model.fit`.
-
-    A missing label (NaN; a class index < 0 for the classification outputs named in
-    `output_classes`) becomes 0 with sample weight 0, so it adds nothing to the loss
-    or its gradient.
-    """
+def targets_and_weights(split, outputs, with_attributes=True):
+    """Targets and per-sample weights for `model.fit`, of each output (`outputs`: {output:
+    OutputKind}, or names of regression outputs) and the attributes: a missing label
+    becomes 0 with sample weight 0 (`OutputKind.targets`), so it adds nothing to the loss
+    or its gradient."""
     targets, weights = {}, {}
-    keys = list(output_names)
+    for name, kind in kinds_of(outputs).items():
+        targets[name], weights[name] = kind.targets(split[name])
     if with_attributes:
-        keys.append(vocabulary.ATTRIBUTE_SCORES)
-    for key in keys:
-        if key in (output_classes or {}):
-            labels = np.asarray(split[key], dtype="int32")
-            targets[key] = np.maximum(labels, 0)
-            weights[key] = (labels >= 0).astype("float32")
-            continue
-        labels = split["attributes" if key == vocabulary.ATTRIBUTE_SCORES else key]
-        labels = np.asarray(labels, dtype="float32")
-        missing = np.isnan(labels).reshape(len(labels), -1).any(axis=1)
-        targets[key] = np.nan_to_num(labels, nan=0.0)
-        weights[key] = (~missing).astype("float32")
+        key = vocabulary.ATTRIBUTE_SCORES
+        targets[key], weights[key] = REGRESSION.targets(split["attributes"])
     return targets, weights
 
 

@@ -30,6 +30,7 @@ import keras
 import numpy as np
 
 from siam_keras import vocabulary
+from siam_keras.runtime.output_kinds import REGRESSION, kinds_of
 from training.replicas import batch_normalizations
 
 #: Below this share of the labels' spread, an output counts as constant.
@@ -106,30 +107,6 @@ class HealthReport:
         return {"ok": not self.failed, **dataclasses.asdict(self), "problems": self.problems()}
 
 
-def _spread(values):
-    values = np.asarray(values, dtype="float64")
-    return float(values.std(axis=0).mean()) if len(values) > 1 else 0.0
-
-
-def _constant(predicted, true, classes):
-    """Whether an output's (N,) or (N, C) validation predictions are constant."""
-    if len(predicted) < 2:
-        return False
-    if classes is None:
-        label_spread = _spread(true) if len(true) > 1 else 0.0
-        return _spread(predicted) <= CONSTANT_SPREAD * label_spread if label_spread > 0 \
-            else _spread(predicted) == 0.0
-    logits = np.asarray(predicted, dtype="float64")
-    probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
-    probabilities /= probabilities.sum(axis=1, keepdims=True)
-    true = np.asarray(true).astype("int64").reshape(-1)
-    one_hot = np.eye(len(classes))[true]
-    if len(np.unique(true)) < 2:
-        return False  # one class in the labels: predicting it is right
-    one_class = len(np.unique(logits.argmax(axis=1))) == 1
-    return one_class or _spread(probabilities) <= CONSTANT_SPREAD * _spread(one_hot)
-
-
 def _dead(scores, labels):
     """Whether an attribute's (N,) scores never fire: on its positive images (labels >= 0.5)
     when there are `MIN_POSITIVES` of them, on all images when there are no labels (with
@@ -143,19 +120,13 @@ def _dead(scores, labels):
     return bool(absent[positive].mean() >= DEAD_SHARE)
 
 
-def known_rows(labels, classification=False):
-    """The rows of `labels` that have a label, as a boolean mask: NaN is missing, and for
-    a classification output's class indices, an index < 0."""
-    labels = np.asarray(labels)
-    if not len(labels):
-        return np.zeros(0, bool)
-    if classification:
-        return labels.reshape(len(labels), -1)[:, 0] >= 0
-    return ~np.isnan(labels.astype("float64")).reshape(len(labels), -1).any(axis=1)
+def known_rows(labels, kind=REGRESSION):
+    """The rows of `labels` that have a label, as a boolean mask (`OutputKind.known_rows`:
+    NaN is missing, and for a classification output's class indices, an index < 0)."""
+    return kind.known_rows(labels)
 
 
-def check_predictions(predictions, labels, output_names, output_classes=None,
-                      attribute_names=()):
+def check_predictions(predictions, labels, outputs, attribute_names=()):
     """A `HealthReport` (without the mode gap) of validation predictions.
 
     Args:
@@ -163,22 +134,22 @@ def check_predictions(predictions, labels, output_names, output_classes=None,
             and, for a SIAM model, `attribute_scores` (N, K).
         labels: {key: (N, ...) array} of the same images' labels (NaN, or a class index
             < 0, where missing); a key left out has no labels.
-        output_names: the named outputs to check.
-        output_classes: {output: class names} of the classification outputs.
+        outputs: the named outputs to check: {output: OutputKind}, or names of
+            regression outputs.
         attribute_names: the attributes, in the order of `attribute_scores`' columns.
     """
-    output_classes = output_classes or {}
+    kinds = kinds_of(outputs)
     report = HealthReport()
     for key, value in predictions.items():
         if not np.isfinite(np.asarray(value, dtype="float64")).all():
             report.nonfinite.append(key)
-    for name in output_names:
+    for name, kind in kinds.items():
         if name in report.nonfinite or name not in predictions or name not in labels:
             continue
-        classes = output_classes.get(name)
-        known = known_rows(labels[name], classes is not None)
+        known = kind.known_rows(labels[name])
         predicted = np.asarray(predictions[name])[known]
-        if _constant(predicted, np.asarray(labels[name])[known], classes):
+        if len(predicted) > 1 and kind.constant(predicted, np.asarray(labels[name])[known],
+                                                CONSTANT_SPREAD):
             report.constant_outputs.append(name)
     scores = predictions.get(vocabulary.ATTRIBUTE_SCORES)
     if scores is None or vocabulary.ATTRIBUTE_SCORES in report.nonfinite:

@@ -11,6 +11,7 @@ import keras
 from keras import ops
 
 from siam_keras import vocabulary
+from siam_keras.runtime.output_kinds import kinds_of
 
 MASKED_MEAN = "mean_with_sample_weight"
 #: The authors' rescaling: L = L_sun + 0.1 L_son (L_sun / L_son) + 0.001 L_T (L_sun / L_T).
@@ -101,16 +102,19 @@ class SoftmaxCrossEntropy(keras.losses.Loss):
                                                    from_logits=True)
 
 
-def output_loss(name, output_classes=None):
-    """The loss of one named output: cross-entropy if it is a classification output
-    (in `output_classes`), squared error otherwise."""
-    return SoftmaxCrossEntropy() if name in (output_classes or {}) else SquaredError()
+#: The losses by the name an `OutputKind` gives as its `loss`.
+LOSSES = {"squared_error": SquaredError, "softmax_cross_entropy": SoftmaxCrossEntropy}
 
 
-def siam_losses(output_names, output_classes=None):
-    """The SIAM objective's losses by output key: squared error (or cross-entropy for a
-    classification output) per named output and `AttributeLoss` on `attribute_scores`."""
-    losses = {name: output_loss(name, output_classes) for name in output_names}
+def output_loss(kind):
+    """The loss of an output of `kind` (`siam_keras.runtime.output_kinds`)."""
+    return LOSSES[kind.loss]()
+
+
+def siam_losses(outputs):
+    """The SIAM objective's losses by output key: each output's kind's (`outputs`: {output:
+    OutputKind}, or names of regression outputs) and `AttributeLoss` on `attribute_scores`."""
+    losses = {name: output_loss(kind) for name, kind in kinds_of(outputs).items()}
     losses[vocabulary.ATTRIBUTE_SCORES] = AttributeLoss()
     return losses
 

@@ -108,27 +108,26 @@ def train_and_evaluate(config, source, out, log=print):
 def _train_siam(config, source, out, log):
     """(the best SIAM model, its `ValidationLosses`, training seconds)."""
     train = config.train
-    attributes, outputs = list(source.attribute_names), list(source.output_names)
-    steps, means, classes = source.steps_per_epoch(), source.label_means(), source.output_classes
+    attributes, outputs = list(source.attribute_names), dict(source.output_kinds)
+    steps, means = source.steps_per_epoch(), source.label_means()
     passes = steps / source.steps_per_pass()
     if passes > 1.5:
         key = "steps_per_epoch" if train.steps_per_epoch else "min_steps_per_epoch"
         log(f"      an epoch is {steps} steps, {passes:.1f} passes over the training images "
             f"(train.{key} = {steps}: a small data set needs more steps than a pass gives)")
     with training_scope(config.train):  # models, optimizers and training data built inside
-        siam = siam_model_from_config(config, attributes, outputs, means, classes)
+        siam = siam_model_from_config(config, attributes, outputs, means)
         start = time.perf_counter()
         if train.attribute_epochs:
             log(f"[2/4] Training SIAM: attributes first ({train.attribute_epochs} epochs of "
                 f"{steps} steps"
                 f"{', backbone frozen' if train.freeze_backbone_attribute_stage else ''})")
-            losses, weights = loss_setup(config, outputs, with_outputs=False,
-                                         output_classes=classes)
+            losses, weights = loss_setup(config, outputs, with_outputs=False)
             siam = fit_stage(
                 out / "attribute_stage", siam, losses, weights,
                 source.training_data(with_outputs=False),
                 validation(config, source.validation_data(with_outputs=False), outputs,
-                           with_outputs=False, output_classes=classes,
+                           with_outputs=False,
                            attribute_names=attributes, log=log),
                 train.attribute_epochs, train, steps, log=log,
                 trained_as=trained_as(config, siam, train.freeze_backbone_attribute_stage,
@@ -138,8 +137,8 @@ def _train_siam(config, source, out, log):
         preview = source.preview_images()
         callbacks = [] if preview is None else [
             AttributeMapImages(out / "tensorboard" / "attribute_maps", preview, attributes)]
-        losses, weights = loss_setup(config, outputs, output_classes=classes)
-        checks = validation(config, source.validation_data(), outputs, output_classes=classes,
+        losses, weights = loss_setup(config, outputs)
+        checks = validation(config, source.validation_data(), outputs,
                             attribute_names=attributes, log=log)
         siam = fit_stage(out, siam, losses, weights, source.training_data(), checks,
                          train.epochs, train, steps,
@@ -150,13 +149,13 @@ def _train_siam(config, source, out, log):
 
 def _train_baseline(config, source, out, log):
     """(the best baseline, its `ValidationLosses`), evaluable on one device."""
-    outputs, classes = list(source.output_names), source.output_classes
+    outputs = dict(source.output_kinds)
     checks = validation(config, source.validation_data(with_attributes=False), outputs,
-                        with_attributes=False, output_classes=classes, log=log)
+                        with_attributes=False, log=log)
     with training_scope(config.train):
         baseline = fit_stage(
             out / "baseline",
-            baseline_from_config(config, outputs, source.label_means(), classes),
-            *output_losses(config, outputs, classes), source.training_data(with_attributes=False),
+            baseline_from_config(config, outputs, source.label_means()),
+            *output_losses(config, outputs), source.training_data(with_attributes=False),
             checks, config.baseline.epochs, config.train, source.steps_per_epoch(), log=log)
     return evaluable(baseline, out / "baseline" / MODEL_FILE, config.train), checks

@@ -7,9 +7,9 @@ import keras
 import numpy as np
 
 from siam_keras import vocabulary
-from siam_keras.metrics.classification import classification_report
-from siam_keras.metrics.regression import kendall_tau
-from training.health import check_predictions, known_rows, mode_gap
+from siam_keras.metrics.report import output_report
+from siam_keras.runtime.output_kinds import kinds_of
+from training.health import check_predictions, mode_gap
 from training.replicas import predict_batch
 
 MONITOR = "val_loss"
@@ -27,8 +27,9 @@ class ValidationLosses(keras.callbacks.Callback):
     that have that label, whatever batch they came in:
 
     - `val_<target>_loss` (e.g. `val_attribute_scores_loss`, `val_scenicness_loss`),
-    - `val_<output>_kendall_tau` for each named output (the paper's main metric), or
-      `val_<output>_accuracy` for a classification output,
+    - `val_<output>_<metric>` for each named output, its kind's `validation_metric`:
+      Kendall's tau for a regression output (the paper's main metric), accuracy for a
+      classification output,
     - `val_loss`: the sum of the targets' losses times `weights`, the value the best
       model is selected on (`MONITOR`). A target with no labelled sample is left out.
     - `health_*`: the training health checks on the same predictions
@@ -43,20 +44,19 @@ class ValidationLosses(keras.callbacks.Callback):
         losses: {target: `keras.losses.Loss`} whose `call` gives one value per sample.
         weights: {target: weight in `val_loss`}.
         outputs: the named outputs to compute Kendall's tau (or accuracy) of.
-        output_classes: {output: class names} of the classification outputs.
+            ({output: OutputKind}, or names of regression outputs).
         attribute_names: the attributes, for the dead-attribute check (none: a model
             without attributes, such as the baseline).
         log: where health problems are printed.
     """
 
-    def __init__(self, batches, losses, weights, outputs=(), output_classes=None,
-                 attribute_names=(), log=print):
+    def __init__(self, batches, losses, weights, outputs=(), attribute_names=(), log=print):
         super().__init__()
         self.batches = batches
         self.losses = dict(losses)
         self.weights = {key: float(weights.get(key, 1.0)) for key in self.losses}
-        self.outputs = tuple(outputs)
-        self.output_classes = dict(output_classes or {})
+        self.kinds = kinds_of(outputs)
+        self.outputs = tuple(self.kinds)
         self.attribute_names = tuple(attribute_names)
         self.log = log
         self.report = None
@@ -83,7 +83,7 @@ class ValidationLosses(keras.callbacks.Callback):
             for key in keys:
                 keep = np.asarray(sample_weights[key]).reshape(-1) > 0
                 true = np.asarray(targets[key])
-                missing = -1 if key in self.output_classes else np.nan
+                missing = self.kinds[key].missing if key in self.kinds else np.nan
                 true = np.where(keep.reshape((-1,) + (1,) * (true.ndim - 1)), true, missing)
                 labels[key].append(true)
                 predicted[key].append(np.asarray(predictions[key]))
@@ -107,28 +107,23 @@ class ValidationLosses(keras.callbacks.Callback):
 
     def _metric_logs(self, predicted, true):
         logs = {}
-        for name in self.outputs:
-            classes = self.output_classes.get(name)
-            labels = true[name].reshape(-1)
-            keep = known_rows(labels, classes is not None)
-            if classes is not None:
-                values = predicted[name].reshape(-1, len(classes))[keep]
-                logs[f"val_{name}_accuracy"] = classification_report(
-                    labels[keep].astype("int64"), values, classes)["accuracy"]
-                continue
-            values = predicted[name].reshape(len(labels), -1)[keep].reshape(-1)
-            logs[f"val_{name}_kendall_tau"] = (kendall_tau(labels[keep], values)
-                                               if keep.sum() > 1 else math.nan)
+        for name, kind in self.kinds.items():
+            labels = true[name]
+            keep = kind.known_rows(labels)
+            values = predicted[name].reshape(len(labels), *kind.shape)[keep]
+            logs[f"val_{name}_{kind.validation_metric}"] = (
+                output_report(kind, labels[keep], values)[kind.validation_metric]
+                if keep.sum() > 1 else math.nan)
         return logs
 
     def evaluate(self, model):
         """{log key: value} of `model` on the validation batches; sets `report`."""
         predicted, true, per_sample, first = self._run(model)
         logs = {**self._loss_logs(per_sample), **self._metric_logs(predicted, true)}
-        report = check_predictions(predicted, true, self.outputs, self.output_classes,
-                                   self.attribute_names)
+        report = check_predictions(predicted, true, self.kinds, self.attribute_names)
         report.nonfinite += [key for key, value in logs.items()
-                             if not math.isfinite(value) and _judged(key, per_sample, true, report)]
+                             if not math.isfinite(value)
+                             and _judged(key, per_sample, true, report, self.kinds)]
         if first is not None:
             report.mode_gap, report.mode_gap_output = mode_gap(model, first, self.outputs)
         self.report = report
@@ -142,7 +137,7 @@ class ValidationLosses(keras.callbacks.Callback):
             self.log(f"  health (epoch {epoch + 1}): {problem}")
 
 
-def _judged(key, per_sample, true, report):
+def _judged(key, per_sample, true, report, kinds):
     """Whether a non-finite log `key` is a problem of its own: not a loss or metric left
     NaN because no validation sample has its label, nor the Kendall's tau of an output
     already reported as constant (its ties make tau NaN), nor `val_loss` (a sum of those)."""
@@ -152,8 +147,9 @@ def _judged(key, per_sample, true, report):
         if key == f"val_{target}_loss":
             return any(w.sum() > 0 for w in weights)
     for name, labels in true.items():
-        if key in (f"val_{name}_kendall_tau", f"val_{name}_accuracy"):
+        kind = kinds.get(name)
+        if kind is not None and key == f"val_{name}_{kind.validation_metric}":
             if name in report.constant_outputs or not len(labels):
                 return False
-            return int(known_rows(labels, key.endswith("_accuracy")).sum()) > 1
+            return int(kind.known_rows(labels).sum()) > 1
     return True

@@ -3,11 +3,14 @@
 // weights in siam_model.json. It mirrors siam_keras.runtime.decomposition and
 // SIAMExplainer.intervene (docs/sidecar.md gives the formulas); no DOM here.
 
+import { outputKind, ranked, softmax } from "./kinds.js";
+
 export const PIXELS_SIGNATURE = "serving_default";
 export const PIXELS_INPUT = "image";
 export const ATTRIBUTE_MAPS = "attribute_maps";
 export const ATTRIBUTE_SCORES = "attribute_scores";
 export const contributionsKey = (output) => `${output}_contributions`;
+export { ranked, softmax };
 
 /** Flattens a nested JSON array into a Float64Array, checking its shape. */
 function flat(nested, shape, what) {
@@ -36,30 +39,31 @@ function shapeOf(nested) {
 
 /**
  * One output's head on the feature grid (siam_model.json's head[output]).
- * Regression: cell_templates (H, W, K, G), mixing (K, G), bias a number.
- * Classification: mixing (K, G, C), bias (C), cell_templates (H, W, K, G) shared by
- * the classes or (H, W, K, G, C) per class, and the class names.
+ * Its kind (kinds.js) says what its numbers are. Regression: cell_templates (H, W, K, G),
+ * mixing (K, G), bias a number. A labelled output (its C labels: classes, tags): mixing
+ * (K, G, C), bias (C), cell_templates (H, W, K, G) shared by the labels or (H, W, K, G, C)
+ * per label.
  */
 export class OutputHead {
   constructor(name, entry) {
     this.name = name;
-    this.classes = entry.classes ?? null;
+    ({ kind: this.kind, labels: this.labels } = outputKind(name, entry));
     const cellShape = shapeOf(entry.cell_templates);
     const [h, w, k, g] = cellShape;
-    const c = this.classes ? this.classes.length : 1;
-    if (this.classes && this.classes.length < 2) throw new Error(`head ${name}: fewer than 2 classes`);
+    const c = this.labels ? this.labels.length : 1;
     this.shape = { h, w, k, g, c };
     this.perClass = cellShape.length === 5;
-    if (cellShape.length !== 4 && !(this.classes && this.perClass && cellShape[4] === c)) {
+    if (cellShape.length !== 4 && !(this.labels && this.perClass && cellShape[4] === c)) {
       throw new Error(`head ${name}: cell_templates of shape [${cellShape}] do not fit the head`);
     }
     this.cells = flat(entry.cell_templates, cellShape, `head ${name}.cell_templates`);
-    this.mixing = flat(entry.mixing, this.classes ? [k, g, c] : [k, g], `head ${name}.mixing`);
-    this.bias = this.classes ? flat(entry.bias, [c], `head ${name}.bias`) : Float64Array.of(entry.bias);
-    if (!this.classes && typeof entry.bias !== "number") throw new Error(`head ${name}: bias must be a number`);
+    this.mixing = flat(entry.mixing, this.labels ? [k, g, c] : [k, g], `head ${name}.mixing`);
+    this.bias = this.labels ? flat(entry.bias, [c], `head ${name}.bias`) : Float64Array.of(entry.bias);
+    if (!this.labels && typeof entry.bias !== "number") throw new Error(`head ${name}: bias must be a number`);
   }
 
-  get isClassification() { return this.classes !== null; }
+  /** Whether it has one column per label. */
+  get labelled() { return this.labels !== null; }
 
   /**
    * Decomposes this output for one image's maps (Float32Array/Float64Array of
@@ -76,7 +80,7 @@ export class OutputHead {
       const templateAt = this.perClass
         ? (hw, a, t) => this.cells[((hw * k + a) * g + t) * c + cls]
         : (hw, a, t) => this.cells[(hw * k + a) * g + t];
-      const mixingAt = this.classes ? (a, t) => this.mixing[(a * g + t) * c + cls] : (a, t) => this.mixing[a * g + t];
+      const mixingAt = this.labelled ? (a, t) => this.mixing[(a * g + t) * c + cls] : (a, t) => this.mixing[a * g + t];
       const contributions = new Float64Array(k);
       const relevance = new Float64Array(cells * k);
       const spatial = new Float64Array(cells);
@@ -180,19 +184,6 @@ export function outOfDistribution(sidecar, maps) {
   return { distance, threshold: found.threshold, flagged: !(distance <= found.threshold) };
 }
 
-/** Softmax of logits (an array), stable. */
-export function softmax(logits) {
-  const top = Math.max(...logits);
-  const e = logits.map((v) => Math.exp(v - top));
-  const total = e.reduce((s, v) => s + v, 0);
-  return e.map((v) => v / total);
-}
-
-/** Indices of `values` sorted by decreasing value. */
-export function ranked(values) {
-  return Array.from(values.keys()).sort((a, b) => values[b] - values[a]);
-}
-
 /**
  * One image's explanation from the model's outputs ({key: typed array}) and the heads:
  * per output, the model's value(s) and contributions, their decomposition and the
@@ -209,7 +200,7 @@ export function explain(sidecar, outputs, tolerance) {
     const modelContributions = outputs[contributionsKey(name)];
     // The model's contributions: (K) or (K, C) row-major.
     const contributions = Array.from({ length: c }, (_, cls) =>
-      Float64Array.from({ length: k }, (_, a) => modelContributions[head.isClassification ? a * c + cls : a]));
+      Float64Array.from({ length: k }, (_, a) => modelContributions[head.labelled ? a * c + cls : a]));
     let residual = 0;
     for (let cls = 0; cls < c; cls++) {
       const sum = head.bias[cls] + contributions[cls].reduce((s, v) => s + v, 0);
@@ -224,12 +215,8 @@ export function explain(sidecar, outputs, tolerance) {
       }
     }
     const entry = { name, head, value: modelValue, contributions, split, residual, ok: residual <= tolerance };
-    if (head.isClassification) {
-      entry.probabilities = softmax(modelValue);
-      const order = ranked(modelValue);
-      entry.predicted = order[0];
-      entry.runnerUp = order[1];
-    }
+    entry.probabilities = head.kind.probabilities(modelValue);
+    entry.shown = head.kind.shown(modelValue);
     explained[name] = entry;
   }
   return explained;
@@ -237,18 +224,21 @@ export function explain(sidecar, outputs, tolerance) {
 
 /**
  * What one image's output shows, as siam_keras' ImageOutput: {name, value, bias,
- * contributions (K), spatial (H*W)}. A classification output shows what separates
- * class `first` from class `second` (the predicted class and the runner-up), the
- * difference of their logits' terms, as siam explain's figure does (`versus`).
- * `values` (C), `contributions` (C x K) and `spatial` (C x H*W) are per class.
+ * contributions (K), spatial (H*W)}, of the labels `shown` (the kind's `shown`): one
+ * label's terms, or what separates label `first` from label `second` (for a
+ * classification output the predicted class and the runner-up), the difference of their
+ * logits' terms, as siam explain's figure does (`OutputExplanation.shown`).
+ * `values` (C), `contributions` (C x K) and `spatial` (C x H*W) are per label.
  */
-export function imageOutput(head, values, contributions, spatial, first = 0, second = 1) {
+export function imageOutput(head, values, contributions, spatial, shown = [0]) {
   const at = (c) => ({ value: values[c], bias: head.bias[c], contributions: Array.from(contributions[c]),
                        spatial: Array.from(spatial[c]) });
-  if (!head.isClassification) return { name: head.name, ...at(0) };
+  const [first, second] = shown;
+  if (!head.labelled) return { name: head.name, ...at(0) };
+  if (second === undefined) return { name: `${head.name} = ${head.labels[first]}`, ...at(first) };
   const a = at(first), b = at(second);
   return {
-    name: `${head.classes[first]} - ${head.classes[second]}`, value: a.value - b.value, bias: a.bias - b.bias,
+    name: `${head.labels[first]} - ${head.labels[second]}`, value: a.value - b.value, bias: a.bias - b.bias,
     contributions: a.contributions.map((v, k) => v - b.contributions[k]),
     spatial: a.spatial.map((v, i) => v - b.spatial[i]),
   };

@@ -3,13 +3,12 @@
 // Every number shown is also in a data-value attribute, unrounded (for scripts and tests).
 
 import { colourBar, drawBars, drawOverlay, drawPhoto, drawThumbnail, greyOf } from "./draw.js";
-import { ATTRIBUTE_MAPS, ATTRIBUTE_SCORES, imageOutput, signColour, signedText, softmax } from "./siam.js";
+import { ATTRIBUTE_MAPS, ATTRIBUTE_SCORES, imageOutput, signColour, signedText } from "./siam.js";
 
 const $ = (id) => document.getElementById(id);
 const DISPLAY_SIDE = 480;
 const THUMBNAIL_SIDE = 112;
 const MAX_THUMBNAILS = 8;
-const percent = (p) => `${(100 * p).toFixed(1)}%`;
 
 function paragraph(className, text, data) {
   const element = document.createElement("p");
@@ -34,20 +33,9 @@ function headline(entry, whatIf, file, unusual) {
     warning.hidden = !unusual.flagged;
     lines.push(warning);
   }
-  if (head.isClassification) {
-    const p = entry.probabilities, best = entry.predicted, second = entry.runnerUp;
-    lines.push(paragraph("headline",
-      `${entry.name}: ${head.classes[best]} (${percent(p[best])}), runner-up ${head.classes[second]} (${percent(p[second])})`,
-      { output: entry.name, value: String(entry.value[best]), predicted: head.classes[best],
-        runnerUp: head.classes[second], logits: JSON.stringify(entry.value) }));
-    if (whatIf) {
-      const q = softmax(whatIf.value), now = q.indexOf(Math.max(...q));
-      lines.push(paragraph("what-if",
-        `What if: ${head.classes[best]} ${percent(p[best])} → ${percent(q[best])}; predicted: ` +
-        `${head.classes[now]} (${percent(q[now])})`,
-        { output: entry.name, value: String(whatIf.value[best]), values: JSON.stringify(whatIf.value),
-          predicted: head.classes[now] }));
-    }
+  if (head.labelled) {  // the kind words it (kinds.js)
+    lines.push(paragraph("headline", ...head.kind.headline(head, entry)));
+    if (whatIf) lines.push(paragraph("what-if", ...head.kind.whatIf(head, entry, whatIf.value)));
   } else {
     const value = entry.value[0];
     const added = entry.contributions[0].reduce((s, v) => s + v, 0);
@@ -71,9 +59,8 @@ function headline(entry, whatIf, file, unusual) {
  */
 export function drawExplanation({ sidecar, style, photo, outputs, entry, whatIf, removed, file, unusual }) {
   const { head } = entry;
-  const pair = [entry.predicted ?? 0, entry.runnerUp ?? 1];
-  const number = imageOutput(head, entry.value, entry.contributions, entry.split.spatial, ...pair);
-  const after = whatIf && imageOutput(head, whatIf.value, whatIf.contributions, whatIf.spatial, ...pair);
+  const number = imageOutput(head, entry.value, entry.contributions, entry.split.spatial, entry.shown);
+  const after = whatIf && imageOutput(head, whatIf.value, whatIf.contributions, whatIf.spatial, entry.shown);
   headline(entry, whatIf, file, unusual);
 
   // Bars in order of |contribution|, as siam explain's figure: bias + bars = the total.
@@ -83,8 +70,7 @@ export function drawExplanation({ sidecar, style, photo, outputs, entry, whatIf,
   drawBars($("bars"), order.map((a) => ({ name: names[a], value: shown.contributions[a] })), style, {
     output: number.name, bias: number.bias, total: shown.value,
     before: after ? order.map((a) => number.contributions[a]) : undefined });
-  $("bars-title").textContent = head.isClassification
-    ? `What separates ${number.name.replace(" - ", " from ")}` : `Contribution to ${entry.name}`;
+  $("bars-title").textContent = head.kind.barsTitle?.(number) ?? `Contribution to ${number.name}`;
 
   // Where it comes from: the spatial split (after the edit), on the original's scale.
   const photoPixels = drawPhoto(document.createElement("canvas"), photo, DISPLAY_SIDE);

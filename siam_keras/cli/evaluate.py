@@ -8,14 +8,13 @@ import dataclasses
 import os
 from pathlib import Path
 
-import numpy as np
-
 from siam_keras import vocabulary
 from siam_keras.data.run_config import manifest_table, run_config_data
 from siam_keras.data.synthetic_scenes import OUTPUTS
 from siam_keras.evaluation.explanation_report import format_explanation_report
 from siam_keras.model_files import MODEL_HELP
 from siam_keras.runtime.atomic import write_bytes, write_json
+from siam_keras.runtime.output_kinds import labelled_kinds
 from siam_keras.runtime.prediction_explainer import PredictionExplainer
 
 #: Test images drawn with their explanation by `--figures`.
@@ -100,7 +99,7 @@ class EvaluatedModel:
     runner: object
     image_size: int
     output_names: tuple
-    output_classes: dict
+    output_kinds: dict
     attribute_names: tuple  # None for a baseline
 
     @property
@@ -120,11 +119,11 @@ def load_evaluated_model(path):
         model = load_model(path)
         names = getattr(model, "attribute_names", None)
         return EvaluatedModel(model, model.input_shape[1], tuple(model.output),
-                              dict(getattr(model, "output_classes", {}) or {}),
+                              dict(model.output_kinds),
                               None if names is None else tuple(names))
     explainer = model_file.load(command="siam evaluate")
     return EvaluatedModel(explainer, explainer.image_size[0],
-                          tuple(explainer.output_names), dict(explainer.head.output_classes),
+                          tuple(explainer.output_names), dict(explainer.head.output_kinds),
                           tuple(explainer.attribute_names))
 
 
@@ -149,7 +148,7 @@ def run(args):
     scenes = SyntheticScenes(image_size=image_size, **settings)
     print(f"Generating {args.num_images} {args.split} images of {args.dataset} ({image_size} px)")
     split = scenes.generate(args.split, args.num_images)
-    classes = _in_model_class_order(model, scenes.output_classes, split)
+    kinds = _in_model_label_order(model, scenes.output_kinds, split)
     outputs = [name for name in scenes.output_names if name in model.output_names]
     if not outputs:
         raise ValueError(
@@ -165,40 +164,39 @@ def run(args):
         write_bytes(table, (format_explanation_report(report) + "\n").encode("utf-8"))
         print(f"Wrote {table}")
     else:
-        report = _metrics(args, model, scenes, split, outputs, classes)
+        report = _metrics(args, model, scenes, split, outputs, kinds)
     write_json(args.out, {**header, **report})
     print(f"Wrote {args.out}")
     return 0
 
 
-def _metrics(args, model, scenes, split, outputs, classes):
+def _metrics(args, model, scenes, split, outputs, kinds):
     from siam_keras.evaluation.model_metrics import evaluate_model, synthetic_scenes_targets
     from siam_keras.metrics.report import format_report
 
     targets, truth = synthetic_scenes_targets(split, outputs)
     report, _ = evaluate_model(model.runner, split["image"], targets, outputs,
                                list(scenes.attribute_names), truth, batch_size=args.batch_size,
-                               output_classes=classes)
+                               output_kinds=kinds)
     print(format_report(report))
     return report
 
 
-def _in_model_class_order(model, scene_classes, split):
-    """The model's classes of each classification output; the generated `split`'s labels and
-    true contributions are put in that order in place (a model trained on a manifest sorts
-    its classes)."""
-    model_classes = dict(model.output_classes)
-    for name, classes in scene_classes.items():
-        ours = tuple(model_classes.get(name, classes))
-        if sorted(ours) != sorted(classes):
-            raise ValueError(f"The model's classes of {name!r} {list(ours)} are not the dataset's "
-                             f"{list(classes)}")
-        position = np.array([ours.index(c) for c in classes])
-        split[name] = position[split[name]]
+def _in_model_label_order(model, scene_kinds, split):
+    """The model's kind of each output; the generated `split`'s labels and true
+    contributions of each labelled output are put in the model's label order in place (a
+    model trained on a manifest sorts its labels)."""
+    kinds = dict(model.output_kinds)
+    for name, scene_kind in scene_kinds.items():
+        ours = kinds.setdefault(name, scene_kind)
+        if not scene_kind.labelled:
+            continue
+        if type(ours) is not type(scene_kind) or sorted(ours.labels) != sorted(scene_kind.labels):
+            raise ValueError(f"The model's {name!r} is {ours!r}, the dataset's {scene_kind!r}")
+        split[name] = ours.reorder(split[name], scene_kind.labels)
         key = vocabulary.contributions_key(name)
-        split[key] = split[key][..., [classes.index(c) for c in ours]]
-        model_classes[name] = ours
-    return model_classes
+        split[key] = split[key][..., [scene_kind.labels.index(c) for c in ours.labels]]
+    return kinds
 
 
 def _manifest(args, model, table):
@@ -210,11 +208,11 @@ def _manifest(args, model, table):
     if args.explanations:
         raise ValueError("--explanations scores explanations against a known truth: it needs "
                          "synthetic_scenes, not a manifest")
-    classes = dict(model.output_classes)
-    _check_output_kinds(args.config, table.get("outputs", {}), model, classes)
+    kinds = dict(model.output_kinds)
+    _check_output_kinds(args.config, table.get("outputs", {}), model)
     print(f"Reading the {args.split} split of the manifest files of {args.config}")
     data = read_manifest_splits(table, model.image_size, splits=(args.split,),
-                                output_classes=classes)
+                                output_classes=labelled_kinds(kinds))
     images, labels = data.joined(args.split)
     outputs = [name for name in data.output_names if name in model.output_names]
     if not outputs:
@@ -225,7 +223,7 @@ def _manifest(args, model, table):
         raise ValueError(f"The model's attributes {list(model.attribute_names)} are not the "
                          f"manifest's attribute columns {attributes}")
     report, _ = evaluate_model(model.runner, images, labels, outputs, attributes,
-                               batch_size=args.batch_size, output_classes=classes)
+                               batch_size=args.batch_size, output_kinds=kinds)
     print(format_report(report))
     header = {"model": os.fspath(args.model),
               "dataset": {"name": "manifest", "split": args.split, "num_images": len(images),
@@ -236,13 +234,13 @@ def _manifest(args, model, table):
     return 0
 
 
-def _check_output_kinds(config, kinds, model, classes):
+def _check_output_kinds(config, kinds, model):
     """Refuses a config whose outputs are of another kind than the model's (a class column
     read as numbers failed deep inside with "could not convert string to float")."""
     for name, kind in kinds.items():
         if name not in model.output_names:
             continue
-        theirs = "classification" if name in classes else "regression"
+        theirs = model.output_kinds[name].name
         if kind != theirs:
             raise ValueError(f"{config} makes {name!r} a {kind} output, but the model's "
                              f"{name!r} is a {theirs} output: evaluate with the config the model "
@@ -280,12 +278,10 @@ def _figures(args, explainer, split, deletion):
     folder = Path(args.figures)
     folder.mkdir(parents=True, exist_ok=True)
     explanation = explainer(split["image"])
-    outputs = explainer.output_names
+    outputs, kinds = explainer.output_names, explainer.head.output_kinds
     written = []
     for i in range(min(args.num_figures, len(split["image"]))):
-        classes = explainer.head.output_classes
-        labels = {name: classes[name][int(split[name][i])] if name in classes
-                  else float(split[name][i]) for name in outputs}
+        labels = {name: kinds[name].readable_label(split[name][i]) for name in outputs}
         name = f"{args.split}_{i:04d}"
         plot_explanation(folder / f"{name}.png", split["image"][i], explanation, i,
                          label=labels[outputs[0]], title=f"{args.dataset} {args.split} image {i}")
@@ -293,7 +289,7 @@ def _figures(args, explainer, split, deletion):
                                               **explanation.to_json(i, labels)})
         written.append(f"{name}.png")
     names = [f"{args.split} {i}" for i in range(len(split["image"]))]
-    first = next(name for name in outputs if name not in explainer.head.output_classes)
+    first = next(name for name in outputs if not kinds[name].labelled)
     shown = plot_overview(folder / "overview.png", split["image"], explanation, split[first],
                           output=first, names=names)
     write_json(folder / "overview.json", shown)

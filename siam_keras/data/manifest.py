@@ -38,8 +38,10 @@ from siam_keras.data.manifest_rows import (
     where,
 )
 from siam_keras.data.manifest_tables import ManifestError, read_table
+from siam_keras.runtime.output_kinds import KINDS, kind_from_labels
 
-OUTPUT_KINDS = ("regression", "classification")
+#: The kinds an output column may be (`siam_keras.runtime.output_kinds`).
+OUTPUT_KINDS = tuple(KINDS)
 __all__ = ["MISSING_VALUES", "OUTPUT_KINDS", "SPLITS", "ManifestError", "ManifestRow", "RowProblem",
            "class_names", "fix_classes", "manifest_split", "read_manifests"]
 
@@ -158,51 +160,58 @@ def _check_configuration(files, image_column, attributes, outputs, split_column,
     return location
 
 
-def class_names(rows, output):
-    """The classes of a classification output: its labels in the training rows, sorted."""
-    return tuple(sorted({row.outputs[output] for row in rows
-                         if row.split == "train" and row.outputs.get(output) is not None}))
+def class_names(rows, output, kind="classification"):
+    """The labels (classes, tags) of a labelled output: those its training rows use, sorted."""
+    used = set()
+    for row in rows:
+        if row.split == "train" and row.outputs.get(output) is not None:
+            used |= KINDS[kind].labels_in(row.outputs[output])
+    return tuple(sorted(used))
 
 
-def fix_classes(rows, outputs, classes=None):
-    """Fixes each classification output's classes from the training split.
+def fix_classes(rows, outputs, labels=None):
+    """Fixes each labelled output's labels (classes, tags) from the training split.
 
     Args:
         rows: `ManifestRow`s (from `read_manifests`).
-        outputs: {output: kind}; the classification ones are fixed.
-        classes: {output: class names} known already (a trained model's): then those
-            are the classes, and every row whose class is not among them is left out.
+        outputs: {output: kind name}; the labelled ones are fixed.
+        labels: {output: labels} known already (a trained model's): then those
+            are the labels, and every row with a label not among them is left out.
 
     Returns:
-        classes: {output: sorted tuple of class labels} for each classification output.
+        kinds: {output: OutputKind} of every output, with its labels.
         rows: the rows kept, in order.
         problems: a `RowProblem` for each validation or test row left out because one of
-            its classes was not seen in training.
+            its labels was not seen in training.
 
     Raises:
-        ManifestError: a classification output has fewer than 2 classes in training.
+        ManifestError: a labelled output has too few labels in training.
     """
-    where_seen = "seen in training" if classes is None else "of the model"
-    if classes is None:
-        classes = {name: class_names(rows, name) for name, kind in outputs.items()
-                   if kind == "classification"}
-    classes = {name: tuple(names) for name, names in classes.items()}
-    for name, names in classes.items():
-        if len(names) < 2:
-            raise ManifestError(f"The classification output {name!r} needs at least 2 classes in "
-                                f"the training split. Received: {len(names)} {list(names)}")
-    known = {name: set(names) for name, names in classes.items()}
+    where_seen = "seen in training" if labels is None else "of the model"
+    labelled = [name for name, kind in outputs.items() if KINDS[kind].label_key is not None]
+    if labels is None:
+        labels = {name: class_names(rows, name, outputs[name]) for name in labelled}
+    kinds = {name: None if name in labelled else kind_from_labels(kind)
+             for name, kind in outputs.items()}
+    for name in labelled:
+        names, kind = tuple(labels[name]), KINDS[outputs[name]]
+        if len(names) < kind.min_labels:
+            raise ManifestError(f"The {kind.name} output {name!r} needs at least "
+                                f"{kind.min_labels} {kind.label_key} in the training split. "
+                                f"Received: {len(names)} {list(names)}")
+        kinds[name] = kind_from_labels(outputs[name], names)
+    known = {name: set(kinds[name].labels) for name in labelled}
     kept, problems = [], []
     for row in rows:
-        unknown = [(name, row.outputs[name]) for name in classes
-                   if row.outputs.get(name) is not None and row.outputs[name] not in known[name]]
+        unknown = [(name, label) for name in labelled if row.outputs.get(name) is not None
+                   for label in sorted(kinds[name].labels_in(row.outputs[name]) - known[name])]
         if not unknown:
             kept.append(row)
             continue
         name, label = unknown[0]
-        shown = ", ".join(map(repr, classes[name][:20]))
-        shown += ", ..." if len(classes[name]) > 20 else ""
+        names = kinds[name].labels
+        shown = ", ".join(map(repr, names[:20])) + (", ..." if len(names) > 20 else "")
         problems.append(RowProblem(row.source, row.line, (
-            f"class {label!r} of output {name!r} is not among the {len(classes[name])} classes "
-            f"{where_seen}: {shown}")))
-    return classes, kept, problems
+            f"{kinds[name].label_word} {label!r} of output {name!r} is not among the {len(names)} "
+            f"{kinds[name].label_key} {where_seen}: {shown}")))
+    return kinds, kept, problems

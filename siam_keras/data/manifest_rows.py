@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from siam_keras.runtime.output_kinds import KINDS
 from siam_keras.runtime.uris import is_uri
 
 SPLITS = ("train", "validation", "test")
@@ -180,9 +181,11 @@ class RowReader:
         labelled = not all(map(math.isnan, values))
         outputs = {}
         for name, kind in self.outputs.items():
+            kind = KINDS[kind]
             try:
-                if kind == "classification":
+                if kind.label_key is not None:  # a labelled kind: its labels are text
                     value = _label(get(name))
+                    value = None if value is None else kind.parse_label(value)
                     labelled = labelled or value is not None
                 else:
                     value = _number(get(name))
@@ -196,7 +199,7 @@ class RowReader:
                     labelled = labelled or not math.isnan(value)
             except RowError as error:
                 errors.append(f"column {name!r}: {error}")
-                value = None if kind == "classification" else math.nan
+                value = None if kind.label_key is not None else math.nan
             outputs[name] = value
         location = self._location(cells, errors) if self.location else None
         if not errors and not labelled and self.require_labels:

@@ -62,14 +62,14 @@ class ManifestSplits:
         parts: {split: [ManifestPart per file with rows in that split]}.
         attribute_names: the attribute columns.
         output_names: the output columns.
-        output_classes: {output: class names} of the classification outputs.
+        output_kinds: {output: OutputKind} of every output, with its labels.
         problems: every `RowProblem` (rows left out), in file and line order.
     """
 
     parts: dict
     attribute_names: tuple
     output_names: tuple
-    output_classes: dict
+    output_kinds: dict
     problems: list
 
     def joined(self, split):
@@ -102,8 +102,9 @@ def read_manifest_splits(table, image_size, splits=SPLITS, output_classes=None, 
             `latitude_column`, `longitude_column` ("" or None: none) and `max_pixels`.
         image_size: the model's input side.
         splits: the splits whose photos are decoded (the others are only counted).
-        output_classes: {output: class names} of a trained model: a row whose class is
-            not among them is left out. None: the classes are those of the training split.
+        output_classes: {output: labels} of a trained model's labelled outputs (classes,
+            tags): a row with a label not among them is left out. None: the labels are
+            those of the training split.
         workers: threads decoding photos.
         log: progress printer.
 
@@ -120,7 +121,7 @@ def read_manifest_splits(table, image_size, splits=SPLITS, output_classes=None, 
         list(get("files")), get("image_column", "image"), list(get("attribute_columns")), outputs,
         get("split_column") or None, get("latitude_column") or None,
         get("longitude_column") or None)
-    classes, rows, unknown = fix_classes(rows, outputs, output_classes)
+    kinds, rows, unknown = fix_classes(rows, outputs, output_classes)
     problems += unknown
     wanted = [row for row in rows if row.split in splits]
     log(f"      {len(get('files'))} manifest file(s): reading the photos of {len(wanted)} rows"
@@ -142,21 +143,15 @@ def read_manifest_splits(table, image_size, splits=SPLITS, output_classes=None, 
             if chosen:
                 images = pixels[[index[id(row)] for row in chosen]]
                 parts.setdefault(split, []).append(ManifestPart(
-                    source, chosen, images, _labels(chosen, attribute_names, outputs, classes)))
-    return ManifestSplits(parts, attribute_names, tuple(outputs), classes, problems)
+                    source, chosen, images, _labels(chosen, attribute_names, kinds)))
+    return ManifestSplits(parts, attribute_names, tuple(outputs), kinds, problems)
 
 
-def _labels(rows, attribute_names, outputs, classes):
+def _labels(rows, attribute_names, kinds):
     labels = {ATTRIBUTES: np.stack([row.attributes for row in rows]).astype("float32")
               .reshape(len(rows), len(attribute_names))}
-    for name in outputs:
-        if name in classes:
-            position = {label: i for i, label in enumerate(classes[name])}
-            labels[name] = np.array([position.get(row.outputs.get(name), -1) for row in rows],
-                                    dtype="int32")
-        else:
-            labels[name] = np.array([row.outputs.get(name, np.nan) for row in rows],
-                                    dtype="float32")
+    for name, kind in kinds.items():
+        labels[name] = kind.encode([row.outputs.get(name) for row in rows])
     return labels
 
 

@@ -26,6 +26,7 @@ from siam_keras import vocabulary
 from siam_keras.data import scene_rendering as scenes
 from siam_keras.data.scene_rendering import CONCEPTS
 from siam_keras.runtime.adaptive_pooling import adaptive_average_pool
+from siam_keras.runtime.output_kinds import Classification, kinds_by_output
 
 SPLITS = ("train", "validation", "test")
 
@@ -152,7 +153,10 @@ class SyntheticScenes:
         self.noise = float(noise)
         self.seed = int(seed)
         self.output_names = outputs
-        self.output_classes = {LANDSCAPE: LANDSCAPE_CLASSES} if LANDSCAPE in outputs else {}
+        self.output_kinds = kinds_by_output(
+            outputs, {LANDSCAPE: Classification(LANDSCAPE_CLASSES)} if LANDSCAPE in outputs else {})
+        self.output_classes = {name: kind.labels for name, kind in self.output_kinds.items()
+                               if kind.labelled}
         # Regression outputs: (S, S, K) templates, (K,) weights, a bias. `landscape`:
         # (S, S, K, C), (K, C) and (C,).
         self.templates, self.weights, self.biases = {}, {}, {}

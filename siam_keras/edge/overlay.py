@@ -63,25 +63,21 @@ def _display(photo):
 
 def _explained(explanation, index, output, top_k):
     """(lines under the title, the number drawn, what it is called, the attributes shown):
-    a classification output is drawn as what separates the predicted class from the
-    runner-up."""
+    the number `OutputExplanation.shown` gives (for a classification output, what
+    separates the predicted class from the runner-up)."""
     explained = explanation.output(output)
-    if not explained.is_classification:
-        number = explained.image(index)
-        added = signed_text(float(number.contributions.sum()), 3)
+    kind, number = explained.kind, explained.shown(index)
+    added = signed_text(float(number.contributions.sum()), 3)
+    if not kind.labelled:
         return ([(f"{output}: {number.value:.3f} = bias {number.bias:.3f} {added} from "
                   f"{len(number.contributions)} attributes")], number, output,
                 list(explained.top_k[index][:top_k]))
-    number = explained.versus(index)
-    first, second = explained.ranked_classes(index)[:2]
-    p = explained.probabilities(index)
-    added = signed_text(float(number.contributions.sum()), 3)
     order = np.argsort(-np.abs(number.contributions), kind="stable")[:top_k]
-    return ([(f"{output}: {explained.classes[first]} (p = {p[first]:.2f}), runner-up "
-              f"{explained.classes[second]} (p = {p[second]:.2f})"),
-             (f"logit difference {number.value:.3f} = bias difference {number.bias:.3f} "
+    value, bias = kind.number_words
+    return ([kind.headline(explained, index),
+             (f"{value} {number.value:.3f} = {bias} {number.bias:.3f} "
               f"{added} from {len(number.contributions)} attributes")], number,
-            f"{explained.classes[first]} - {explained.classes[second]}", list(order))
+            kind.shown_label(explained, index), list(order))
 
 
 def draw_overlay(path, photo, explanation, index, output, top_k, title, variant=None):

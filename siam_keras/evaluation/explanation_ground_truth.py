@@ -19,6 +19,7 @@ from siam_keras.explanations.gradcam import GradCAM
 from siam_keras.metrics import contributions as how
 from siam_keras.metrics import deletion, localization
 from siam_keras.metrics.average_precision import POSITIVE_THRESHOLD
+from siam_keras.metrics.report import kind_metrics
 from siam_keras.runtime.upsampling import upsample
 
 #: An attribute is "present" in an image when its label is a SUN positive (>= 2/3):
@@ -117,11 +118,12 @@ def evaluate_explanations(model, batch, true_weights, baseline=None, library_met
     images = np.asarray(batch["image"], dtype="float32")
     explainer = SIAMExplainer(model, batch_size=batch_size)
     attributes, outputs = explainer.attribute_names, explainer.output_names
-    classes = explainer.head.output_classes
-    regression = [name for name in outputs if name not in classes]
+    kinds = explainer.head.output_kinds
+    regression = [name for name in outputs if not kinds[name].labelled]
     if not regression:
         raise ValueError(f"The deletion and Grad-CAM comparisons explain a regression output; "
-                         f"the model has classification outputs only ({list(outputs)})")
+                         f"the model has labelled outputs only "
+                         f"({ {name: kind.name for name, kind in kinds.items()} })")
     first = regression[0]
     methods = {"gradcam": GradCAM(model, batch_size=batch_size)}
     if library_method:
@@ -146,10 +148,9 @@ def evaluate_explanations(model, batch, true_weights, baseline=None, library_met
     per_output = {}
     for name in outputs:
         contributions, truth = explanation.outputs[name].contributions, batch[f"{name}_contributions"]
-        if name in classes:  # only differences between classes are identifiable (softmax)
-            per_output[name] = {
-                "contribution_r": how.class_contribution_r(contributions, truth, attributes)["mean"],
-                "removal_max_error": 0.0}
+        if kinds[name].labelled:  # its kind's own measure (softmax: only differences)
+            per_output[name] = {**kind_metrics(kinds[name]).ground_truth(
+                contributions, truth, attributes, kinds[name]), "removal_max_error": 0.0}
             continue
         per_output[name] = {
             "contribution_r": how.contribution_r(contributions, truth, attributes)["mean"],

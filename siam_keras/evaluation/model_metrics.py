@@ -27,12 +27,12 @@ def predict(model, images, batch_size=64):
 
 
 def evaluate_model(model, images, targets, output_names, attribute_names=None,
-                   true_contributions=None, batch_size=64, output_classes=None):
+                   true_contributions=None, batch_size=64, output_kinds=None):
     """Predicts `images` and returns `(metrics_report(...), predictions)`.
 
     Attribute metrics and ground-truth effects are included when the model is a
     SIAM model (it returns `attribute_scores` and contributions) and the labels or
-    true contributions are given. `output_classes` names the classification outputs
+    true contributions are given. `output_kinds` gives each output's `OutputKind`
     (`metrics_report`).
     """
     predictions = predict(model, images, batch_size)
@@ -43,7 +43,7 @@ def evaluate_model(model, images, targets, output_names, attribute_names=None,
         output_names,
         attribute_names=attribute_names if is_siam else None,
         true_contributions=true_contributions if is_siam else None,
-        output_classes=output_classes,
+        output_kinds=output_kinds,
     )
     return report, predictions
 

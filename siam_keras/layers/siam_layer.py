@@ -7,12 +7,13 @@ from keras import ops
 from siam_keras import vocabulary
 from siam_keras.layers.alternating_signs import AlternatingSigns
 from siam_keras.runtime.adaptive_pooling import adaptive_pooling_matrix
+from siam_keras.runtime.output_kinds import Classification, kinds_by_output
 from siam_keras.runtime.training_distribution import TrainingDistribution
 
 HEADS = ("templates", "linear")
-#: How a classification output's C classes use the templates: one set of G templates per
-#: attribute shared by the classes, each class mixing their responses with its own weights
-#: ("shared"), or G templates per attribute and class ("per_class").
+#: How a labelled output's C labels (classes, tags) use the templates: one set of G
+#: templates per attribute shared by the labels, each label mixing their responses with
+#: its own weights ("shared"), or G templates per attribute and label ("per_class").
 CLASS_TEMPLATES = ("shared", "per_class")
 DEFAULT_CLASS_TEMPLATES = "shared"
 
@@ -29,31 +30,6 @@ def _positive_int(name, value, minimum=1):
         kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise ValueError(f"`{name}` must be {kind}. Received: {name}={value!r}")
     return int(value)
-
-
-def _output_classes(output_classes, output_names):
-    """{output: tuple of class names} for the classification outputs, checked."""
-    if output_classes is None:
-        return {}
-    if not isinstance(output_classes, dict):
-        raise TypeError("`output_classes` must be a dict {output: [class names]}. Received: "
-                        f"output_classes={output_classes!r}")
-    unknown = sorted(set(output_classes) - set(output_names))
-    if unknown:
-        raise ValueError(f"`output_classes` names unknown outputs {unknown}. Outputs: "
-                         f"{list(output_names)}")
-    checked = {}
-    for name, classes in output_classes.items():
-        if isinstance(classes, str) or not hasattr(classes, "__iter__"):
-            raise TypeError(f"The classes of output {name!r} must be a list of names. "
-                            f"Received: {classes!r}")
-        classes = tuple(classes)
-        if (len(classes) < 2 or not all(isinstance(c, str) and c for c in classes)
-                or len(set(classes)) != len(classes)):
-            raise ValueError(f"The classes of output {name!r} must be at least 2 unique non-empty "
-                             f"strings. Received: {list(classes)}")
-        checked[name] = classes
-    return checked
 
 
 def _attribute_names(attribute_names):
@@ -91,10 +67,10 @@ class SIAMLayer(keras.layers.Layer):
     With `head="linear"` there are no templates: an attribute's contribution is a
     signed weight times its score (the paper's simpler variant, and an ablation).
 
-    An output named in `output_classes` is a classification output with C classes:
-    it gives (B, C) logits and (B, K, C) contributions, one column per class, and
-    the logits are the per-class biases plus the sum of the contributions over
-    attributes. Why class X and not Y is then the difference of two columns. With
+    An output's kind (`siam_keras.runtime.output_kinds`) says what its numbers are. A
+    labelled output, such as a classification output with C classes, gives (B, C)
+    logits and (B, K, C) contributions, one column per label, and the logits are the
+    per-label biases plus the sum of the contributions over attributes. Why class X and not Y is then the difference of two columns. With
     `class_templates="shared"` the classes share each attribute's G templates and
     mix their responses with their own signed weights; with `"per_class"` every
     class has its own templates too.
@@ -114,11 +90,13 @@ class SIAMLayer(keras.layers.Layer):
         template_size: S, side of the templates; maps are average-pooled to
             S x S (PyTorch's adaptive bins). Paper: 15.
         border_size: cells zeroed along each side of every map. Paper: 2.
+        output_kinds: dict mapping outputs to their `OutputKind` (or its JSON, e.g.
+            `{"classes": [...]}`); the outputs left out are regression outputs.
         output_classes: dict mapping classification outputs to their class
-            names (at least 2); the other outputs are regression outputs.
+            names (at least 2): the older spelling of `Classification` kinds.
         class_templates: `"shared"` (default) or `"per_class"`, see above.
         initial_biases: dict mapping output names to the initial bias (the
-            paper uses the label mean; a classification output takes C values,
+            paper uses the label mean; a labelled output takes C values,
             e.g. the log class frequencies); missing outputs start at 0.
         attribute_initializer, attribute_regularizer: for the 1x1 convolution
             from C channels to K maps.
@@ -143,9 +121,9 @@ class SIAMLayer(keras.layers.Layer):
         - `attribute_maps`: (B, H, W, K), non-negative.
         - `attribute_scores`: (B, K), spatial mean of each map.
         - `<output>`: (B,), for each output name; (B, C) logits for a
-          classification output.
+          labelled output.
         - `<output>_contributions`: (B, K); they sum to `<output>` minus its bias.
-          (B, K, C) for a classification output, summing over K to the logits
+          (B, K, C) for a labelled output, summing over K to the logits
           minus the per-class biases.
 
     Example:
@@ -167,6 +145,7 @@ class SIAMLayer(keras.layers.Layer):
         head="templates",
         output_classes=None,
         class_templates=DEFAULT_CLASS_TEMPLATES,
+        output_kinds=None,
         num_templates=DEFAULT_NUM_TEMPLATES,
         template_size=DEFAULT_TEMPLATE_SIZE,
         border_size=DEFAULT_BORDER_SIZE,
@@ -188,7 +167,7 @@ class SIAMLayer(keras.layers.Layer):
         if head not in HEADS:
             raise ValueError(f"`head` must be one of {list(HEADS)}. Received: head={head!r}")
         self.head = head
-        self.output_classes = _output_classes(output_classes, self.output_names)
+        self.output_kinds = kinds_by_output(self.output_names, output_kinds, output_classes)
         if class_templates not in CLASS_TEMPLATES:
             raise ValueError(f"`class_templates` must be one of {list(CLASS_TEMPLATES)}. "
                              f"Received: class_templates={class_templates!r}")
@@ -216,25 +195,23 @@ class SIAMLayer(keras.layers.Layer):
         self.contribution_regularizer = keras.regularizers.get(contribution_regularizer)
 
     def _checked_bias(self, name, value):
-        """A float (regression) or a list of C floats (classification; a number is
-        used for every class)."""
-        classes = self.output_classes.get(name)
-        if classes is None:
-            return float(value)
-        values = np.asarray(value, dtype="float64")
-        if values.shape not in ((), (len(classes),)) or not np.all(np.isfinite(values)):
-            raise ValueError(f"The initial bias of classification output {name!r} must be a number "
-                             f"or {len(classes)} finite numbers. Received: {value!r}")
-        return [float(v) for v in np.broadcast_to(values, (len(classes),))]
+        """A float, or a list of C floats for a labelled output (a number is used for
+        every label)."""
+        return self.output_kinds[name].check_bias(name, value)
+
+    @property
+    def output_classes(self):
+        """{output: class names} of the classification outputs."""
+        return {name: kind.labels for name, kind in self.output_kinds.items()
+                if isinstance(kind, Classification)}
 
     @property
     def num_attributes(self):
         return len(self.attribute_names)
 
     def num_classes(self, output_name):
-        """C of a classification output; None for a regression output."""
-        classes = self.output_classes.get(output_name)
-        return None if classes is None else len(classes)
+        """C of a labelled output (its classes or tags); None for a regression output."""
+        return len(self.output_kinds[output_name].labels) or None
 
     def build(self, input_shape):
         if len(input_shape) != 4 or any(d is None for d in input_shape[1:]):
@@ -263,8 +240,7 @@ class SIAMLayer(keras.layers.Layer):
         self.templates, self.mixing, self.biases = {}, {}, {}
         g = 1 if self.head == "linear" else self.num_templates
         for name in self.output_names:
-            num_classes = self.num_classes(name)
-            classes = () if num_classes is None else (num_classes,)
+            classes = self.output_kinds[name].shape
             per_class = classes if self.class_templates == "per_class" else ()
             if self.head == "templates":
                 self.templates[name] = self.add_weight(
@@ -331,7 +307,7 @@ class SIAMLayer(keras.layers.Layer):
         outputs = {vocabulary.ATTRIBUTE_MAPS: maps, vocabulary.ATTRIBUTE_SCORES: scores}
         pooled = None if self.head == "linear" else self._pool(maps)
         for name in self.output_names:
-            if name in self.output_classes:
+            if self.output_kinds[name].labelled:
                 contributions = self._class_contributions(name, scores, pooled)
                 outputs[vocabulary.contributions_key(name)] = contributions
                 outputs[name] = ops.sum(contributions, axis=1) + self.biases[name][None]
@@ -348,7 +324,7 @@ class SIAMLayer(keras.layers.Layer):
         return outputs
 
     def _class_contributions(self, name, scores, pooled):
-        """(B, K, C) contributions of classification output `name`."""
+        """(B, K, C) contributions of labelled output `name`."""
         mixing = self.mixing[name]
         if self.head == "linear":
             return scores[:, :, None] * mixing[None, :, 0, :]
@@ -366,7 +342,7 @@ class SIAMLayer(keras.layers.Layer):
         attribute k's template g: the pooling is linear, so the response is
         `sum_hw maps[h, w, k] * cell_templates[h, w, k, g]`. With the linear
         head, G = 1 and every cell weighs 1 / (H W) (the spatial mean). A
-        classification output with per-class templates gives (H, W, K, G, C).
+        labelled output with per-class templates gives (H, W, K, G, C).
         """
         if output_name not in self.output_names:
             raise ValueError(
@@ -387,7 +363,7 @@ class SIAMLayer(keras.layers.Layer):
             vocabulary.ATTRIBUTE_SCORES: keras.KerasTensor((batch, k), "float32"),
         }
         for name in self.output_names:
-            classes = () if name not in self.output_classes else (self.num_classes(name),)
+            classes = self.output_kinds[name].shape
             spec[vocabulary.contributions_key(name)] = keras.KerasTensor((batch, k, *classes),
                                                                          "float32")
             spec[name] = keras.KerasTensor((batch, *classes), "float32")
@@ -416,7 +392,8 @@ class SIAMLayer(keras.layers.Layer):
                 "attribute_names": list(self.attribute_names),
                 "output_names": list(self.output_names),
                 "head": self.head,
-                "output_classes": {k: list(v) for k, v in self.output_classes.items()},
+                "output_kinds": {name: kind.to_json() for name, kind in self.output_kinds.items()
+                                 if kind.labelled},
                 "class_templates": self.class_templates,
                 "num_templates": self.num_templates,
                 "template_size": self.template_size,

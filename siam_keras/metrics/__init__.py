@@ -3,8 +3,14 @@
 from siam_keras.metrics.attribute_metrics import attribute_metrics
 from siam_keras.metrics.average_precision import attribute_average_precision, average_precision
 from siam_keras.metrics.classification import classification_report
-from siam_keras.metrics.ground_truth import effect_rank_tau
-from siam_keras.metrics.regression import kendall_tau, r2, regression_report, rmse, spearman
+from siam_keras.metrics.regression import (
+    effect_rank_tau,
+    kendall_tau,
+    r2,
+    regression_report,
+    rmse,
+    spearman,
+)
 from siam_keras.metrics.report import metrics_report
 
 __all__ = [

@@ -44,3 +44,16 @@ def classification_report(labels, logits, class_names):
     report["macro_f1"] = float(np.mean(f1)) if f1 else float("nan")
     report["recall"] = {name: float(value) for name, value in recall.items()}
     return report
+
+
+def report(labels, values, kind):
+    """A classification output's metrics (`OutputKind.metrics` names this module)."""
+    return classification_report(labels, values, kind.labels)
+
+
+def ground_truth(learned, true, attribute_names, kind):
+    """Learned (N, K, C) contributions against the true rule's: `class_contribution_r`
+    (centred over the classes, as softmax sees only differences)."""
+    from siam_keras.metrics.contributions import class_contribution_r
+
+    return {"contribution_r": class_contribution_r(learned, true, attribute_names)["mean"]}

@@ -1,9 +1,12 @@
-"""Regression metrics of this line of work: Kendall's tau (the main one), Spearman, RMSE, R^2."""
+"""Regression metrics of this line of work: Kendall's tau (the main one), Spearman, RMSE, R^2;
+and learned effects against a true scoring rule (`effect_rank_tau`)."""
 
 import warnings
 
 import numpy as np
 from scipy import stats
+
+from siam_keras.metrics.attribute_arrays import attribute_array_pair
 
 
 def _pair(y_true, y_pred):
@@ -55,3 +58,40 @@ def regression_report(y_true, y_pred):
         "rmse": rmse(y_true, y_pred),
         "r2": r2(y_true, y_pred),
     }
+
+
+def report(labels, values, kind):
+    """A regression output's metrics (`OutputKind.metrics` names this module): the
+    known labels' (NaN: missing) `regression_report` and their count."""
+    y_true = np.asarray(labels, dtype="float64").ravel()
+    y_pred = np.asarray(values, dtype="float64").ravel()
+    known = ~np.isnan(y_true)
+    return {"num_images": int(known.sum()), **regression_report(y_true[known], y_pred[known])}
+
+
+def ground_truth(learned, true, attribute_names, kind):
+    """Learned (N, K) contributions against the true rule's: `effect_rank_tau`."""
+    return effect_rank_tau(learned, true, attribute_names)
+
+
+def effect_rank_tau(learned_contributions, true_contributions, attribute_names):
+    """Do the learned per-attribute effects rank like the true ones?
+
+    The effect of an attribute is its mean contribution over the images. Returns
+    Kendall's tau between the K learned and the K true effects, and both lists.
+
+    Args:
+        learned_contributions: (N, K) contributions predicted by the model.
+        true_contributions: (N, K) contributions of the true rule on the same images.
+        attribute_names: K names.
+    """
+    learned, true = attribute_array_pair(
+        learned_contributions, true_contributions, attribute_names, "Contributions"
+    )
+    learned_effects, true_effects = learned.mean(axis=0), true.mean(axis=0)
+    return {
+        "effect_rank_tau": kendall_tau(true_effects, learned_effects),
+        "learned_effects": dict(zip(attribute_names, map(float, learned_effects))),
+        "true_effects": dict(zip(attribute_names, map(float, true_effects))),
+    }
+

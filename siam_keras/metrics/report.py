@@ -1,17 +1,25 @@
 """`metrics_report`: one dict, in the layout of `metrics.json`, from predictions and labels."""
 
-import numpy as np
+import importlib
 
 from siam_keras import vocabulary
 from siam_keras.metrics.attribute_metrics import attribute_metrics, coverage_note
-from siam_keras.metrics.classification import classification_report
-from siam_keras.metrics.contributions import class_contribution_r
-from siam_keras.metrics.ground_truth import effect_rank_tau
-from siam_keras.metrics.regression import regression_report
+from siam_keras.runtime.output_kinds import KINDS, kinds_by_output
+
+
+def kind_metrics(kind):
+    """The module of `siam_keras.metrics` that scores an `OutputKind` (its `metrics`):
+    `report(labels, values, kind)` and `ground_truth(learned, true, names, kind)`."""
+    return importlib.import_module(f"siam_keras.metrics.{kind.metrics}")
+
+
+def output_report(kind, labels, values):
+    """One output's metrics: (N, ...) labels (missing ones left out) against its values."""
+    return kind_metrics(kind).report(labels, values, kind)
 
 
 def metrics_report(predictions, targets, output_names, attribute_names=None, true_contributions=None,
-                   output_classes=None):
+                   output_classes=None, output_kinds=None):
     """Evaluates a model's predictions on one split.
 
     Args:
@@ -25,34 +33,29 @@ def metrics_report(predictions, targets, output_names, attribute_names=None, tru
             `attribute_scores` and `attributes` are present.
         true_contributions: optional dict `<output>` -> (N, K) true contributions
             (synthetic data); adds `ground_truth`.
-        output_classes: {output: class names} of the classification outputs: their
-            targets are (N,) class indices (< 0: missing), their predictions (N, C)
-            logits, and they are scored with `classification_report`.
+        output_kinds: {output: OutputKind}; each is scored by its kind's metrics
+            module (`kind_metrics`): a classification output's targets are (N,) class
+            indices (< 0: missing), its predictions (N, C) logits. Outputs left out
+            are regression outputs.
+        output_classes: {output: class names}: the older spelling of classification
+            kinds.
 
     Returns:
-        {"outputs": {name: {kendall_tau, spearman, rmse, r2}, or for a classification
-                     output {accuracy, top5_accuracy, macro_f1, recall}},
+        {"outputs": {name: its kind's report, e.g. {kendall_tau, spearman, rmse, r2},
+                     or for a classification output {accuracy, top5_accuracy,
+                     macro_f1, recall}},
          "attributes": `attribute_metrics` (AP, Spearman, ...),        (SIAM only)
          "ground_truth": {"effect_rank_tau", "outputs": {name: {...}}}} (when known)
     """
-    report, output_classes = {"outputs": {}}, dict(output_classes or {})
+    report = {"outputs": {}}
+    kinds = kinds_by_output(output_names, output_kinds, output_classes)
     for name in output_names:
         if name not in predictions or name not in targets:
             raise ValueError(
                 f"Output {name!r} is missing from the predictions or the targets. "
                 f"Predictions have {sorted(predictions)}, targets {sorted(targets)}"
             )
-        if name in output_classes:
-            report["outputs"][name] = classification_report(targets[name], predictions[name],
-                                                            output_classes[name])
-            continue
-        y_true = np.asarray(targets[name], dtype="float64").ravel()
-        y_pred = np.asarray(predictions[name], dtype="float64").ravel()
-        known = ~np.isnan(y_true)
-        report["outputs"][name] = {
-            "num_images": int(known.sum()),
-            **regression_report(y_true[known], y_pred[known]),
-        }
+        report["outputs"][name] = output_report(kinds[name], targets[name], predictions[name])
     if (
         attribute_names is not None
         and vocabulary.ATTRIBUTE_SCORES in predictions
@@ -67,20 +70,13 @@ def metrics_report(predictions, targets, output_names, attribute_names=None, tru
             learned = predictions.get(vocabulary.contributions_key(name))
             if learned is None or name not in true_contributions:
                 continue
-            if name in output_classes:
-                per_output[name] = {"contribution_r": class_contribution_r(
-                    learned, true_contributions[name], attribute_names)["mean"]}
-            else:
-                per_output[name] = effect_rank_tau(learned, true_contributions[name],
-                                                   attribute_names)
+            per_output[name] = kind_metrics(kinds[name]).ground_truth(
+                learned, true_contributions[name], attribute_names, kinds[name])
         regression = [v for v in per_output.values() if "effect_rank_tau" in v]
         if per_output:
             first = regression[0] if regression else {"effect_rank_tau": None}
             report["ground_truth"] = {"effect_rank_tau": first["effect_rank_tau"], "outputs": per_output}
     return report
-
-
-CLASSIFICATION_KEYS = ("accuracy", "top5_accuracy", "macro_f1")
 
 
 def format_report(report):
@@ -92,8 +88,9 @@ def format_report(report):
         return "-" if value is None or value != value else f"{value:.3f}"  # None, NaN: none
 
     for name, values in report["outputs"].items():
-        keys = [k for k in CLASSIFICATION_KEYS if k in values] if "accuracy" in values else \
-            ("kendall_tau", "spearman", "rmse", "r2")
+        # The console rows of the kind whose first metric the entry has.
+        keys = next((kind.keys for kind in KINDS.values() if kind.keys[0] in values), ())
+        keys = [key for key in keys if key in values]
         for key in keys:
             rows.append((name, key, cell(values[key]), cell(baseline.get(name, {}).get(key))))
     attributes = report.get("attributes")

@@ -3,13 +3,7 @@
 import keras
 
 from siam_keras import vocabulary
-from siam_keras.layers.siam_layer import (
-    DEFAULT_BORDER_SIZE,
-    DEFAULT_CLASS_TEMPLATES,
-    DEFAULT_NUM_TEMPLATES,
-    DEFAULT_TEMPLATE_SIZE,
-    SIAMLayer,
-)
+from siam_keras.layers.siam_layer import SIAMLayer
 from siam_keras.models.backbone_task import BackboneTask
 from siam_keras.models.backbones import build_backbone
 from siam_keras.models.dtype_policy import dtype_policy_scope
@@ -37,7 +31,8 @@ class SIAMModel(BackboneTask, keras.Model):
     Returns:
         A dict of float32 tensors: `attribute_maps` (B, h, w, K), `attribute_scores`
         (B, K), each output (B,) and each `<output>_contributions` (B, K); a
-        classification output gives (B, C) logits and (B, K, C) contributions.
+        labelled output (e.g. classification) gives (B, C) logits and (B, K, C)
+        contributions.
 
     Example:
     >>> model = build_siam_model(["trees", "water"], ["scenicness"], image_size=64,
@@ -71,6 +66,11 @@ class SIAMModel(BackboneTask, keras.Model):
         return dict(self.siam_head.output_classes)
 
     @property
+    def output_kinds(self):
+        """{output: OutputKind} (`siam_keras.runtime.output_kinds`)."""
+        return dict(self.siam_head.output_kinds)
+
+    @property
     def feature_layer(self):
         """The layer that reads the backbone's features (what CAM methods explain)."""
         return self.siam_head
@@ -91,17 +91,11 @@ def build_siam_model(
     backbone="small_cnn",
     image_size=64,
     backbone_weights=None,
-    head="templates",
-    num_templates=DEFAULT_NUM_TEMPLATES,
-    template_size=DEFAULT_TEMPLATE_SIZE,
-    border_size=DEFAULT_BORDER_SIZE,
-    initial_biases=None,
-    output_classes=None,
-    class_templates=DEFAULT_CLASS_TEMPLATES,
     template_l1=0.0,
     contribution_l1=0.0,
     dtype_policy=None,
     name="siam",
+    **head_arguments,
 ):
     """Builds a `SIAMModel` from flat arguments.
 
@@ -111,32 +105,27 @@ def build_siam_model(
         backbone: one of `siam_keras.models.BACKBONES`.
         image_size: input side in pixels (the model takes S x S x 3 in [0, 255]).
         backbone_weights: None, a local weights file, or "imagenet" (needs network).
-        head, num_templates, template_size, border_size, initial_biases,
-            output_classes, class_templates: see `SIAMLayer`.
         template_l1: L1 penalty on the templates (0 for none).
         contribution_l1: L1 penalty on the contributions, per image (0 for none):
             attributes that do not matter then contribute nothing.
         dtype_policy: e.g. "mixed_float16" (GPU) or "mixed_bfloat16"; None keeps
             the global policy. The head's outputs are float32 under any policy.
         name: the model's name.
+        **head_arguments: the `SIAMLayer`'s own (`head`, `num_templates`,
+            `template_size`, `border_size`, `initial_biases`, `output_kinds`,
+            `output_classes`, `class_templates`, ...), passed on unchanged.
     """
     with dtype_policy_scope(dtype_policy):
         features_model = build_backbone(backbone, image_size, backbone_weights)
         head_layer = SIAMLayer(
             attribute_names,
             output_names=output_names,
-            head=head,
-            num_templates=num_templates,
-            template_size=template_size,
-            border_size=border_size,
-            initial_biases=initial_biases,
-            output_classes=output_classes,
-            class_templates=class_templates,
             template_regularizer=keras.regularizers.L1(template_l1) if template_l1 else None,
             contribution_regularizer=(
                 keras.regularizers.L1(contribution_l1) if contribution_l1 else None
             ),
             name="siam_head",
+            **head_arguments,
         )
         return SIAMModel(features_model, head_layer, name=name)
 

@@ -81,15 +81,12 @@ def _summary(explained, number, index, label):
     """The lines of the title under the caller's."""
     contributions = number.contributions
     added = f"{colours.signed_text(float(contributions.sum()), 3)} from {len(contributions)} attributes"
-    if explained.is_classification:
-        first, second = explained.ranked_classes(index)[:2]
-        probabilities = explained.probabilities(index)
-        line = (f"{explained.name}: {explained.classes[first]} (p = {probabilities[first]:.2f}),"
-                f" runner-up {explained.classes[second]} (p = {probabilities[second]:.2f})")
+    if explained.kind.labelled:
+        line = explained.kind.headline(explained, index)
         if label is not None:
             line += f"  (label {label})"
-        return [line, (f"logit difference {number.value:.3f}  =  bias difference "
-                       f"{number.bias:.3f}  {added}")]
+        value, bias = explained.kind.number_words
+        return [line, f"{value} {number.value:.3f}  =  {bias} {number.bias:.3f}  {added}"]
     line = f"{explained.name}: {number.value:.3f}"
     if label is not None and np.isfinite(label):
         line += f"  (label {float(label):.3f})"
@@ -209,14 +206,11 @@ def draw_explanation(photo, explanation, index, output=None, top_k=8, label=None
     """
     output = output or explanation.output_names[0]
     explained = explanation.output(output)
-    number = explained.versus(index) if explained.is_classification else explained.image(index)
+    number = explained.shown(index)
     contributions = np.asarray(number.contributions, dtype="float64")
     order = np.argsort(-np.abs(contributions), kind="stable")
     shown = order[: max(0, int(top_k))]
-    name = explained.name
-    if explained.is_classification:
-        first, second = explained.ranked_classes(index)[:2]
-        name = f"{explained.classes[first]} - {explained.classes[second]}"
+    name = explained.kind.shown_label(explained, index)
     lines = [line for text in ([title] if title else []) + _summary(explained, number, index, label)
              + _unlike_training(explanation, index) for line in str(text).split("\n")]
     header = round(TITLE_TOP + len(lines) * 10 * DPI / 72 * 1.2 + TITLE_GAP)  # 10 pt lines
@@ -241,8 +235,7 @@ def draw_explanation(photo, explanation, index, output=None, top_k=8, label=None
                  [f"where {name} comes from", "(red raises it, blue lowers it)"], 9,
                  role="panel_title")
     _bars(canvas, top, [explanation.attribute_names[j] for j in order], contributions[order], name,
-          "what separates the predicted class from the runner-up" if explained.is_classification
-          else "how much each attribute adds or takes away")
+          explained.kind.bars_caption)
     below = top + max(height + COLOUR_BAR_HEIGHT, BARS_HEIGHT + BARS_AXIS_HEIGHT) + ROW_GAP
     canvas.crop(_thumbnails(canvas, below, fitted, explanation, index, shown, contributions) + 8)
     return canvas

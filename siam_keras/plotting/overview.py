@@ -49,12 +49,13 @@ def plot_overview(path, images, explanation, labels, output=None, count=4, names
     from matplotlib.figure import Figure
 
     regression = [name for name in explanation.output_names
-                  if not explanation.output(name).is_classification]
+                  if not explanation.output(name).kind.labelled]
     output = output or (regression or explanation.output_names)[0]
     explained = explanation.output(output)
-    if explained.is_classification:
+    if explained.kind.labelled:
         raise ValueError(f"The overview ranks images by their error on a regression output; "
-                         f"{output!r} is a classification output. Regression outputs: {regression}")
+                         f"{output!r} is a {explained.kind.name} output. Regression outputs: "
+                         f"{regression}")
     chosen = extreme_errors(explained.value, labels, count)
     if not chosen["over"]:
         raise ValueError("The overview needs at least 2 images with known labels.")

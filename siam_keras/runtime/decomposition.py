@@ -11,9 +11,9 @@ So c_k splits over the cells of the grid exactly:
     c_k = sum_hw R_k[h, w],    R_k[h, w] = M_k[h, w] * sum_g [r_kg > 0] m_kg U_kg[h, w]
 
 R_k is where attribute k matters (its map weighted by its templates, signed by its
-effect), and sum_k R_k is where the output comes from. A classification output is
-C such heads, one per class (sharing the templates U or not): every array gains a
-trailing class axis. This module needs only the
+effect), and sum_k R_k is where the output comes from. A labelled output (C classes
+or tags, `output_kinds`) is C such heads, one per label (sharing the templates U or
+not): every array gains a trailing label axis. This module needs only the
 head's weights and the maps: it runs wherever the maps come from (Keras, LiteRT).
 """
 
@@ -22,6 +22,8 @@ import functools
 
 import numpy as np
 
+from siam_keras.runtime.output_kinds import REGRESSION, output_kind
+
 
 @dataclasses.dataclass(frozen=True)
 class OutputHead:
@@ -29,63 +31,56 @@ class OutputHead:
 
     Attributes:
         cell_templates: (H, W, K, G) templates pulled back to the feature grid;
-            (H, W, K, G, C) for a classification output with per-class templates.
-        mixing: (K, G) signed mixing weights; (K, G, C) for a classification output.
-        bias: the output's bias; (C,) biases for a classification output.
-        classes: the class names of a classification output, None for regression.
+            (H, W, K, G, C) for a labelled output with per-label templates.
+        mixing: (K, G) signed mixing weights; (K, G, C) for a labelled output.
+        bias: the output's bias; (C,) biases for a labelled output.
+        kind: the output's `OutputKind` (regression by default).
     """
 
     cell_templates: np.ndarray
     mixing: np.ndarray
     bias: object
-    classes: tuple = None
+    kind: object = REGRESSION
 
     def __post_init__(self):
-        if self.classes is not None and len(self.classes) < 2:
-            raise ValueError(f"A classification head needs at least 2 classes. Received: "
-                             f"{list(self.classes)}")
         height, width, k = self.cell_templates.shape[:3]
-        expected = 4 if self.classes is None else (4, 5)
-        count = () if self.classes is None else (len(self.classes),)
-        if (self.cell_templates.ndim not in np.atleast_1d(expected)
+        count = self.kind.shape
+        if (self.cell_templates.ndim not in ((4, 5) if count else (4,))
                 or self.mixing.shape != (k, self.cell_templates.shape[3], *count)
                 or np.shape(self.bias) != count
                 or (self.cell_templates.ndim == 5 and self.cell_templates.shape[4:] != count)):
             raise ValueError(
                 f"Inconsistent head: cell_templates {self.cell_templates.shape}, mixing "
-                f"{self.mixing.shape}, bias {np.shape(self.bias)} for "
-                f"{'a regression output' if self.classes is None else f'{count[0]} classes'}")
+                f"{self.mixing.shape}, bias {np.shape(self.bias)} for {self.kind.describe()}")
 
     @property
-    def is_classification(self):
-        return self.classes is not None
+    def classes(self):
+        """The labels of a labelled output (its classes or tags), None for regression."""
+        return self.kind.labels or None
 
     @functools.cached_property
-    def class_heads(self):
-        """The C regression-shaped heads of a classification output, one per class."""
+    def label_heads(self):
+        """The C regression-shaped heads of a labelled output, one per label."""
         per_class = self.cell_templates.ndim == 5
         return tuple(
             OutputHead(cell_templates=self.cell_templates[..., c] if per_class
                        else self.cell_templates,
                        mixing=np.ascontiguousarray(self.mixing[..., c]),
                        bias=float(self.bias[c]))
-            for c in range(len(self.classes)))
+            for c in range(len(self.kind.labels)))
 
     def to_json(self):
-        entry = {"bias": np.asarray(self.bias).tolist(), "mixing": self.mixing.tolist(),
-                 "cell_templates": self.cell_templates.tolist()}
-        if self.is_classification:
-            entry["classes"] = list(self.classes)
-        return entry
+        return {"bias": np.asarray(self.bias).tolist(), "mixing": self.mixing.tolist(),
+                "cell_templates": self.cell_templates.tolist(), **self.kind.to_json()}
 
     @classmethod
     def from_json(cls, entry):
-        classes = entry.get("classes")
+        kind = output_kind(entry)
         return cls(cell_templates=np.asarray(entry["cell_templates"], dtype="float32"),
                    mixing=np.asarray(entry["mixing"], dtype="float32"),
-                   bias=(float(entry["bias"]) if classes is None
-                         else np.asarray(entry["bias"], dtype="float32")),
-                   classes=None if classes is None else tuple(map(str, classes)))
+                   bias=(np.asarray(entry["bias"], dtype="float32") if kind.labelled
+                         else float(entry["bias"])),
+                   kind=kind)
 
     @functools.cached_property
     def by_attribute(self):
@@ -107,15 +102,14 @@ class HeadWeights:
     @classmethod
     def from_layer(cls, layer):
         """Reads the current weights of a built `SIAMLayer`."""
-        outputs = {}
+        outputs, kinds = {}, layer.output_kinds
         for name in layer.output_names:
-            classes = layer.output_classes.get(name)
             bias = np.asarray(layer.biases[name], dtype="float32")
             outputs[name] = OutputHead(
                 cell_templates=layer.cell_templates(name),
                 mixing=np.asarray(layer.mixing[name], dtype="float32"),
-                bias=float(bias) if classes is None else bias,
-                classes=None if classes is None else tuple(classes),
+                bias=bias if kinds[name].labelled else float(bias),
+                kind=kinds[name],
             )
         return cls(tuple(layer.attribute_names), outputs,
                    getattr(layer, "training_distribution", None))
@@ -125,9 +119,20 @@ class HeadWeights:
         return tuple(self.outputs)
 
     @property
+    def output_kinds(self):
+        """{output: OutputKind}."""
+        return {name: head.kind for name, head in self.outputs.items()}
+
+    @property
     def output_classes(self):
-        """{output: class names} of the classification outputs."""
-        return {name: head.classes for name, head in self.outputs.items() if head.classes}
+        """{output: labels} of the labelled outputs (classes or tags)."""
+        return {name: head.kind.labels for name, head in self.outputs.items()
+                if head.kind.labelled}
+
+    @property
+    def sidecar_format(self):
+        """The oldest sidecar format that holds every output's kind (1, 2, ...)."""
+        return max(head.kind.sidecar_format for head in self.outputs.values())
 
     @property
     def feature_shape(self):
@@ -146,7 +151,7 @@ class Decomposition:
             to float rounding: the check that the split is exact).
         spatial: (B, H, W) relevance summed over attributes.
 
-    A classification output's arrays have a trailing class axis (C).
+    A labelled output's arrays have a trailing label axis (C).
     """
 
     contributions: np.ndarray
@@ -165,8 +170,8 @@ def decompose(head, attribute_maps):
     Returns:
         A `Decomposition`.
     """
-    if head.is_classification:
-        splits = [decompose(class_head, attribute_maps) for class_head in head.class_heads]
+    if head.kind.labelled:
+        splits = [decompose(label_head, attribute_maps) for label_head in head.label_heads]
         return Decomposition(*(np.stack([getattr(split, field.name) for split in splits], axis=-1)
                                for field in dataclasses.fields(Decomposition)))
     maps = np.asarray(attribute_maps, dtype="float32")

@@ -8,6 +8,7 @@ import numpy as np
 from siam_keras import vocabulary
 from siam_keras.runtime.decomposition import Decomposition, decompose
 from siam_keras.runtime.out_of_distribution import OutOfDistribution
+from siam_keras.runtime.output_kinds import REGRESSION, OutputKind
 from siam_keras.runtime.upsampling import upsample
 
 #: Largest accepted |output - bias - sum(contributions)| (and spatial-split error),
@@ -60,11 +61,11 @@ class OutputExplanation:
         max_residual: the largest |value - bias - sum(contributions)| and
             |sum_hw(attribute_relevance) - contributions| over the batch (the
             checks the explainer ran).
-        classes: a classification output's C class names (None for regression).
-            Then `value` holds (B, C) logits, `bias` (C,), and every other array a
-            trailing class axis; `top_k` ranks the attributes by what they add to
-            each image's predicted class beyond their mean over the classes
-            (`ranked_contributions`).
+        kind: the output's `OutputKind`. A labelled output (C classes or tags) has
+            (B, C) logits in `value`, (C,) biases in `bias`, and every other array a
+            trailing label axis; `top_k` ranks the attributes by what the kind ranks
+            them by (`ranked_contributions`: for a classification output, what they
+            add to the predicted class beyond their mean over the classes).
     """
 
     name: str
@@ -75,47 +76,46 @@ class OutputExplanation:
     spatial_contributions: np.ndarray
     top_k: np.ndarray
     max_residual: float
-    classes: tuple = None
+    kind: OutputKind = REGRESSION
 
     @property
-    def is_classification(self):
-        return self.classes is not None
+    def classes(self):
+        """The labels (classes or tags) of a labelled output, None for regression."""
+        return self.kind.labels or None
 
     def ranked_contributions(self, index):
-        """(K,) what `top_k` ranks image `index`'s attributes by: their contributions, or
-        for a classification output what each adds to the predicted class beyond its
-        mean over the classes (softmax is blind to what every class gets alike, so only
-        that part is the model's to learn)."""
-        if not self.is_classification:
-            return self.contributions[index]
-        return _centred_for_predicted(self.value[index : index + 1],
-                                      self.contributions[index : index + 1])[0]
+        """(K,) what `top_k` ranks image `index`'s attributes by (`OutputKind.ranked`)."""
+        return self.kind.ranked(self.value[index : index + 1],
+                                self.contributions[index : index + 1])[0]
 
-    def ranked_classes(self, index):
-        """A classification output's class indices for image `index`, best first."""
+    def ranked_labels(self, index):
+        """A labelled output's label indices for image `index`, most likely first."""
         return np.argsort(-self.value[index], kind="stable")
 
     def probabilities(self, index):
-        """Softmax of image `index`'s logits (C,)."""
-        logits = self.value[index].astype("float64")
-        exp = np.exp(logits - logits.max())
-        return exp / exp.sum()
+        """Image `index`'s (C,) probabilities (`OutputKind.probabilities`)."""
+        return self.kind.probabilities(self.value[index])
 
     def image(self, index, class_index=None):
-        """Image `index`'s `ImageOutput`: the output, or (classification) the logit of
-        `class_index` (default: the predicted class)."""
-        if not self.is_classification:
+        """Image `index`'s `ImageOutput`: the output, or (labelled) the logit of label
+        `class_index` (default: the most likely)."""
+        if not self.kind.labelled:
             return ImageOutput(self.name, float(self.value[index]), float(self.bias),
                                self.contributions[index], self.spatial_contributions[index])
-        c = int(self.ranked_classes(index)[0] if class_index is None else class_index)
+        c = int(self.ranked_labels(index)[0] if class_index is None else class_index)
         return ImageOutput(f"{self.name} = {self.classes[c]}", float(self.value[index, c]),
                            float(self.bias[c]), self.contributions[index, :, c],
                            self.spatial_contributions[index, :, :, c])
 
+    def shown(self, index):
+        """The `ImageOutput` a figure shows of image `index`: what separates the two
+        most likely labels when the kind's explanation is a contrast, else `image`."""
+        return self.versus(index) if self.kind.contrast else self.image(index)
+
     def versus(self, index, first=None, second=None):
-        """What separates class `first` from class `second` in image `index` (default: the
-        predicted class and the runner-up): the difference of their `ImageOutput`s."""
-        ranked = self.ranked_classes(index)
+        """What separates label `first` from label `second` in image `index` (default: the
+        two most likely): the difference of their `ImageOutput`s."""
+        ranked = self.ranked_labels(index)
         first = int(ranked[0] if first is None else first)
         second = int(ranked[1] if second is None else second)
         a, b = self.image(index, first), self.image(index, second)
@@ -181,14 +181,13 @@ class SIAMExplanation:
                 predictions[vocabulary.contributions_key(name)], dtype="float32"
             )
             split = decompose(output_head, maps)
-            if output_head.is_classification:
-                residual = _checked_class_residuals(name, value, output_head, contributions,
+            if output_head.kind.labelled:
+                residual = _checked_label_residuals(name, value, output_head, contributions,
                                                     split, tolerance)
-                ranked = _centred_for_predicted(value, contributions)
             else:
                 residual = _checked_residual(name, value, output_head.bias, contributions, split,
                                              tolerance)
-                ranked = contributions
+            ranked = output_head.kind.ranked(value, contributions)
             outputs[name] = OutputExplanation(
                 name=name,
                 value=value,
@@ -198,7 +197,7 @@ class SIAMExplanation:
                 spatial_contributions=split.spatial,
                 top_k=np.argsort(-np.abs(ranked), axis=1, kind="stable")[:, :top_k],
                 max_residual=residual,
-                classes=output_head.classes,
+                kind=output_head.kind,
             )
         return cls(
             attribute_names=tuple(head.attribute_names),
@@ -245,22 +244,8 @@ class SIAMExplanation:
         """
         labels = labels or {}
         names = self.attribute_names
-        outputs = {}
-        for name, explained in self.outputs.items():
-            if explained.is_classification:
-                outputs[name] = self._class_json(explained, index, labels.get(name))
-                continue
-            entry = {"kind": "regression", "value": float(explained.value[index]),
-                     "bias": explained.bias}
-            label = labels.get(name)
-            if label is not None and np.isfinite(label):
-                entry["label"] = float(label)
-            entry[vocabulary.CONTRIBUTIONS] = _named(names, explained.contributions[index])
-            entry["top_k"] = [
-                {"attribute": a, "contribution": c} for a, c in self.top_attributes(name, index)
-            ]
-            entry[vocabulary.SPATIAL_CONTRIBUTIONS] = explained.spatial_contributions[index].tolist()
-            outputs[name] = entry
+        outputs = {name: explained.kind.json_entry(explained, index, names, labels.get(name))
+                   for name, explained in self.outputs.items()}
         maps = self.attribute_maps[index]
         record = {
             "feature_grid": list(maps.shape[:2]),
@@ -274,43 +259,6 @@ class SIAMExplanation:
         return record
 
 
-    def _class_json(self, explained, index, label=None):
-        """A classification output's JSON entry: the predicted class (`value`), every
-        class' logit, probability, bias and contributions, and what separates the
-        predicted class from the runner-up."""
-        names, classes = self.attribute_names, explained.classes
-        ranked = explained.ranked_classes(index)
-        versus = explained.versus(index)
-        order = np.argsort(-np.abs(versus.contributions), kind="stable")[:len(explained.top_k[index])]
-        entry = {"kind": "classification", "value": classes[ranked[0]],
-                 "runner_up": classes[ranked[1]], "classes": list(classes),
-                 "logits": _named(classes, explained.value[index]),
-                 "probabilities": _named(classes, explained.probabilities(index)),
-                 "bias": _named(classes, explained.bias)}
-        if isinstance(label, (int, np.integer)) and 0 <= label < len(classes):
-            entry["label"] = classes[label]
-        elif isinstance(label, str) and label in classes:
-            entry["label"] = label
-        entry[vocabulary.CONTRIBUTIONS] = {
-            c: _named(names, explained.contributions[index, :, j]) for j, c in enumerate(classes)}
-        entry["top_k"] = [{"attribute": a, "contribution": v}
-                          for a, v in self.top_attributes(explained.name, index)]
-        entry["versus_runner_up"] = {
-            "logit_difference": versus.value, "bias_difference": versus.bias,
-            vocabulary.CONTRIBUTIONS: _named(names, versus.contributions),
-            "top_k": [{"attribute": names[j], "contribution": float(versus.contributions[j])}
-                      for j in order]}
-        entry[vocabulary.SPATIAL_CONTRIBUTIONS] = explained.image(index).spatial_contributions.tolist()
-        return entry
-
-
-def _centred_for_predicted(logits, contributions):
-    """(B, K): each attribute's contribution to each image's predicted class minus its
-    mean over the classes."""
-    predicted = np.argmax(logits, axis=1)[:, None, None]
-    centred = contributions - contributions.mean(axis=2, keepdims=True)
-    return np.take_along_axis(centred, predicted, axis=2)[..., 0]
-
 
 def _named(names, values):
     return {name: float(v) for name, v in zip(names, values)}
@@ -321,11 +269,11 @@ def _required_keys(output_names):
             *map(vocabulary.contributions_key, output_names))
 
 
-def _checked_class_residuals(name, logits, head, contributions, split, tolerance):
-    """`_checked_residual` of each class of a classification output; the largest."""
+def _checked_label_residuals(name, logits, head, contributions, split, tolerance):
+    """`_checked_residual` of each label of a labelled output; the largest."""
     if logits.ndim != 2 or logits.shape[1] != len(head.classes) or contributions.ndim != 3:
         raise ExplanationError(
-            f"Output {name!r} has {len(head.classes)} classes: expected (batch, "
+            f"Output {name!r} has {head.kind.describe()}: expected (batch, "
             f"{len(head.classes)}) logits and (batch, K, {len(head.classes)}) contributions. "
             f"Received: {logits.shape} and {contributions.shape}")
     worst = 0.0

@@ -29,6 +29,7 @@ import numpy as np
 
 from siam_keras import vocabulary
 from siam_keras.runtime.atomic import atomic_output
+from siam_keras.runtime.output_kinds import labelled_kinds
 from siam_keras.runtime.spreadsheet import spreadsheet_safe, unquoted
 
 #: Table formats by file suffix.
@@ -60,9 +61,9 @@ def table_columns(attribute_names, head):
 
     Args:
         attribute_names: the K attribute names.
-        head: `HeadWeights` (or anything with `output_names` and `output_classes`).
+        head: `HeadWeights` (or anything with `output_names` and `output_kinds`).
     """
-    columns, classes = {}, head.output_classes
+    columns, kinds = {}, head.output_kinds
 
     def add(kind, *names):
         for name in names:
@@ -72,17 +73,13 @@ def table_columns(attribute_names, head):
                     "`top_k`, a class named `probability`, an output named `image` or "
                     f"`latitude`): rename them. Received: attributes {list(attribute_names)}, "
                     f"outputs {list(head.output_names)}, classes "
-                    f"{ {o: list(c) for o, c in classes.items()} }")
+                    f"{labelled_kinds(kinds)}")
             columns[name] = kind
 
     add("string", "image")
     for output in head.output_names:
-        if output in classes:
-            add("string", output)
-            add("float", f"{output}.probability", *(f"{output}.{c}" for c in classes[output]),
-                *(f"{output}.{c}.{a}" for c in classes[output] for a in attribute_names))
-        else:
-            add("float", output, *(f"{output}.{a}" for a in attribute_names))
+        for column, kind in kinds[output].table_columns(output, attribute_names):
+            add(kind, column)
         add("string", f"{output}.top_k")
     add("float", *(f"{vocabulary.ATTRIBUTE_SCORES}.{a}" for a in attribute_names))
     if getattr(head, "distribution", None) is not None:
@@ -105,18 +102,7 @@ def explanation_row(explanation, index, image, location=None):
     row = {"image": image}
     for output, explained in explanation.outputs.items():
         top = explanation.top_attributes(output, index)
-        if explained.is_classification:
-            ranked = explained.ranked_classes(index)
-            row[output] = explained.classes[ranked[0]]
-            row[f"{output}.probability"] = float(explained.probabilities(index)[ranked[0]])
-            for c, name in enumerate(explained.classes):
-                row[f"{output}.{name}"] = float(explained.value[index, c])
-                for k, attribute in enumerate(names):
-                    row[f"{output}.{name}.{attribute}"] = float(explained.contributions[index, k, c])
-        else:
-            row[output] = float(explained.value[index])
-            for k, attribute in enumerate(names):
-                row[f"{output}.{attribute}"] = float(explained.contributions[index, k])
+        row.update(explained.kind.table_cells(explained, index, names))
         row[f"{output}.top_k"] = TOP_K_SEPARATOR.join(name for name, _ in top)
     for k, attribute in enumerate(names):
         row[f"{vocabulary.ATTRIBUTE_SCORES}.{attribute}"] = float(

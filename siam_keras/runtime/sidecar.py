@@ -16,14 +16,16 @@ import os
 from siam_keras.runtime.decomposition import HeadWeights, OutputHead
 from siam_keras.runtime.images import RESAMPLING
 from siam_keras.runtime.json_schema import load_schema, strict_json, validate
+from siam_keras.runtime.output_kinds import KINDS
 from siam_keras.runtime.training_distribution import TrainingDistribution
 
 SIDECAR_NAME = "siam_model.json"
-FORMAT = "siam-keras-model/1"
-#: The format of a sidecar with a classification output (per-class heads): a reader of
-#: format 1 only refuses it by name instead of misreading it.
-CLASSES_FORMAT = "siam-keras-model/2"
-FORMATS = (FORMAT, CLASSES_FORMAT)
+#: The formats, oldest first: a sidecar has the oldest that holds every output's kind
+#: (`OutputKind.sidecar_format`: 1 regression, 2 classification, ...), so a reader of an
+#: older format refuses a newer one by name instead of misreading it.
+FORMATS = tuple(f"siam-keras-model/{n}"
+                for n in range(1, max(kind.sidecar_format for kind in KINDS.values()) + 1))
+FORMAT, CLASSES_FORMAT = FORMATS[:2]
 #: How pixels reach the model; every siam-keras runtime does exactly this.
 PREPROCESSING = {
     "decode": "upright RGB: EXIF orientation applied; grey, palette, CMYK and 16-bit "
@@ -54,8 +56,8 @@ class ModelSidecar:
 
     Attributes:
         name: the model's name.
-        attribute_names, output_names: as the model's (a classification output's
-            classes are in its head, `head.output_classes`).
+        attribute_names, output_names: as the model's (each output's kind, and a
+            labelled output's labels, are in its head, `head.output_kinds`).
         image_size: (height, width) of the input.
         head: `HeadWeights` of the SIAM head.
         variants: {TFLite variant: {"file": name, "sha256": the file's SHA-256 (how a
@@ -99,7 +101,7 @@ class ModelSidecar:
 
     def to_json(self):
         return {
-            "format": CLASSES_FORMAT if self.head.output_classes else FORMAT,
+            "format": FORMATS[self.head.sidecar_format - 1],
             "name": self.name,
             "attribute_names": list(self.attribute_names),
             "output_names": list(self.output_names),

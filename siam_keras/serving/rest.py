@@ -147,10 +147,10 @@ class ServingClient(PredictionExplainer):
     def _checked(self, found):
         """The reply's outputs as float32 arrays, after checking names, types and shapes."""
         names = self.head.output_names
-        classes = self.head.output_classes
+        kinds = self.head.output_kinds
         expected = {vocabulary.ATTRIBUTE_MAPS: 4, vocabulary.ATTRIBUTE_SCORES: 2,
-                    **{name: 2 if name in classes else 1 for name in names},
-                    **{vocabulary.contributions_key(name): 3 if name in classes else 2
+                    **{name: 1 + len(kinds[name].shape) for name in names},
+                    **{vocabulary.contributions_key(name): 2 + len(kinds[name].shape)
                        for name in names}}
         if set(found) != set(expected):
             raise ServingError(f"The reply's outputs are {sorted(map(str, found))[:20]}; this "
@@ -172,7 +172,8 @@ class ServingClient(PredictionExplainer):
                  **{vocabulary.contributions_key(name):
                     arrays[vocabulary.contributions_key(name)].shape[1] for name in names}}
         wrong = [key for key, side in sides.items() if side != num_attributes]
-        wrong += [name for name in classes if arrays[name].shape[-1] != len(classes[name])]
+        wrong += [name for name in names
+                  if arrays[name].shape[1:] != kinds[name].shape]
         if len(batch) != 1 or wrong:
             raise ServingError(f"The reply's shapes do not fit this model ({num_attributes} "
                                f"attributes, one batch): "

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from siam_keras.models import build_siam_model, get_siam_layer
+from siam_keras.runtime.output_kinds import Classification, Regression
 from training.batch_norm import recompute_batch_norm_statistics
 from training.health import (
     MODE_GAP,
@@ -15,6 +16,7 @@ from training.health import (
 
 ATTRIBUTES = ["water", "trees", "road"]
 CLASSES = {"kind": ["coast", "forest", "town"]}
+KINDS = {"score": Regression(), "kind": Classification(CLASSES["kind"])}
 
 
 def _model():
@@ -36,7 +38,7 @@ def _healthy(rng, labels):
 
 def test_healthy_predictions_pass(rng):
     labels = _labels(rng)
-    report = check_predictions(_healthy(rng, labels), labels, ["score", "kind"], CLASSES, ATTRIBUTES)
+    report = check_predictions(_healthy(rng, labels), labels, KINDS, ATTRIBUTES)
     assert not report.failed and report.problems() == []
 
 
@@ -45,7 +47,7 @@ def test_a_constant_output_is_named_with_what_to_change(rng):
     predictions = _healthy(rng, labels)
     predictions["score"] = np.full(40, 5.02) + rng.normal(0, 1e-3, 40)  # the mean, barely moving
     predictions["kind"] = np.tile([0.1, 0.5, 0.2], (40, 1))  # the prior, every photo
-    report = check_predictions(predictions, labels, ["score", "kind"], CLASSES, ATTRIBUTES)
+    report = check_predictions(predictions, labels, KINDS, ATTRIBUTES)
     assert report.constant_outputs == ["score", "kind"] and report.failed
     (problem,) = report.problems()
     assert "score, kind" in problem and "train.epochs" in problem and "min_steps_per_epoch" in problem
@@ -55,9 +57,9 @@ def test_one_class_for_every_photo_is_constant_but_one_class_in_the_labels_is_no
     labels = _labels(rng)
     predictions = _healthy(rng, labels)
     predictions["kind"] = rng.normal(0, 1, (40, 3)) + [0, 10, 0]
-    assert check_predictions(predictions, labels, ["kind"], CLASSES).constant_outputs == ["kind"]
+    assert check_predictions(predictions, labels, {"kind": KINDS["kind"]}).constant_outputs == ["kind"]
     labels["kind"][:] = 1
-    assert check_predictions(predictions, labels, ["kind"], CLASSES).constant_outputs == []
+    assert check_predictions(predictions, labels, {"kind": KINDS["kind"]}).constant_outputs == []
 
 
 def test_a_dead_attribute_is_named_but_a_rare_one_is_not(rng):
@@ -66,7 +68,7 @@ def test_a_dead_attribute_is_named_but_a_rare_one_is_not(rng):
     predictions["attribute_scores"][:, 1] = 0.0  # trees never fires, though labelled
     labels["attribute_scores"][:, 2] = 0.0  # road absent from every photo: silent is right
     predictions["attribute_scores"][:, 2] = 0.0
-    report = check_predictions(predictions, labels, ["score"], {}, ATTRIBUTES)
+    report = check_predictions(predictions, labels, ["score"], ATTRIBUTES)
     assert report.dead_attributes == ["trees"] and report.failed
     assert "attribute_epochs" in report.problems()[0]
 
@@ -93,7 +95,7 @@ def test_a_dead_attribute_in_a_real_head(rng):
     predictions = {k: keras.ops.convert_to_numpy(v) for k, v in model(images).items()}
     labels = _labels(rng, 16)
     labels["attribute_scores"][:, 1] = 1.0
-    report = check_predictions(predictions, labels, ["score", "kind"], CLASSES, ATTRIBUTES)
+    report = check_predictions(predictions, labels, KINDS, ATTRIBUTES)
     assert "trees" in report.dead_attributes
 
 

@@ -19,11 +19,10 @@ class DataSource:
         self.config, self.log = config, log
 
     #: Set by `prepare`: the attributes and the named outputs the models learn, and
-    #: {output: class names} of the classification outputs among them (their targets
-    #: are class indices, -1 where missing).
+    #: {output: OutputKind} of every output (`siam_keras.runtime.output_kinds`).
     attribute_names = ()
     output_names = ()
-    output_classes = {}
+    output_kinds = {}
 
     def prepare(self):
         """Loads, generates or builds the data (logged as step 1 of the job)."""
@@ -43,7 +42,7 @@ class DataSource:
 
     def label_means(self):
         """{output: mean label on the training split}: the outputs' initial biases (for a
-        classification output, the log of each class' frequency, `class_log_priors`)."""
+        classification output, the log of each class' frequency: `OutputKind.initial_bias`)."""
         raise NotImplementedError
 
     def training_data(self, with_attributes=True, with_outputs=True):
@@ -72,27 +71,9 @@ class DataSource:
         raise NotImplementedError
 
 
-def label_means(labels, output_names, output_classes):
-    """`DataSource.label_means` of a training split's labels ({output: (N,) array}): the
-    mean of a regression output's known labels (left out when it has none), the log
-    class frequencies of a classification output (`class_log_priors`)."""
-    import numpy as np
-
-    means = {}
-    for name in output_names:
-        if name in output_classes:
-            means[name] = class_log_priors(labels[name], len(output_classes[name]))
-        elif np.isfinite(labels[name]).any():
-            means[name] = float(np.nanmean(labels[name]))
-    return means
-
-
-def class_log_priors(labels, num_classes):
-    """Log class frequencies of (N,) class indices (< 0: missing), each class counted
-    once more (so that a class absent from `labels` gets a finite bias): the initial
-    biases of a classification output, as the label mean is a regression output's."""
-    import numpy as np
-
-    labels = np.asarray(labels).reshape(-1)
-    counts = np.bincount(labels[labels >= 0], minlength=num_classes)[:num_classes] + 1.0
-    return [float(v) for v in np.log(counts / counts.sum())]
+def label_means(labels, output_kinds):
+    """`DataSource.label_means` of a training split's labels ({output: (N, ...) array}):
+    each kind's `initial_bias` (the mean of a regression output's known labels, left
+    out when it has none; the log class frequencies of a classification output)."""
+    means = {name: kind.initial_bias(labels[name]) for name, kind in output_kinds.items()}
+    return {name: mean for name, mean in means.items() if mean is not None}

@@ -32,7 +32,7 @@ class ManifestSource(DataSource):
         self.data = read_manifest_splits(table, self.config.data.image_size, log=self.log)
         self.attribute_names = self.data.attribute_names
         self.output_names = self.data.output_names
-        self.output_classes = dict(self.data.output_classes)
+        self.output_kinds = dict(self.data.output_kinds)
         counts = self.data.counts()
         empty = [split for split in ("train", "validation", "test") if not counts.get(split)]
         if empty:
@@ -49,8 +49,8 @@ class ManifestSource(DataSource):
             if not any(part.has_labels(key) for key in asked):
                 continue
             # `ManifestPart.labels` has the layout of a generated split ("attributes" too).
-            targets, weights = datasets.targets_and_weights(part.labels, self.output_names,
-                                                            with_attributes, self.output_classes)
+            targets, weights = datasets.targets_and_weights(part.labels, self.output_kinds,
+                                                            with_attributes)
             if not with_outputs:  # kept as targets, masked: the losses stay the same
                 weights.update({name: np.zeros_like(weights[name]) for name in self.output_names})
             chosen.append((part, targets, weights))
@@ -66,7 +66,7 @@ class ManifestSource(DataSource):
 
     def label_means(self):
         _, labels = self.data.joined("train")
-        return label_means(labels, self.output_names, self.output_classes)
+        return label_means(labels, self.output_kinds)
 
     def training_data(self, with_attributes=True, with_outputs=True):
         parts = self._datasets("train", with_attributes, with_outputs)
@@ -88,7 +88,7 @@ class ManifestSource(DataSource):
     def evaluate(self, model):
         images, labels = self.data.joined("test")
         return evaluate_model(model, images, labels, self.output_names,
-                              list(self.attribute_names), output_classes=self.output_classes,
+                              list(self.attribute_names), output_kinds=self.output_kinds,
                               batch_size=self.config.train.batch_size)
 
     def plot_preview(self, path, predictions):
@@ -98,7 +98,7 @@ class ManifestSource(DataSource):
             path, images[shown], predictions[vocabulary.ATTRIBUTE_MAPS][shown],
             list(self.attribute_names), labels=np.nan_to_num(labels[ATTRIBUTES][shown]),
             titles=prediction_titles(first, predictions[first][shown], labels[first][shown],
-                                     self.output_classes.get(first)))
+                                     self.output_kinds[first]))
 
     def description(self):
         table = self.config.data.manifest

@@ -18,6 +18,7 @@ from siam_keras import vocabulary
 from siam_keras.metrics.attribute_metrics import attribute_metrics
 from siam_keras.metrics.regression import regression_report
 from siam_keras.plotting import plot_attribute_maps
+from siam_keras.runtime.output_kinds import kinds_of
 from training import datasets
 from training.sources.base import DataSource
 
@@ -140,6 +141,7 @@ class SunScenicOrNotSource(DataSource):
                                     self.log)
         self.attribute_names = tuple(self.sun.info.metadata["attribute_names"])
         self.output_names = tuple(OUTPUTS)
+        self.output_kinds = kinds_of(OUTPUTS)
 
     def _split(self, builder, examples, name, with_attributes=True):
         num_attributes = len(self.attribute_names) if with_attributes else 0

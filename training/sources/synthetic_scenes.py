@@ -21,7 +21,7 @@ class SyntheticScenesSource(DataSource):
         data = self.config.data.synthetic_scenes
         scenes = datasets.synthetic_scenes(self.config.data)
         self.output_names = tuple(scenes.output_names)
-        self.output_classes = dict(scenes.output_classes)
+        self.output_kinds = dict(scenes.output_kinds)
         self.attribute_names = tuple(scenes.attribute_names)
         start = time.perf_counter()
         self.log(f"[1/4] Generating synthetic_scenes ({data.num_train} train, "
@@ -39,11 +39,11 @@ class SyntheticScenesSource(DataSource):
         return self.config.data.synthetic_scenes.num_train // self.config.train.batch_size
 
     def label_means(self):
-        return label_means(self.splits["train"], self.output_names, self.output_classes)
+        return label_means(self.splits["train"], self.output_kinds)
 
     def _pipeline(self, split, with_attributes, with_outputs, training):
-        targets, weights = datasets.targets_and_weights(self.splits[split], self.output_names,
-                                                        with_attributes, self.output_classes)
+        targets, weights = datasets.targets_and_weights(self.splits[split], self.output_kinds,
+                                                        with_attributes)
         if not with_outputs:  # kept as targets, masked: the losses stay the same
             weights.update({name: np.zeros_like(weights[name]) for name in self.output_names})
         # Endless when an epoch is not one pass (`fit_stage` then counts its steps).
@@ -65,7 +65,7 @@ class SyntheticScenesSource(DataSource):
         test = self.splits["test"]
         targets, truth = synthetic_scenes_targets(test, self.output_names)
         return evaluate_model(model, test["image"], targets, self.output_names,
-                              list(self.attribute_names), truth, output_classes=self.output_classes)
+                              list(self.attribute_names), truth, output_kinds=self.output_kinds)
 
     def plot_preview(self, path, predictions):
         test, shown, first = self.splits["test"], slice(0, NUM_FIGURE_IMAGES), self.output_names[0]
@@ -73,7 +73,7 @@ class SyntheticScenesSource(DataSource):
             path, test["image"][shown], predictions[vocabulary.ATTRIBUTE_MAPS][shown],
             list(self.attribute_names), labels=test["attributes"][shown],
             titles=prediction_titles(first, predictions[first][shown], test[first][shown],
-                                     self.output_classes.get(first)))
+                                     self.output_kinds[first]))
 
     def description(self):
         data = self.config.data
@@ -82,9 +82,6 @@ class SyntheticScenesSource(DataSource):
                 "seed": data.synthetic_scenes.seed}
 
 
-def prediction_titles(output, predicted, true, classes=None):
-    """`output: predicted (true ...)` per image; class names for a classification output."""
-    if classes is None:
-        return [f"{output}: {p:.2f} (true {t:.2f})" for p, t in zip(predicted, true)]
-    return [f"{output}: {classes[int(np.argmax(p))]} (true "
-            f"{classes[t] if t >= 0 else '?'})" for p, t in zip(predicted, true)]
+def prediction_titles(output, predicted, true, kind):
+    """`output: predicted (true ...)` per image (`OutputKind.title`)."""
+    return [f"{output}: {kind.title(p, t)}" for p, t in zip(predicted, true)]

@@ -10,6 +10,7 @@ import pytest
 
 from siam_keras.data import ManifestError, fix_classes, read_manifests
 from siam_keras.data.manifest import RowProblem, manifest_split
+from siam_keras.runtime.output_kinds import Classification, Regression
 
 ATTRIBUTES = ["trees", "water"]
 OUTPUTS = {"biodiversity": "regression", "habitat": "classification"}
@@ -253,9 +254,9 @@ def test_fix_classes_from_the_training_split(tmp_path):
             ["e.jpg", "test", None, 1], ["f.jpg", "train", "forest", 1]]
     path = write_csv(tmp_path / "m.csv", rows, columns=["image", "split", "habitat", "trees"])
     read_rows, _ = plain(path, outputs={"habitat": "classification"}, split_column="split")
-    classes, kept, problems = fix_classes(read_rows, {"habitat": "classification",
-                                                      "x": "regression"})
-    assert classes == {"habitat": ("forest", "lake")}
+    kinds, kept, problems = fix_classes(read_rows, {"habitat": "classification",
+                                                    "x": "regression"})
+    assert kinds == {"habitat": Classification(("forest", "lake")), "x": Regression()}
     assert [row.line for row in kept] == [2, 3, 5, 6, 7]
     assert [str(p) for p in problems] == [(
         f"{path}:4: class 'swamp' of output 'habitat' is not among the 2 classes seen in "

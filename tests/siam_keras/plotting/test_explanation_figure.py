@@ -64,7 +64,7 @@ def test_the_figure_has_its_panels_and_the_png_is_its_pixels(chosen, grey_photo,
 def test_bars_and_thumbnails_share_one_order_largest_first(chosen, grey_photo, output):
     canvas = draw_explanation(grey_photo, chosen, 0, output=output, top_k=4)
     explained = chosen.output(output)
-    number = explained.versus(0) if explained.is_classification else explained.image(0)
+    number = explained.shown(0)
     expected = [NAMES[j] for j in np.argsort(-np.abs(number.contributions), kind="stable")]
     bars = [t.text for t in sorted(_texts(canvas, "bar_name"), key=lambda t: t.box[1])]
     thumbnails = [t.text.split(" ")[0]

@@ -5,6 +5,7 @@ import pytest
 
 from siam_keras.runtime.decomposition import HeadWeights, OutputHead, decompose
 from siam_keras.runtime.explanation import ExplanationError, SIAMExplanation
+from siam_keras.runtime.output_kinds import Classification
 from siam_keras.runtime.sidecar import ModelSidecar
 
 CLASSES = ("coast", "forest", "town")
@@ -15,7 +16,7 @@ def _head(rng, per_class):
     shape = (4, 4, 4, 2) + ((3,) if per_class else ())
     return OutputHead(cell_templates=np.abs(rng.normal(size=shape)).astype("float32") / 16,
                       mixing=rng.normal(size=(4, 2, 3)).astype("float32"),
-                      bias=rng.normal(size=3).astype("float32"), classes=CLASSES)
+                      bias=rng.normal(size=3).astype("float32"), kind=Classification(CLASSES))
 
 
 def _predictions(head, maps):

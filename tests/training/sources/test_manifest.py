@@ -153,10 +153,9 @@ def test_two_manifests_train_together_and_each_adds_nothing_to_the_others_loss(p
     np.testing.assert_array_equal(weights["attribute_scores"], [1] * 4 + [0] * 4)
     np.testing.assert_array_equal(weights["scenicness"], [0] * 4 + [1] * 4)
     np.testing.assert_array_equal(weights["landscape"], [0] * 4 + [1] * 4)
-    model = siam_model_from_config(config, source.attribute_names, source.output_names,
-                                   source.label_means(), source.output_classes)
-    losses, _ = loss_setup(config, list(source.output_names),
-                           output_classes=source.output_classes)
+    model = siam_model_from_config(config, source.attribute_names, source.output_kinds,
+                                   source.label_means())
+    losses, _ = loss_setup(config, source.output_kinds)
 
     def loss_and_gradients(key, rows):
         with tf.GradientTape() as tape:
