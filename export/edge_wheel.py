@@ -44,6 +44,11 @@ def _record_line(name, data):
     return f"{name},sha256={digest},{len(data)}"
 
 
+def wheel_name():
+    """The wheel's file name: `siam_keras_edge-<version>-py3-none-any.whl`."""
+    return f"{DISTRIBUTION}-{siam_keras.__version__}-py3-none-any.whl"
+
+
 def write_edge_wheel(folder):
     """Writes `siam_keras_edge-<version>-py3-none-any.whl` into `folder`; returns its path."""
     version = siam_keras.__version__
@@ -70,6 +75,6 @@ def write_edge_wheel(folder):
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o644 << 16
             wheel.writestr(entry, data)
-    path = Path(folder) / f"{DISTRIBUTION}-{version}-py3-none-any.whl"
+    path = Path(folder) / wheel_name()
     write_bytes(path, buffer.getvalue())
     return path

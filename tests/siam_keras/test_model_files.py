@@ -1,6 +1,6 @@
 import pytest
 
-from siam_keras.model_files import ModelFile, model_kind
+from siam_keras.model_files import MODEL_KINDS, ModelFile, ModelKind, model_kind
 
 
 def test_each_kind_is_told_apart_by_what_identifies_it(tmp_path):
@@ -45,3 +45,28 @@ def test_a_keras_file_is_described_from_the_model(tiny_models):
     assert image_size == (32, 32)
     with pytest.raises(ValueError, match="baseline.keras: .* siam explain needs a SIAM model"):
         ModelFile(tiny_models[1]).load(command="siam explain")
+
+
+def test_every_model_kind_is_a_class_of_the_registry(tmp_path, monkeypatch):
+    assert list(MODEL_KINDS) == ["saved_model", "tflite", "keras"]
+    for name, kind in MODEL_KINDS.items():
+        assert isinstance(kind, type) and issubclass(kind, ModelKind) and kind.name == name
+        assert kind.description and "load" in vars(kind), name
+
+    class ONNXKind(ModelKind):  # a new kind is one class in the registry
+        name, description, suffix = "onnx", "an .onnx file", ".onnx"
+
+        @classmethod
+        def load(cls, path, num_threads=None, command="this command"):
+            return ("explainer of", path, command)
+
+    (tmp_path / "m.onnx").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"Expected one of: .*\.keras file$"):
+        model_kind(tmp_path / "m.onnx")
+    monkeypatch.setitem(MODEL_KINDS, "onnx", ONNXKind)
+    model = ModelFile(tmp_path / "m.onnx")
+    assert model.kind == "onnx"
+    assert model.load(command="siam explain") == ("explainer of", model.path, "siam explain")
+    (tmp_path / "m.h5").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"Expected one of: .*\.keras file; an \.onnx file$"):
+        model_kind(tmp_path / "m.h5")
