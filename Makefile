@@ -12,12 +12,12 @@ DEMO := runs/demo
 
 WEB_STAMP := export/web/node_modules/.installed
 
-.PHONY: demo test install web chromium benchmark clean
+.PHONY: demo test install web chromium benchmark docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,posthoc,export,beam,jax]"
+	$(PY) -m pip install --quiet -e ".[test,posthoc,export,beam,jax,docs]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -61,6 +61,18 @@ test:
 	$(MAKE) --no-print-directory -j3 $(STAMP) $(WEB_STAMP) chromium
 	$(PY) -m pytest -q -n 2 --dist loadfile
 	KERAS_BACKEND=jax $(PY) -m pytest -q -n 2 --dist loadfile -m "not slow" $(JAX_TESTS)
+
+# The guides (docs/*.md) and the API reference from the docstrings, as a site in site/
+# (MkDocs, built offline; mkdocs.yml). Any warning, a broken link between guides included,
+# fails the build (--strict).
+DOCS_STAMP := $(VENV)/.docs-installed
+
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[docs]"
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	$(PY) -m mkdocs build --strict --site-dir site
 
 benchmark: $(STAMP)
 	$(PY) -m benchmarks.core

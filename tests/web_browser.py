@@ -12,7 +12,7 @@ import shutil
 import threading
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
-#: A phone's screen (CSS px), for the layout and the README's screenshot.
+#: A phone's screen (CSS px), for the layout and docs/deployment.md's screenshot.
 PHONE = {"width": 390, "height": 844}
 
 

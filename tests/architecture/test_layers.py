@@ -1,4 +1,4 @@
-"""The architecture the README describes, kept true: layers, import direction, no cycles."""
+"""The layers docs/architecture.md describes, kept true: import direction, no cycles."""
 
 import ast
 import re
@@ -78,25 +78,34 @@ def test_the_library_never_imports_the_pipelines_nor_they_each_other():
         assert not {m: t for m, t in offending.items() if t}, package
 
 
-def readme_layers():
-    """{package: rank} from the README's Architecture table (row order is the rank)."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split("## Architecture", 1)[1].split("\n## ", 1)[0]
-    rows = [line for line in section.splitlines() if line.startswith("| ") and "`" in line]
+#: The guide whose table of layers this test reads and enforces.
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
+
+
+def documented_layers():
+    """{package: rank} from the table of layers in docs/architecture.md (the table whose
+    header is `| layer | packages | needs |`; row order is the rank)."""
+    lines = ARCHITECTURE.read_text(encoding="utf-8").splitlines()
+    start = lines.index("| layer | packages | needs |") + 2  # past the header and |---|
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("| "):
+            break
+        rows.append(line)
     return {name: rank for rank, row in enumerate(rows)
             for name in re.findall(r"`((?:siam_keras(?:\.\w+)?)|training|export)`",
                                    row.split("|")[2])}
 
 
 def test_layers_import_only_the_layers_before_them():
-    """The README's Architecture table: runtime <- models <- explanations and evaluation
+    """The Architecture guide's table: runtime <- models <- explanations and evaluation
     <- front ends <- pipelines."""
-    order = readme_layers()
+    order = documented_layers()
     assert order["siam_keras.runtime"] == 0 and order["export"] == max(order.values())
     packages = {name for name in modules() if name.count(".") == 1 or name in ("training", "export")}
     unlisted = sorted(name for name in packages if name.startswith("siam_keras.") and
                       name not in order and (ROOT / name.replace(".", "/")).is_dir())
-    assert not unlisted, f"packages missing from the README's Architecture table: {unlisted}"
+    assert not unlisted, f"packages missing from docs/architecture.md's table of layers: {unlisted}"
 
     def layer(module):
         matches = [rank for prefix, rank in order.items()

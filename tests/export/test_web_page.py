@@ -149,7 +149,7 @@ def test_real_photos_are_resized_as_siam_keras_resizes_them(chromium, web, tmp_p
     np.testing.assert_array_equal(np.reshape(shown[png.name]["pixels"], (TINY, TINY, 3)),
                                   _siam_keras_pixels(png))
     # A turned 6 MP JPEG: Pillow decodes it at 1/8 (DCT scaling), the page averages 8 x 8
-    # blocks of the browser's full decode: close, not exact (README, "The page and siam_keras").
+    # blocks of the browser's full decode: close, not exact (docs/deployment.md).
     difference = np.abs(np.reshape(shown[jpeg.name]["pixels"], (TINY, TINY, 3))
                         - _siam_keras_pixels(jpeg).astype(float))
     assert difference.mean() < 0.5 and difference.max() <= 8, (difference.mean(), difference.max())

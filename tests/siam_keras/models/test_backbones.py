@@ -66,7 +66,7 @@ def test_dtype_policy_is_not_leaked():
 
 @pytest.mark.slow
 def test_an_application_backbone_takes_the_weights_file_an_offline_machine_was_given(tmp_path):
-    """The README's offline recipe: a network's ImageNet weights saved once on a connected
+    """docs/own-photos.md's offline recipe: a network's ImageNet weights saved once on a connected
     machine (here: random ones, `include_top=False`), then named by `model.backbone_weights`:
     the model built from the config holds exactly those weights."""
     from training.builders import siam_model_from_config

@@ -1,4 +1,4 @@
-"""The README's TF Serving recipe picks an image that exists: `tensorflow/serving:2.21.0`
+"""docs/deployment.md's TF Serving recipe picks an image that exists: `tensorflow/serving:2.21.0`
 did not, for a TensorFlow 2.21 export."""
 
 import json
