@@ -22,6 +22,7 @@ const REGRESSION = {
   name: "regression",
   labelKey: null,
   minLabels: 0,
+  sidecarFormat: 1,
   /** What an image's explanation shows: [first, second] label indices (a contrast), or [0]. */
   shown: () => [0],
   probabilities: () => null,
@@ -33,6 +34,7 @@ const CLASSIFICATION = {
   name: "classification",
   labelKey: "classes",
   minLabels: 2,
+  sidecarFormat: 2,
   shown: (values) => ranked(values).slice(0, 2),
   probabilities: softmax,
   /** The headline's text and data attributes. */
@@ -54,6 +56,11 @@ const CLASSIFICATION = {
 };
 
 export const KINDS = { regression: REGRESSION, classification: CLASSIFICATION };
+
+/** The sidecar formats this page reads: up to the newest any kind needs (sidecar.py's). */
+export const FORMATS = Array.from(
+  { length: Math.max(...Object.values(KINDS).map((kind) => kind.sidecarFormat)) },
+  (_, n) => `siam-keras-model/${n + 1}`);
 
 /** The kind of a head entry of siam_model.json, and its labels (null for regression). */
 export function outputKind(name, entry) {

@@ -3,7 +3,7 @@
 // weights in siam_model.json. It mirrors siam_keras.runtime.decomposition and
 // SIAMExplainer.intervene (docs/sidecar.md gives the formulas); no DOM here.
 
-import { outputKind, ranked, softmax } from "./kinds.js";
+import { FORMATS, outputKind, ranked, softmax } from "./kinds.js";
 
 export const PIXELS_SIGNATURE = "serving_default";
 export const PIXELS_INPUT = "image";
@@ -116,7 +116,7 @@ export class OutputHead {
 /** The parsed siam_model.json: names, input size, heads. Throws naming what is wrong. */
 export class Sidecar {
   constructor(data) {
-    const formats = ["siam-keras-model/1", "siam-keras-model/2"];
+    const formats = FORMATS;
     if (!data || !formats.includes(data.format)) {
       throw new Error(`not a siam-keras model sidecar this page reads (format ${data && data.format}; expected one of ${formats.join(", ")})`);
     }

@@ -68,6 +68,7 @@ def test_the_web_page_knows_every_kind_by_the_same_names():
         key = re.search(r'labelKey: (null|"(\w+)")', block)
         assert (key.group(2) or None) == kind.label_key, name
         assert f'name: "{name}"' in block
+        assert f"sidecarFormat: {kind.sidecar_format}," in block, name
 
 
 def test_no_module_tests_which_kind_an_output_is():
