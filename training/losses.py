@@ -102,8 +102,24 @@ class SoftmaxCrossEntropy(keras.losses.Loss):
                                                    from_logits=True)
 
 
+@keras.saving.register_keras_serializable(package="siam_training")
+class SigmoidCrossEntropy(keras.losses.Loss):
+    """Binary cross-entropy of (B, T) logits against (B, T) 0/1 tags, a sigmoid per tag,
+    averaged over the tags: one value per sample (a row with a missing tag has sample
+    weight 0)."""
+
+    def __init__(self, name="sigmoid_cross_entropy", reduction=MASKED_MEAN, **kwargs):
+        super().__init__(name=name, reduction=reduction, **kwargs)
+
+    def call(self, y_true, y_pred):
+        return ops.mean(ops.binary_crossentropy(ops.cast(y_true, "float32"),
+                                                ops.cast(y_pred, "float32"), from_logits=True),
+                        axis=-1)
+
+
 #: The losses by the name an `OutputKind` gives as its `loss`.
-LOSSES = {"squared_error": SquaredError, "softmax_cross_entropy": SoftmaxCrossEntropy}
+LOSSES = {"squared_error": SquaredError, "softmax_cross_entropy": SoftmaxCrossEntropy,
+          "sigmoid_cross_entropy": SigmoidCrossEntropy}
 
 
 def output_loss(kind):

@@ -55,7 +55,38 @@ const CLASSIFICATION = {
   barsTitle: (number) => `What separates ${number.name.replace(" - ", " from ")}`,
 };
 
-export const KINDS = { regression: REGRESSION, classification: CLASSIFICATION };
+const sigmoid = (values) => values.map((v) => 1 / (1 + Math.exp(-v)));
+/** The probability from which a tag is predicted present (MultiLabel.threshold). */
+const TAG_THRESHOLD = 0.5;
+
+/** T independent yes/no tags: a sigmoid each; the explanation shows the most likely tag's
+ * logit (each tag is a head of its own). */
+const MULTILABEL = {
+  name: "multilabel",
+  labelKey: "tags",
+  minLabels: 1,
+  sidecarFormat: 3,
+  shown: (values) => ranked(values).slice(0, 1),
+  probabilities: sigmoid,
+  headline(head, entry) {
+    const p = entry.probabilities, order = ranked(p), labels = head.labels;
+    const present = order.filter((t) => p[t] >= TAG_THRESHOLD);
+    const text = present.length
+      ? present.map((t) => `${labels[t]} (${percent(p[t])})`).join(", ")
+      : `no tag (most likely ${labels[order[0]]}, ${percent(p[order[0]])})`;
+    return [`${entry.name}: ${text}`, { output: entry.name, value: String(entry.value[order[0]]),
+      present: JSON.stringify(present.map((t) => labels[t])), logits: JSON.stringify(entry.value) }];
+  },
+  whatIf(head, entry, values) {
+    const [tag] = entry.shown, q = sigmoid(values);
+    const present = ranked(q).filter((t) => q[t] >= TAG_THRESHOLD).map((t) => head.labels[t]);
+    return [`What if: ${head.labels[tag]} ${percent(entry.probabilities[tag])} → ${percent(q[tag])}; ` +
+      `present: ${present.join(", ") || "none"}`, { output: entry.name, value: String(values[tag]),
+      values: JSON.stringify(values), present: JSON.stringify(present) }];
+  },
+};
+
+export const KINDS = { regression: REGRESSION, classification: CLASSIFICATION, multilabel: MULTILABEL };
 
 /** The sidecar formats this page reads: up to the newest any kind needs (sidecar.py's). */
 export const FORMATS = Array.from(

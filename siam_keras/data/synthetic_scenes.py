@@ -26,7 +26,7 @@ from siam_keras import vocabulary
 from siam_keras.data import scene_rendering as scenes
 from siam_keras.data.scene_rendering import CONCEPTS
 from siam_keras.runtime.adaptive_pooling import adaptive_average_pool
-from siam_keras.runtime.output_kinds import Classification, kinds_by_output
+from siam_keras.runtime.output_kinds import Classification, MultiLabel, kinds_by_output
 
 SPLITS = ("train", "validation", "test")
 
@@ -58,8 +58,28 @@ LANDSCAPE_WEIGHTS = {
 LANDSCAPE_PROFILES = {"coast": {"water": "low"}, "town": {"road": "low"},
                       "highlands": {"rock": "high", "clouds": "high"}}
 LANDSCAPE_BIASES = {"coast": 0.3, "forest": 0.5, "town": -0.55, "highlands": -0.25}
+#: The multi-label output and its tags' rule, in the same form: a tag is present when
+#: bias_t + sum_k w_kt <T_kt, pool(M_k)> plus logistic noise is above 0 (biases chosen so
+#: that each tag is on about 40% of the images).
+TAGS = "tags"
+TAG_NAMES = ("waterside", "wooded", "built_up", "rocky")
+TAG_WEIGHTS = {
+    "waterside": {"water": 30.0, "buildings": -8.0},
+    "wooded": {"trees": 60.0, "road": -10.0},
+    "built_up": {"buildings": 30.0, "road": 20.0},
+    "rocky": {"rock": 40.0, "clouds": 5.0},
+}
+TAG_PROFILES = {"waterside": {"water": "low"}, "built_up": {"road": "low"},
+                "rocky": {"rock": "high"}}
+TAG_BIASES = {"waterside": -1.5, "wooded": -1.0, "built_up": -2.5, "rocky": -1.5}
+#: {labelled output: (its kind, weights, profiles, biases) per label}.
+LABELLED_RULES = {
+    LANDSCAPE: (Classification(LANDSCAPE_CLASSES), LANDSCAPE_WEIGHTS, LANDSCAPE_PROFILES,
+                LANDSCAPE_BIASES),
+    TAGS: (MultiLabel(TAG_NAMES), TAG_WEIGHTS, TAG_PROFILES, TAG_BIASES),
+}
 #: The outputs `SyntheticScenes` can generate (the paper's two by default).
-OUTPUTS = (*vocabulary.PAPER_OUTPUTS, LANDSCAPE)
+OUTPUTS = (*vocabulary.PAPER_OUTPUTS, *LABELLED_RULES)
 # Vertical profile of each concept's template: "low" grows towards the bottom of
 # the frame, "high" towards the top, "flat" is uniform. All are left-right
 # symmetric, so horizontal flips keep labels valid.
@@ -154,22 +174,22 @@ class SyntheticScenes:
         self.seed = int(seed)
         self.output_names = outputs
         self.output_kinds = kinds_by_output(
-            outputs, {LANDSCAPE: Classification(LANDSCAPE_CLASSES)} if LANDSCAPE in outputs else {})
+            outputs, {name: rule[0] for name, rule in LABELLED_RULES.items() if name in outputs})
         self.output_classes = {name: kind.labels for name, kind in self.output_kinds.items()
                                if kind.labelled}
-        # Regression outputs: (S, S, K) templates, (K,) weights, a bias. `landscape`:
-        # (S, S, K, C), (K, C) and (C,).
+        # Regression outputs: (S, S, K) templates, (K,) weights, a bias. A labelled
+        # output (`landscape`, `tags`): (S, S, K, C), (K, C) and (C,).
         self.templates, self.weights, self.biases = {}, {}, {}
         for name in outputs:
-            if name == LANDSCAPE:
+            if name in LABELLED_RULES:
+                kind, weights, profiles, biases = LABELLED_RULES[name]
                 self.templates[name] = np.stack(
-                    [true_templates(template_size, LANDSCAPE_PROFILES.get(c, {}))
-                     for c in LANDSCAPE_CLASSES], axis=-1)
+                    [true_templates(template_size, profiles.get(c, {})) for c in kind.labels],
+                    axis=-1)
                 self.weights[name] = np.array(
-                    [[LANDSCAPE_WEIGHTS[c].get(k, 0.0) for c in LANDSCAPE_CLASSES]
-                     for k in CONCEPTS], dtype="float32")
-                self.biases[name] = np.array([LANDSCAPE_BIASES[c] for c in LANDSCAPE_CLASSES],
-                                             dtype="float32")
+                    [[weights[c].get(k, 0.0) for c in kind.labels] for k in CONCEPTS],
+                    dtype="float32")
+                self.biases[name] = np.array([biases[c] for c in kind.labels], dtype="float32")
             else:
                 self.templates[name] = true_templates(template_size)
                 self.weights[name] = np.array([TRUE_WEIGHTS[name][c] for c in CONCEPTS],
@@ -198,7 +218,7 @@ class SyntheticScenes:
 
     def true_contributions(self, label_maps):
         """Per output, the noise-free (N, K) contributions w_k <T_k, pool(M_k)> ((N, K, C)
-        for `landscape`)."""
+        for a labelled output)."""
         pooled = self.pooled_masks(label_maps)
         return {
             name: np.einsum("nstk,stk...->nk...", pooled, self.templates[name]) * self.weights[name]
@@ -214,7 +234,7 @@ class SyntheticScenes:
             `attributes` (N, K) in {0, 1/3, 2/3, 1}, each output (N,) float32, and
             each `<output>_contributions` (N, K), the true noise-free contributions.
             `landscape` is an int32 class index (N,) into `output_classes["landscape"]`,
-            its contributions (N, K, C).
+            its contributions (N, K, C); `tags` (N, T) float32 0/1, contributions (N, K, T).
         """
         if isinstance(num_images, bool) or not isinstance(num_images, int) or num_images < 0:
             raise ValueError(f"`num_images` must be an integer >= 0. Received: {num_images!r}")
@@ -234,8 +254,9 @@ class SyntheticScenes:
         contributions = self.true_contributions(label_maps)
         scales = {vocabulary.SCENICNESS: self.noise, vocabulary.SCENICNESS_VARIANCE: self.noise / 4}
         for name in self.output_names:
-            if name == LANDSCAPE:
-                batch[name] = self._landscape(split, start, contributions[name])
+            if name in LABELLED_RULES:
+                labels = self._landscape if name == LANDSCAPE else self._tags
+                batch[name] = labels(split, start, contributions[name])
                 batch[vocabulary.contributions_key(name)] = contributions[name].astype("float32")
                 continue
             j = vocabulary.PAPER_OUTPUTS.index(name)
@@ -246,13 +267,25 @@ class SyntheticScenes:
             batch[vocabulary.contributions_key(name)] = contributions[name].astype("float32")
         return batch
 
-    def _landscape(self, split, start, contributions):
-        """(N,) int32 classes: the argmax of the true logits plus Gumbel noise (drawn from
-        a stream of its own, so that the images and the other outputs do not change)."""
-        logits = self.biases[LANDSCAPE] + contributions.sum(axis=1)
+    def _labelled_noise(self, name, split, start, contributions, stream, draw):
+        """Output `name`'s true logits (N, C) plus `noise` times a draw from each image's
+        stream of its own (`stream`), so that the images and the other outputs do not
+        change with it; `draw(rng, size)` is the distribution."""
+        logits = self.biases[name] + contributions.sum(axis=1)
         split_index = SPLITS.index(split)
-        gumbel = np.stack([
-            np.random.default_rng([self.seed, split_index, start + i, 1]).gumbel(
-                size=len(LANDSCAPE_CLASSES))
-            for i in range(len(logits))]).reshape(logits.shape)
-        return np.argmax(logits + self.noise * gumbel, axis=1).astype("int32")
+        noise = np.stack([draw(np.random.default_rng([self.seed, split_index, start + i, stream]),
+                               logits.shape[1]) for i in range(len(logits))])
+        return logits + self.noise * noise.reshape(logits.shape)
+
+    def _landscape(self, split, start, contributions):
+        """(N,) int32 classes: the argmax of the true logits plus Gumbel noise."""
+        noisy = self._labelled_noise(LANDSCAPE, split, start, contributions, 1,
+                                     lambda rng, size: rng.gumbel(size=size))
+        return np.argmax(noisy, axis=1).astype("int32")
+
+    def _tags(self, split, start, contributions):
+        """(N, T) float32 0/1: a tag is present where its true logit plus logistic noise
+        is above 0."""
+        noisy = self._labelled_noise(TAGS, split, start, contributions, 2,
+                                     lambda rng, size: rng.logistic(size=size))
+        return (noisy > 0).astype("float32")

@@ -2,6 +2,8 @@
 
 - `Regression`: one number per image, (B,); squared error; Kendall's tau.
 - `Classification(classes)`: C classes, (B, C) logits, softmax; one class per image.
+- `MultiLabel(tags)`: T independent yes/no tags, (B, T) logits, a sigmoid per tag;
+  any number of tags per image.
 
 A kind owns what differs between them: the shape of the output and its bias, the
 names of its training loss (`training.losses.LOSSES`) and of its metrics
@@ -22,6 +24,9 @@ import math
 import numpy as np
 
 from siam_keras import vocabulary
+
+#: How a manifest cell lists a multi-label output's tags ("water;trees"; ";" alone: none).
+TAG_SEPARATOR = ";"
 
 
 class OutputKind:
@@ -245,6 +250,17 @@ class LabelledKind(OutputKind):
     def leading(self, values):
         return np.argmax(np.asarray(values), axis=-1)
 
+    def label_terms(self, explained, index, attribute_names):
+        """Image `index`'s every label: its logit, probability, bias and contributions
+        (the JSON entry's keys of a labelled kind)."""
+        labels, values = self.labels, explained.value[index]
+        return {"logits": _named(labels, values),
+                "probabilities": _named(labels, self.probabilities(values)),
+                "bias": _named(labels, explained.bias),
+                vocabulary.CONTRIBUTIONS: {
+                    c: _named(attribute_names, explained.contributions[index, :, j])
+                    for j, c in enumerate(labels)}}
+
     def reorder(self, labels, order):
         """(N, C) label columns given in label `order`, in this kind's order."""
         return np.asarray(labels)[..., [tuple(order).index(c) for c in self.labels]]
@@ -270,8 +286,7 @@ class Classification(LabelledKind):
     bars_caption = "what separates the predicted class from the runner-up"
 
     def title(self, value, label):
-        label = int(label)
-        return f"{self.labels[int(np.argmax(value))]} (true {self.labels[label] if label >= 0 else '?'})"
+        return f"{self.labels[int(np.argmax(value))]} (true {self.readable_label(label) or '?'})"
 
     def headline(self, explained, index):
         first, second = explained.ranked_labels(index)[:2]
@@ -354,27 +369,126 @@ class Classification(LabelledKind):
         order = np.argsort(-np.abs(versus.contributions), kind="stable")
         order = order[:len(explained.top_k[index])]
         entry = {"kind": self.name, "value": classes[ranked[0]],
-                 "runner_up": classes[ranked[1]], "classes": list(classes),
-                 "logits": _named(classes, explained.value[index]),
-                 "probabilities": _named(classes, self.probabilities(explained.value[index])),
-                 "bias": _named(classes, explained.bias)}
-        if isinstance(label, (int, np.integer)) and 0 <= label < len(classes):
-            entry["label"] = classes[label]
-        elif isinstance(label, str) and label in classes:
-            entry["label"] = label
-        entry[vocabulary.CONTRIBUTIONS] = {
-            c: _named(names, explained.contributions[index, :, j]) for j, c in enumerate(classes)}
+                 "runner_up": classes[ranked[1]], "classes": list(classes)}
+        terms = self.label_terms(explained, index, names)
+        entry.update({key: terms[key] for key in ("logits", "probabilities", "bias")})
+        if self.readable_label(label) is not None:
+            entry["label"] = self.readable_label(label)
+        entry[vocabulary.CONTRIBUTIONS] = terms[vocabulary.CONTRIBUTIONS]
         entry["top_k"] = _top(names, explained.ranked_contributions(index), explained.top_k[index])
         entry["versus_runner_up"] = {
             "logit_difference": versus.value, "bias_difference": versus.bias,
             vocabulary.CONTRIBUTIONS: _named(names, versus.contributions),
             "top_k": _top(names, versus.contributions, order)}
-        entry[vocabulary.SPATIAL_CONTRIBUTIONS] = explained.image(index).spatial_contributions.tolist()
+        entry[vocabulary.SPATIAL_CONTRIBUTIONS] = _spatial(explained, index)
+        return entry
+
+
+class MultiLabel(LabelledKind):
+    """T independent yes/no tags per image, any number of them present: a sigmoid per tag
+    over (B, T) logits, binary cross-entropy against (B, T) 0/1 labels (a row with a
+    missing tag, NaN, is left out). Each tag's logit is a head of its own, so an image's
+    explanation is that of its most likely tag (no contrast), and attributes are ranked
+    by their contributions to it. In a manifest, a cell lists the tags present separated
+    by `;` (`TAG_SEPARATOR`; `;` alone: none); an empty cell is missing."""
+
+    name = "multilabel"
+    loss = "sigmoid_cross_entropy"
+    metrics = "multilabel"
+    keys = ("mean_ap", "micro_f1", "macro_f1")
+    validation_metric = "mean_ap"
+    label_key = "tags"
+    label_word = "tag"
+    sidecar_format = 3
+    min_labels = 1
+    number_words = ("logit", "bias")
+    bars_caption = "how much each attribute adds to the tag's logit"
+    #: The probability from which a tag is predicted present.
+    threshold = 0.5
+
+    @staticmethod
+    def parse_label(text):
+        return tuple(sorted({tag.strip() for tag in text.split(TAG_SEPARATOR) if tag.strip()}))
+
+    @staticmethod
+    def labels_in(value):
+        return set(value)
+
+    def encode(self, values):
+        """(N, T) 0/1, a row of NaN where missing."""
+        encoded = np.full((len(values), len(self.labels)), np.nan, dtype="float32")
+        for i, value in enumerate(values):
+            if value is not None:
+                encoded[i] = [tag in value for tag in self.labels]
+        return encoded
+
+    def initial_bias(self, labels):
+        """Each tag's log-odds in the known rows (each count smoothed by one)."""
+        labels = np.asarray(labels, dtype="float64").reshape(-1, len(self.labels))
+        known = labels[self.known_rows(labels)]
+        share = (known.sum(axis=0) + 1.0) / (len(known) + 2.0)
+        return [float(v) for v in np.log(share / (1.0 - share))]
+
+    def probabilities(self, values):
+        return 1.0 / (1.0 + np.exp(-np.asarray(values, dtype="float64")))
+
+    def chosen(self, values):
+        """The tags predicted present, most likely first."""
+        p = self.probabilities(values)
+        return [int(t) for t in np.argsort(-p, kind="stable") if p[t] >= self.threshold]
+
+    def table_value(self, chosen):
+        return TAG_SEPARATOR.join(self.labels[t] for t in chosen)
+
+    def ranked(self, values, contributions):
+        leading = np.argmax(values, axis=1)[:, None, None]
+        return np.take_along_axis(contributions, leading, axis=2)[..., 0]
+
+    def constant(self, predicted, labels, spread_share):
+        return super().constant(self.probabilities(predicted), labels, spread_share)
+
+    def readable_label(self, label):
+        label = np.asarray(label, dtype="float64")
+        if label.shape != self.shape or not np.isfinite(label).all():
+            return None
+        return TAG_SEPARATOR.join(t for t, v in zip(self.labels, label) if v >= 0.5) or "none"
+
+    def title(self, value, label):
+        shown = self.table_value(self.chosen(value)) or "none"
+        return f"{shown} (true {self.readable_label(label) or '?'})"
+
+    def headline(self, explained, index):
+        p = explained.probabilities(index)
+        present = self.chosen(explained.value[index])
+        if not present:
+            best = int(np.argmax(p))
+            return f"{explained.name}: no tag (most likely {self.labels[best]}, p = {p[best]:.2f})"
+        return f"{explained.name}: " + ", ".join(f"{self.labels[t]} (p = {p[t]:.2f})"
+                                                 for t in present)
+
+    def shown_label(self, explained, index):
+        return self.labels[int(np.argmax(explained.value[index]))]
+
+    def json_entry(self, explained, index, attribute_names, label=None):
+        """The tags predicted present (`value`), every tag's logit, probability, bias and
+        contributions, and the attributes ranked for the most likely tag (`shown`)."""
+        names, tags, values = attribute_names, self.labels, explained.value[index]
+        entry = {"kind": self.name, "value": [tags[t] for t in self.chosen(values)],
+                 "tags": list(tags), "threshold": self.threshold,
+                 "shown": tags[int(np.argmax(values))]}
+        terms = self.label_terms(explained, index, names)
+        entry.update({key: terms[key] for key in ("logits", "probabilities", "bias")})
+        readable = self.readable_label(label) if label is not None else None
+        if readable is not None:
+            entry["label"] = [] if readable == "none" else readable.split(TAG_SEPARATOR)
+        entry[vocabulary.CONTRIBUTIONS] = terms[vocabulary.CONTRIBUTIONS]
+        entry["top_k"] = _top(names, explained.ranked_contributions(index), explained.top_k[index])
+        entry[vocabulary.SPATIAL_CONTRIBUTIONS] = _spatial(explained, index)
         return entry
 
 
 #: The kinds by name, in the order a config lists them.
-KINDS = {kind.name: kind for kind in (Regression, Classification)}
+KINDS = {kind.name: kind for kind in (Regression, Classification, MultiLabel)}
 REGRESSION = Regression()
 
 
@@ -440,6 +554,11 @@ def _spread(values):
 
 def _named(names, values):
     return {name: float(v) for name, v in zip(names, values)}
+
+
+def _spatial(explained, index):
+    """The spatial contributions of the number image `index`'s entry explains."""
+    return explained.image(index).spatial_contributions.tolist()
 
 
 def _top(names, values, order):
