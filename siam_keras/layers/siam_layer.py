@@ -7,6 +7,7 @@ from keras import ops
 from siam_keras import vocabulary
 from siam_keras.layers.alternating_signs import AlternatingSigns
 from siam_keras.runtime.adaptive_pooling import adaptive_pooling_matrix
+from siam_keras.runtime.argument_validation import positive_int
 from siam_keras.runtime.output_kinds import Classification, kinds_by_output
 from siam_keras.runtime.training_distribution import TrainingDistribution
 
@@ -25,16 +26,9 @@ DEFAULT_TEMPLATE_INIT = 0.01
 DEFAULT_MIXING_MAGNITUDE = 0.5
 
 
-def _positive_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise ValueError(f"`{name}` must be {kind}. Received: {name}={value!r}")
-    return int(value)
-
-
 def _attribute_names(attribute_names):
     if isinstance(attribute_names, (int, np.integer)) and not isinstance(attribute_names, bool):
-        count = _positive_int("attribute_names", attribute_names)
+        count = positive_int("attribute_names", attribute_names)
         return tuple(f"attribute_{i}" for i in range(count))
     if isinstance(attribute_names, str) or not hasattr(attribute_names, "__iter__"):
         raise TypeError(
@@ -172,9 +166,9 @@ class SIAMLayer(keras.layers.Layer):
             raise ValueError(f"`class_templates` must be one of {list(CLASS_TEMPLATES)}. "
                              f"Received: class_templates={class_templates!r}")
         self.class_templates = class_templates
-        self.num_templates = _positive_int("num_templates", num_templates)
-        self.template_size = _positive_int("template_size", template_size)
-        self.border_size = _positive_int("border_size", border_size, minimum=0)
+        self.num_templates = positive_int("num_templates", num_templates)
+        self.template_size = positive_int("template_size", template_size)
+        self.border_size = positive_int("border_size", border_size, minimum=0)
         initial_biases = dict(initial_biases or {})
         unknown = sorted(set(initial_biases) - set(self.output_names))
         if unknown:
