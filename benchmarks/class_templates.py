@@ -15,9 +15,9 @@ import argparse
 import os
 import tempfile
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from siam_keras.runtime.head_choices import CLASS_TEMPLATES
 
-CHOICES = ("shared", "per_class")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def _table(rows):
@@ -56,7 +56,7 @@ def main(argv=None):
     out = args.out or tempfile.mkdtemp(prefix="class_templates_")
     rows = [["class_templates", "accuracy", "macro_f1", "contribution_r", "scenicness tau",
              "landscape weights", "train s"]]
-    for choice in CHOICES:
+    for choice in CLASS_TEMPLATES:
         rows.append(measure(choice, args.num_train, args.epochs, out))
         print(_table(rows[:1] + rows[-1:]) if len(rows) == 2 else _table(rows[-1:]), flush=True)
     print("\n" + _table(rows))

@@ -90,9 +90,9 @@ def main(argv=None):
 
     import numpy as np
 
+    from siam_keras.app.image_files import explain_files
     from siam_keras.explanations import SIAMExplainer
     from siam_keras.plotting import plot_explanation
-    from siam_keras.runtime.image_files import explain_files
     from siam_keras.runtime.images import read_photo, resize_for_model
 
     scratch = Path(tempfile.mkdtemp(prefix="scoring_"))
@@ -146,9 +146,9 @@ def main(argv=None):
 
 
 def _edge(args, model, files, scratch, quiet):
+    from siam_keras.app.image_files import explain_files
     from siam_keras.edge import EdgeExplainer
     from siam_keras.edge.overlay import draw_overlay
-    from siam_keras.runtime.image_files import explain_files
 
     export = Path(args.export) if args.export else scratch / "export"
     if not args.export:

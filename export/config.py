@@ -4,6 +4,7 @@ import dataclasses
 
 from export.variants import VARIANTS, parse_variants
 from siam_keras.edge.test_vectors import DEFAULT_COUNT as DEFAULT_TEST_VECTORS
+from siam_keras.runtime.argument_validation import positive_ints
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
 
 DEFAULT_CALIBRATION_IMAGES = 256
@@ -58,8 +59,6 @@ class ExportConfig:
         object.__setattr__(self, "variants", parse_variants(text))
         if not self.web and (self.web_variant or self.litertjs):
             raise ValueError("--web-variant and --litertjs describe the web page: add --web")
-        for name in ("calibration_images", "holdout_images", "latency_runs", "max_pixels",
-                     "test_vectors"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be at least 1. Received: {value}")
+        positive_ints(**{f"--{name.replace('_', '-')}": getattr(self, name)
+                         for name in ("calibration_images", "holdout_images", "latency_runs",
+                                      "max_pixels", "test_vectors")})

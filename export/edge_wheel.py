@@ -1,7 +1,7 @@
 """The edge runtime as a small wheel, written by the export next to the models.
 
 `siam-keras-edge` holds the packages of `siam_keras` that need neither TensorFlow
-nor Keras (`siam_keras.runtime`, `siam_keras.edge`, and `siam_keras.vocabulary`),
+nor Keras (`siam_keras.runtime`, `siam_keras.app`, `siam_keras.edge` and `siam_keras.vocabulary`),
 and depends on NumPy, Pillow and ai-edge-litert alone; it installs the `siam-edge`
 command. It is a subset of `siam_keras` (same import
 paths), meant for devices without the full package.
@@ -17,10 +17,10 @@ import siam_keras
 from siam_keras.runtime.atomic import write_bytes
 
 DISTRIBUTION = "siam_keras_edge"
-#: What the wheel holds: the runtime layer (with its JSON Schemas), the edge runtime and
-#: the vocabulary (no module that imports TensorFlow or Keras; a test checks every import
-#: stays inside).
-PACKAGES = ("runtime", "edge")
+#: What the wheel holds: the runtime layer (with its JSON Schemas), the folder app, the
+#: edge runtime and the vocabulary (no module that imports TensorFlow or Keras; a test
+#: checks every import stays inside).
+PACKAGES = ("runtime", "app", "edge")
 TOP_LEVEL = ("__init__.py", "vocabulary.py")
 
 

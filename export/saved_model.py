@@ -9,19 +9,17 @@ import keras
 import tensorflow as tf
 
 from siam_keras import vocabulary
+from siam_keras.runtime.argument_validation import positive_int
 from siam_keras.runtime.atomic import replace_folder
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
 from siam_keras.runtime.jpeg_scans import MAX_JPEG_SCANS, SOS
 from siam_keras.runtime.output_paths import written_by_siam_keras
 from siam_keras.runtime.sidecar import SIDECAR_NAME
+from siam_keras.scoring.saved_model_explainer import SIDECAR_ASSET
 
 PIXELS, BYTES = vocabulary.PIXELS_SIGNATURE, vocabulary.BYTES_SIGNATURE
 PIXELS_INPUT, BYTES_INPUT = vocabulary.PIXELS_INPUT, vocabulary.BYTES_INPUT
 PNG_MAGIC, JPEG_MAGIC = b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"
-#: Where the sidecar lies in a SavedModel version: a file beside the graph's assets
-#: (ExportArchive has no public way to register an asset; TF Serving and clients read
-#: the file).
-SIDECAR_ASSET = f"assets/{SIDECAR_NAME}"
 
 
 def signatures(model, max_pixels=DEFAULT_MAX_PIXELS):
@@ -79,11 +77,10 @@ def check_version(base, version=None, overwrite=False):
     """
     if version is None:
         version = next_version(base)
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ValueError(f"The SavedModel version must be an integer >= 1. Received: {version!r}")
+    version = positive_int("version", version)
     final = Path(base) / str(version)
     if (final.exists() or final.is_symlink()) and not written_by_siam_keras(
-            final, Path("assets") / SIDECAR_NAME):
+            final, SIDECAR_ASSET):
         raise FileExistsError(
             f"{final} exists and is not a SavedModel siam-export wrote (no assets/{SIDECAR_NAME}"
             f"): it is left alone. Choose --version {next_version(base)} or another --out.")

@@ -47,6 +47,9 @@ RESERVED_NAMES = (ATTRIBUTE_MAPS, ATTRIBUTE_SCORES, OUT_OF_DISTRIBUTION)
 #: (SavedModel only; the TFLite models have the pixel signature).
 PIXELS_SIGNATURE, PIXELS_INPUT = "serving_default", "image"
 BYTES_SIGNATURE, BYTES_INPUT = "serve_image_bytes", "image_bytes"
+#: The splits of every dataset (synthetic, TFDS, manifest), as configs, metrics.json and
+#: the commands' `--split` name them.
+SPLITS = ("train", "validation", "test")
 
 
 def contributions_key(output_name):

@@ -14,7 +14,7 @@ from PIL import Image
 from scipy import io
 
 from siam_keras.data import SyntheticScenes
-from siam_keras.data.sun_attribute_mapping import SUN_ATTRIBUTES
+from siam_keras.data.tfds.sun_attribute_mapping import SUN_ATTRIBUTES
 
 #: synthetic_scenes concept -> the SUN attribute whose label grades its coverage.
 CONCEPT_TO_SUN = {"trees": "trees", "grass": "grass", "water": "still water", "road": "asphalt",
@@ -106,7 +106,7 @@ def write_authors_labels(folder, disagree=("road",), seed=0):
     formats: a 33 x 1 cell of names, float64 `labels_cv` with one row per images.mat entry)
     for a `write_sun_fixture` folder: our mapping's labels, except the `disagree`
     attributes, whose labels are drawn at random. Returns the labels written."""
-    from siam_keras.data.sun_attribute_mapping import map_labels
+    from siam_keras.data.tfds.sun_attribute_mapping import map_labels
     from siam_keras.vocabulary import PAPER_ATTRIBUTES
 
     ours = map_labels(io.loadmat(folder / "attributeLabels_continuous.mat")["labels_cv"])

@@ -12,23 +12,31 @@ dotted names: `--set train.epochs=3 data.synthetic_scenes.num_train=500`.
 import dataclasses
 import os
 
-from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
+from siam_keras.data.run_config import MANIFEST_DEFAULTS
+from siam_keras.data.synthetic_scenes import (
+    DEFAULT_NOISE,
+    DEFAULT_SPLIT_SIZES,
+    DEFAULT_TEMPLATE_SIZE,
+)
+from siam_keras.data.tfds import scenic_or_not, sun_attributes
+from siam_keras.runtime.feature_grid import MIN_IMAGE_SIZE
+from siam_keras.runtime.head_choices import CLASS_TEMPLATES  # `model.class_templates` choices
+from siam_keras.vocabulary import PAPER_OUTPUTS
 from training.config_ranges import ConfigError, check_ranges, field
+from training.sources import SOURCES
 
-#: `data.dataset` choices: the built-in data, the paper's two datasets mixed, or your own
-#: photos listed in manifest files.
-DATASETS = ("synthetic_scenes", "sun_scenic_or_not", "manifest")
-#: `model.class_templates` choices (`SIAMLayer`).
-CLASS_TEMPLATES = ("shared", "per_class")
+#: `data.dataset` choices, one per registered source: the built-in data, the paper's two
+#: datasets mixed, or your own photos listed in manifest files.
+DATASETS = tuple(SOURCES)
 LOSS_WEIGHTINGS = ("fixed", "paper")
 #: `train.optimizer` choices (`training.optimizers`).
 OPTIMIZERS = ("adam", "pytorch_adam")
 #: `train.distribution` choices (`training.distribution`): one device, TensorFlow's
 #: MirroredStrategy, Keras' DataParallel on the JAX backend.
 DISTRIBUTIONS = ("none", "mirrored", "data_parallel")
-#: The TFDS configs of the two datasets (`siam_keras.data`'s builders).
-SUN_CONFIGS = ("paper33", "authors33", "all102")
-SON_CONFIGS = ("default", "spatial")
+#: The TFDS configs of the two datasets (`siam_keras.data.tfds`' builders).
+SUN_CONFIGS = tuple(sun_attributes.CONFIGS)
+SON_CONFIGS = tuple(scenic_or_not.CONFIGS)
 #: Largest input side a config may ask for: the paper uses 450 px, and a batch of
 #: 2048 px images already needs about 20 times its memory.
 MAX_IMAGE_SIZE = 2048
@@ -60,15 +68,15 @@ class _Table:
 @dataclasses.dataclass(frozen=True)
 class SyntheticScenesConfig(_Table):
     PATH = "data.synthetic_scenes"
-    num_train: int = field(4000, low=1)
-    num_validation: int = field(500, low=1)
-    num_test: int = field(1000, low=1)
+    num_train: int = field(DEFAULT_SPLIT_SIZES["train"], low=1)
+    num_validation: int = field(DEFAULT_SPLIT_SIZES["validation"], low=1)
+    num_test: int = field(DEFAULT_SPLIT_SIZES["test"], low=1)
     seed: int = field(0, low=0, high=MAX_SEED)
-    noise: float = field(0.1, low=0.0)
+    noise: float = field(DEFAULT_NOISE, low=0.0)
     #: Side of the true templates.
-    truth_template_size: int = field(8, low=1)
+    truth_template_size: int = field(DEFAULT_TEMPLATE_SIZE, low=1)
     #: The outputs generated: the paper's two and/or the classification output "landscape".
-    outputs: tuple[str, ...] = ("scenicness", "scenicness_variance")
+    outputs: tuple[str, ...] = PAPER_OUTPUTS
 
     def __post_init__(self):
         super().__post_init__()
@@ -87,23 +95,26 @@ class ManifestConfig(_Table):
 
     PATH = "data.manifest"
     files: tuple[str, ...] = ()
-    image_column: str = "image"
+    # The defaults are the library's (`MANIFEST_DEFAULTS`), which `siam evaluate --config`
+    # and `siam explain --config` fill in.
+    image_column: str = MANIFEST_DEFAULTS["image_column"]
     #: Columns of attribute labels in [0, 1] (0/1, graded votes or fractions).
-    attribute_columns: tuple[str, ...] = ()
+    attribute_columns: tuple[str, ...] = MANIFEST_DEFAULTS["attribute_columns"]
     #: Optional columns: the split (train / validation / test; "": a hashed 80/10/10 split),
     #: and where each photo was taken (decimal degrees).
-    split_column: str = ""
-    latitude_column: str = ""
-    longitude_column: str = ""
+    split_column: str = MANIFEST_DEFAULTS["split_column"]
+    latitude_column: str = MANIFEST_DEFAULTS["latitude_column"]
+    longitude_column: str = MANIFEST_DEFAULTS["longitude_column"]
     #: {output column: its kind}, one of `siam_keras.runtime.output_kinds.KINDS`.
-    outputs: dict[str, str] = dataclasses.field(default_factory=dict)
+    outputs: dict[str, str] = dataclasses.field(
+        default_factory=lambda: dict(MANIFEST_DEFAULTS["outputs"]))
     #: Images larger than this many pixels are skipped unread (decompression bombs).
-    max_pixels: int = field(DEFAULT_MAX_PIXELS, low=1)
+    max_pixels: int = field(MANIFEST_DEFAULTS["max_pixels"], low=1)
 
     def check(self):
         """The checks that apply when `data.dataset = "manifest"`."""
         from siam_keras import vocabulary
-        from siam_keras.data.manifest import OUTPUT_KINDS
+        from siam_keras.data.manifest.reading import OUTPUT_KINDS
 
         path = self.PATH
         if not self.files:
@@ -152,7 +163,7 @@ class DataConfig(_Table):
     PATH = "data"
     CHOICES = {"dataset": DATASETS}
     dataset: str = "synthetic_scenes"
-    image_size: int = field(64, low=32, high=MAX_IMAGE_SIZE)
+    image_size: int = field(64, low=MIN_IMAGE_SIZE, high=MAX_IMAGE_SIZE)
     synthetic_scenes: SyntheticScenesConfig = dataclasses.field(
         default_factory=SyntheticScenesConfig)
     sun_scenic_or_not: SunScenicOrNotConfig = dataclasses.field(

@@ -22,7 +22,7 @@ from training.builders import (
 )
 from training.callbacks import AttributeMapImages
 from training.distribution import describe, distribution_devices, evaluable, training_scope
-from training.fit import MODEL_FILE, fit_stage
+from training.fit import MODEL_FILE, Stage, fit_stage
 from training.health import check_health
 from training.photo_distribution import keep_training_distribution
 from training.run_folder import METRICS_FILE, RunFolderError, prepare_run_folder
@@ -119,19 +119,7 @@ def _train_siam(config, source, out, log):
         siam = siam_model_from_config(config, attributes, outputs, means)
         start = time.perf_counter()
         if train.attribute_epochs:
-            log(f"[2/4] Training SIAM: attributes first ({train.attribute_epochs} epochs of "
-                f"{steps} steps"
-                f"{', backbone frozen' if train.freeze_backbone_attribute_stage else ''})")
-            losses, weights = loss_setup(config, outputs, with_outputs=False)
-            siam = fit_stage(
-                out / "attribute_stage", siam, losses, weights,
-                source.training_data(with_outputs=False),
-                validation(config, source.validation_data(with_outputs=False), outputs,
-                           with_outputs=False,
-                           attribute_names=attributes, log=log),
-                train.attribute_epochs, train, steps, log=log,
-                trained_as=trained_as(config, siam, train.freeze_backbone_attribute_stage,
-                                      attributes_only=True))
+            siam = _attribute_stage(config, source, out, siam, log)
         log(f"[2/4] Training SIAM ({config.model.backbone}, {train.epochs} epochs of {steps} "
             f"steps, {train.loss_weighting} loss weighting; the best epoch by validation)")
         preview = source.preview_images()
@@ -140,11 +128,31 @@ def _train_siam(config, source, out, log):
         losses, weights = loss_setup(config, outputs)
         checks = validation(config, source.validation_data(), outputs,
                             attribute_names=attributes, log=log)
-        siam = fit_stage(out, siam, losses, weights, source.training_data(), checks,
-                         train.epochs, train, steps,
-                         trained_as=trained_as(config, siam, train.freeze_backbone),
-                         callbacks=callbacks, log=log)
+        data = source.training_data()
+        stage = Stage(out, train.epochs, steps, train, callbacks=callbacks,
+                      trained_as=trained_as(config, siam, train.freeze_backbone))
+        siam = fit_stage(siam, stage, losses=losses, loss_weights=weights, train_data=data,
+                         validation=checks, log=log)
     return siam, checks, time.perf_counter() - start
+
+
+def _attribute_stage(config, source, out, siam, log):
+    """Trains SIAM's attributes alone (`train.attribute_epochs`, into `attribute_stage/`),
+    the output head frozen; returns the best model of that stage."""
+    train, attributes = config.train, list(source.attribute_names)
+    outputs, steps = dict(source.output_kinds), source.steps_per_epoch()
+    log(f"[2/4] Training SIAM: attributes first ({train.attribute_epochs} epochs of "
+        f"{steps} steps"
+        f"{', backbone frozen' if train.freeze_backbone_attribute_stage else ''})")
+    losses, weights = loss_setup(config, outputs, with_outputs=False)
+    data = source.training_data(with_outputs=False)
+    checks = validation(config, source.validation_data(with_outputs=False), outputs,
+                        with_outputs=False, attribute_names=attributes, log=log)
+    stage = Stage(out / "attribute_stage", train.attribute_epochs, steps, train,
+                  trained_as=trained_as(config, siam, train.freeze_backbone_attribute_stage,
+                                        attributes_only=True))
+    return fit_stage(siam, stage, losses=losses, loss_weights=weights, train_data=data,
+                     validation=checks, log=log)
 
 
 def _train_baseline(config, source, out, log):
@@ -153,9 +161,11 @@ def _train_baseline(config, source, out, log):
     checks = validation(config, source.validation_data(with_attributes=False), outputs,
                         with_attributes=False, log=log)
     with training_scope(config.train):
-        baseline = fit_stage(
-            out / "baseline",
-            baseline_from_config(config, outputs, source.label_means()),
-            *output_losses(config, outputs), source.training_data(with_attributes=False),
-            checks, config.baseline.epochs, config.train, source.steps_per_epoch(), log=log)
+        baseline = baseline_from_config(config, outputs, source.label_means())
+        losses, weights = output_losses(config, outputs)
+        data = source.training_data(with_attributes=False)
+        stage = Stage(out / "baseline", config.baseline.epochs, source.steps_per_epoch(),
+                      config.train)
+        baseline = fit_stage(baseline, stage, losses=losses, loss_weights=weights,
+                             train_data=data, validation=checks, log=log)
     return evaluable(baseline, out / "baseline" / MODEL_FILE, config.train), checks

@@ -3,6 +3,7 @@
 from export.targets.base import ExportTarget
 from siam_keras import vocabulary
 from siam_keras.runtime.sidecar import SIDECAR_NAME
+from siam_keras.scoring.saved_model_explainer import SIDECAR_ASSET
 
 #: The SavedModel's base folder in the export (TF Serving's model base path).
 BASE = "saved_model"
@@ -45,6 +46,5 @@ class SavedModelTarget(ExportTarget):
 
         super().verify(context)
         folder = context.path(self.outputs(context)[0])
-        if model_kind(folder) != self.model_kind or not (folder / "assets" /
-                                                          SIDECAR_NAME).is_file():
+        if model_kind(folder) != self.model_kind or not (folder / SIDECAR_ASSET).is_file():
             raise RuntimeError(f"{folder} is no SavedModel with its assets/{SIDECAR_NAME}")

@@ -6,7 +6,7 @@ from siam_keras.runtime.output_folder import printable
 
 
 def add_parser(subparsers):
-    from siam_keras.data.geograph import (
+    from siam_keras.data.download.geograph import (
         DEFAULT_MAX_BYTES,
         DEFAULT_MAX_RETRY_AFTER,
         GEOGRAPH_HOSTS,
@@ -49,8 +49,8 @@ def add_parser(subparsers):
 def run(args):
     from pathlib import Path
 
-    from siam_keras.data.geograph import FAILURES, GEOGRAPH_HOSTS, GeographDownloader
-    from siam_keras.data.scenic_or_not import read_votes
+    from siam_keras.data.download.geograph import FAILURES, GEOGRAPH_HOSTS, GeographDownloader
+    from siam_keras.data.tfds.scenic_or_not import read_votes
 
     if not Path(args.votes).is_file():
         raise FileNotFoundError(f"votes file not found: {args.votes}")

@@ -13,6 +13,7 @@ from siam_keras.data.run_config import manifest_table, run_config_data
 from siam_keras.data.synthetic_scenes import OUTPUTS
 from siam_keras.evaluation.explanation_report import format_explanation_report
 from siam_keras.model_files import MODEL_HELP
+from siam_keras.runtime.argument_validation import positive_int
 from siam_keras.runtime.atomic import write_bytes, write_json
 from siam_keras.runtime.output_kinds import labelled_kinds
 from siam_keras.runtime.prediction_explainer import PredictionExplainer
@@ -131,8 +132,7 @@ def run(args):
     from siam_keras.data import SyntheticScenes
     from siam_keras.saving import load_model
 
-    if args.num_images < 2:
-        raise ValueError(f"--num-images must be at least 2. Received: {args.num_images}")
+    positive_int("--num-images", args.num_images, minimum=2)
     data = run_config_data(args.config)
     model = load_evaluated_model(args.model)
     if args.explanations and model.keras is None:
@@ -201,7 +201,7 @@ def _in_model_label_order(model, scene_kinds, split):
 
 def _manifest(args, model, table):
     """Scores `model` on a split of the manifest files a run's config lists."""
-    from siam_keras.data.manifest_splits import read_manifest_splits
+    from siam_keras.data.manifest.splits import read_manifest_splits
     from siam_keras.evaluation.model_metrics import evaluate_model
     from siam_keras.metrics.report import format_report
 

@@ -1,7 +1,7 @@
 """`siam explain`: a figure and a JSON file explaining each image's prediction."""
 
+from siam_keras.app import image_files as explained_files
 from siam_keras.model_files import MODEL_HELP, ModelFile
-from siam_keras.runtime import image_files as explained_files
 from siam_keras.runtime.explanation_table import checked_table_path
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES
 from siam_keras.runtime.output_paths import check_outputs
@@ -76,16 +76,16 @@ def _manifest_photos(args):
     a run's config."""
     import os
 
-    from siam_keras.data.manifest import read_manifests
-    from siam_keras.data.manifest_rows import where
+    from siam_keras.data.manifest.reading import read_manifests
+    from siam_keras.data.manifest.rows import where
     from siam_keras.data.run_config import manifest_table, run_config_data
     from siam_keras.runtime.uris import is_uri
 
     table = manifest_table(run_config_data(args.config), args.config)
     rows, problems = read_manifests(
-        table["files"], table.get("image_column", "image"), table.get("attribute_columns", []),
-        table.get("outputs", {}), table.get("split_column") or None,
-        table.get("latitude_column") or None, table.get("longitude_column") or None)
+        table["files"], table["image_column"], table["attribute_columns"], table["outputs"],
+        table["split_column"] or None, table["latitude_column"] or None,
+        table["longitude_column"] or None)
     for problem in problems[:20]:
         print(f"skipped {problem}")
     rows = [row for row in rows if args.split is None or row.split == args.split]

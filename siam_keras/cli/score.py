@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 from siam_keras.model_files import MODEL_HELP
+from siam_keras.runtime.argument_validation import positive_ints
 from siam_keras.runtime.explanation_table import checked_table_path
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
 from siam_keras.runtime.output_paths import check_outputs, same_file
@@ -116,13 +117,9 @@ def add_parser(subparsers):
 
 def checked_arguments(args):
     """Raises ValueError naming the flag whose value is wrong."""
-    counts = (("--top-k", args.top_k), ("--batch-size", args.batch_size),
-              ("--max-pixels", args.max_pixels), ("--max-bytes", args.max_bytes),
-              ("--threads", 1 if args.threads is None else args.threads))
-    bad = {flag: value for flag, value in counts if value < 1}
-    if bad:
-        shown = ", ".join(f"{flag}={value}" for flag, value in bad.items())
-        raise ValueError(f"These must be positive integers. Received: {shown}")
+    positive_ints(**{"--top-k": args.top_k, "--batch-size": args.batch_size,
+                     "--max-pixels": args.max_pixels, "--max-bytes": args.max_bytes,
+                     "--threads": 1 if args.threads is None else args.threads})
     for flag, path in (("--output", args.output), ("--failures", args.failures)):
         if path is not None:
             checked_table_path(path, flag)

@@ -16,6 +16,7 @@ import numpy as np
 
 from siam_keras import vocabulary
 from siam_keras.data.synthetic_scenes import LANDSCAPE, LANDSCAPE_CLASSES, SyntheticScenes
+from siam_keras.runtime.argument_validation import positive_int
 from siam_keras.runtime.atomic import atomic_output
 
 MANIFEST = "photos.csv"
@@ -25,6 +26,8 @@ OUTPUTS = {vocabulary.SCENICNESS: "regression", LANDSCAPE: "classification"}
 #: Photos are scattered over this box (latitude, longitude): the Swiss plateau.
 AREA = ((46.5, 47.5), (6.5, 9.5))
 JPEG_QUALITY = 92
+#: The fewest photos written: fewer leave a split of the hashed 80/10/10 split empty.
+MIN_IMAGES = 10
 
 
 def _gps_exif(latitude, longitude):
@@ -51,12 +54,11 @@ def write_example_photos(out_dir, num_images=600, image_size=64, seed=0):
 
     Raises:
         FileExistsError: `out_dir` holds a manifest already (nothing is overwritten).
-        ValueError: `num_images` < 10 (too few for three splits).
+        ValueError: `num_images` < `MIN_IMAGES` (too few for three splits).
     """
     from PIL import Image
 
-    if isinstance(num_images, bool) or not isinstance(num_images, int) or num_images < 10:
-        raise ValueError(f"`num_images` must be an integer >= 10. Received: {num_images!r}")
+    num_images = positive_int("num_images", num_images, minimum=MIN_IMAGES)
     out = Path(out_dir)
     if (out / MANIFEST).exists():
         raise FileExistsError(f"{out / MANIFEST} exists already; choose another folder")

@@ -1,12 +1,21 @@
 """The `[data]` table of a training run's `config.toml`, as `siam evaluate --config` and
 `siam explain --config` read it (the library never imports the training pipeline)."""
 
+import types
 from pathlib import Path
 
 import tomllib
 
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS
 from siam_keras.runtime.uris import is_uri
+
+#: The keys a `[data.manifest]` table may leave out, and their values (immutable). The
+#: one copy: `manifest_table` fills them in, training's `ManifestConfig` takes its
+#: defaults from here.
+MANIFEST_DEFAULTS = types.MappingProxyType({
+    "image_column": "image", "attribute_columns": (), "outputs": types.MappingProxyType({}),
+    "split_column": "", "latitude_column": "", "longitude_column": "",
+    "max_pixels": DEFAULT_MAX_PIXELS})
 
 
 def run_config_data(path):
@@ -49,12 +58,11 @@ def resolve_manifest_files(data, folder):
 
 def manifest_table(data, path):
     """The `[data.manifest]` table of a manifest run's config (`data`: its `[data]` table
-    as `run_config_data` reads it from `path`), with its defaults filled in; raises
+    as `run_config_data` reads it from `path`), with `MANIFEST_DEFAULTS` filled in; raises
     ValueError if it is not the config of a manifest run."""
     table = data.get("manifest") if data.get("dataset") == "manifest" else None
     if not isinstance(table, dict) or not table.get("files"):
         raise ValueError(f"{path} is not the config of a manifest run (expected data.dataset = "
                          f"\"manifest\" and [data.manifest] files. Received: dataset "
                          f"{data.get('dataset')!r})")
-    return {"image_column": "image", "attribute_columns": [], "outputs": {}, "split_column": "",
-            "latitude_column": "", "longitude_column": "", "max_pixels": DEFAULT_MAX_PIXELS, **table}
+    return {**MANIFEST_DEFAULTS, **table}

@@ -26,9 +26,17 @@ from siam_keras import vocabulary
 from siam_keras.data import scene_rendering as scenes
 from siam_keras.data.scene_rendering import CONCEPTS
 from siam_keras.runtime.adaptive_pooling import adaptive_average_pool
+from siam_keras.runtime.argument_validation import positive_int
 from siam_keras.runtime.output_kinds import Classification, MultiLabel, kinds_by_output
+from siam_keras.vocabulary import SPLITS
 
-SPLITS = ("train", "validation", "test")
+#: `SyntheticScenes`' defaults, which training's `[data.synthetic_scenes]` and the TFDS
+#: builder's configs share: the true templates' side, the noise, and the demo's split sizes.
+DEFAULT_TEMPLATE_SIZE = 8
+DEFAULT_NOISE = 0.1
+DEFAULT_SPLIT_SIZES = {"train": 4000, "validation": 500, "test": 1000}
+#: The smallest image side `SyntheticScenes` draws.
+MIN_IMAGE_SIZE = 16
 
 # How much each concept adds to each output per unit of (template-weighted) coverage.
 # Zero weights are deliberate: sky and clouds appear in most images but never matter.
@@ -64,14 +72,14 @@ LANDSCAPE_BIASES = {"coast": 0.3, "forest": 0.5, "town": -0.55, "highlands": -0.
 TAGS = "tags"
 TAG_NAMES = ("waterside", "wooded", "built_up", "rocky")
 TAG_WEIGHTS = {
-    "waterside": {"water": 30.0, "buildings": -8.0},
-    "wooded": {"trees": 60.0, "road": -10.0},
-    "built_up": {"buildings": 30.0, "road": 20.0},
-    "rocky": {"rock": 40.0, "clouds": 5.0},
+    "waterside": {"water": 30.0, "grass": 6.0, "buildings": -10.0},
+    "wooded": {"trees": 60.0, "grass": 8.0, "road": -10.0},
+    "built_up": {"buildings": 30.0, "road": 20.0, "trees": -6.0},
+    "rocky": {"rock": 40.0, "clouds": 8.0, "grass": -6.0},
 }
 TAG_PROFILES = {"waterside": {"water": "low"}, "built_up": {"road": "low"},
-                "rocky": {"rock": "high"}}
-TAG_BIASES = {"waterside": -1.5, "wooded": -1.0, "built_up": -2.5, "rocky": -1.5}
+                "rocky": {"rock": "high", "clouds": "high"}}
+TAG_BIASES = {"waterside": -4.0, "wooded": -3.2, "built_up": -2.65, "rocky": -1.2}
 #: {labelled output: (its kind, weights, profiles, biases) per label}.
 LABELLED_RULES = {
     LANDSCAPE: (Classification(LANDSCAPE_CLASSES), LANDSCAPE_WEIGHTS, LANDSCAPE_PROFILES,
@@ -154,14 +162,10 @@ class SyntheticScenes:
 
     attribute_names = CONCEPTS
 
-    def __init__(self, image_size=64, template_size=8, noise=0.1, seed=0,
-                 outputs=vocabulary.PAPER_OUTPUTS):
-        if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 16:
-            raise ValueError(f"`image_size` must be an integer >= 16. Received: {image_size!r}")
-        if isinstance(template_size, bool) or not isinstance(template_size, int) or template_size < 1:
-            raise ValueError(
-                f"`template_size` must be a positive integer. Received: {template_size!r}"
-            )
+    def __init__(self, image_size=64, template_size=DEFAULT_TEMPLATE_SIZE, noise=DEFAULT_NOISE,
+                 seed=0, outputs=vocabulary.PAPER_OUTPUTS):
+        image_size = positive_int("image_size", image_size, minimum=MIN_IMAGE_SIZE)
+        template_size = positive_int("template_size", template_size)
         if not isinstance(noise, (int, float)) or noise < 0:
             raise ValueError(f"`noise` must be a number >= 0. Received: {noise!r}")
         outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
@@ -236,8 +240,7 @@ class SyntheticScenes:
             `landscape` is an int32 class index (N,) into `output_classes["landscape"]`,
             its contributions (N, K, C); `tags` (N, T) float32 0/1, contributions (N, K, T).
         """
-        if isinstance(num_images, bool) or not isinstance(num_images, int) or num_images < 0:
-            raise ValueError(f"`num_images` must be an integer >= 0. Received: {num_images!r}")
+        num_images = positive_int("num_images", num_images, minimum=0)
         size = self.image_size
         images = np.zeros((num_images, size, size, 3), dtype=np.uint8)
         label_maps = np.zeros((num_images, size, size), dtype=np.uint8)

@@ -5,8 +5,8 @@ import argparse
 import functools
 import sys
 
+from siam_keras.app.image_files import add_output_options
 from siam_keras.runtime.explanation_table import checked_table_path
-from siam_keras.runtime.image_files import add_output_options
 from siam_keras.runtime.images import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES
 from siam_keras.runtime.output_folder import printable
 
@@ -77,9 +77,9 @@ def main(argv=None):
 
 
 def _explain(args):
+    from siam_keras.app import image_files as explained_files
     from siam_keras.edge.explainer import EdgeExplainer
     from siam_keras.edge.overlay import draw_overlay
-    from siam_keras.runtime import image_files as explained_files
 
     table = None if args.table is None else checked_table_path(args.table, "--table")
     files = explained_files.checked_arguments(args.images, args.out, top_k=args.top_k,

@@ -9,10 +9,12 @@
 - sanity: randomising the head's weights must change the explanations.
 """
 
+import dataclasses
 import time
 
 import numpy as np
 
+from siam_keras import vocabulary
 from siam_keras.evaluation.sanity import randomized_head_copy, rank_correlation
 from siam_keras.explanations.explainer import SIAMExplainer
 from siam_keras.explanations.gradcam import GradCAM
@@ -117,89 +119,150 @@ def evaluate_explanations(model, batch, true_weights, baseline=None, library_met
     stage = _Stages(log, 5)
     images = np.asarray(batch["image"], dtype="float32")
     explainer = SIAMExplainer(model, batch_size=batch_size)
-    attributes, outputs = explainer.attribute_names, explainer.output_names
-    kinds = explainer.head.output_kinds
-    regression = [name for name in outputs if not kinds[name].labelled]
-    if not regression:
-        raise ValueError(f"The deletion and Grad-CAM comparisons explain a regression output; "
-                         f"the model has labelled outputs only "
-                         f"({ {name: kind.name for name, kind in kinds.items()} })")
-    first = regression[0]
-    methods = {"gradcam": GradCAM(model, batch_size=batch_size)}
-    if library_method:
-        from siam_keras.explanations.gradcam_plus_plus import GradCAMPlusPlus
-
-        methods[LIBRARY_METHOD] = GradCAMPlusPlus(model, batch_size=batch_size)
+    attributes, first = explainer.attribute_names, _first_regression_output(explainer)
+    methods = _post_hoc_methods(model, library_method, batch_size)
 
     stage(f"Explaining {len(images)} images with SIAM and {', '.join(methods)}")
-    explanation = explainer(images)
-    attribute_maps = {"siam": explanation.attribute_maps}
-    output_maps = {"siam": explanation.outputs[first].spatial_contributions}
-    for name, method in methods.items():
-        cams = method(images, [*attributes, first])
-        attribute_maps[name] = _stack(cams, attributes)
-        output_maps[name] = cams[first]
+    explained = _explain(explainer, methods, images, first)
 
     stage("Where: pointing game, relevance mass, IoU against the true masks")
     report = {name: _localization(maps, batch["label_map"], batch["attributes"], attributes)
-              for name, maps in attribute_maps.items()}
+              for name, maps in explained.attribute_maps.items()}
 
     stage("How: learned against true contributions; removal of each attribute")
-    per_output = {}
-    for name in outputs:
-        contributions, truth = explanation.outputs[name].contributions, batch[f"{name}_contributions"]
-        if kinds[name].labelled:  # its kind's own measure (softmax: only differences)
-            per_output[name] = {**kind_metrics(kinds[name]).ground_truth(
-                contributions, truth, attributes, kinds[name]), "removal_max_error": 0.0}
-            continue
-        per_output[name] = {
-            "contribution_r": how.contribution_r(contributions, truth, attributes)["mean"],
-            "zero_weight_share": how.zero_weight_share(contributions, true_weights[name], attributes),
-            "removal_max_error": 0.0,
-        }
-    for k, attribute in enumerate(attributes):
-        removed = explainer.intervene(images, {attribute: 0.0})
-        for name in outputs:
-            contribution = explanation.outputs[name].contributions[:, k]
-            error = np.abs(removed.output_change[name] + contribution).max()
-            per_output[name]["removal_max_error"] = max(per_output[name]["removal_max_error"],
-                                                        float(error))
-    report["siam"].update({key: per_output[first][key] for key in per_output[first]})
+    per_output = _contribution_metrics(explainer, explained.explanation, batch, true_weights)
+    _add_removal_errors(per_output, explainer, explained)
+    report["siam"].update(per_output[first])
     report["siam"]["removal_max_error"] = max(v["removal_max_error"] for v in per_output.values())
     report["siam"]["outputs"] = per_output
 
-    stage(f"Faithfulness: deletion curves of {first!r} ({deletion_steps} steps, fill {deletion_fill})")
-    size = images.shape[1:3]
-
-    def curves_of(predicting_model, maps):
-        relevance = upsample(maps[..., None], *size)[..., 0]
-        return deletion.deletion_curves(_predict_output(predicting_model, first, 256), images,
-                                        relevance, deletion_steps, deletion_fill)
-
-    curves = {name: curves_of(model, maps) for name, maps in output_maps.items()}
-    if baseline is not None:
-        cams = GradCAM(baseline, batch_size=batch_size)(images, first)[first]
-        curves["gradcam_baseline"] = curves_of(baseline, cams)
-        report["gradcam_baseline"] = {}
-    for name, curve in curves.items():
-        report[name]["deletion_auc"] = float(deletion.deletion_auc(curve).mean())
-    report["deletion"] = {
-        "output": first, "steps": deletion_steps, "fill": deletion_fill, "num_images": len(images),
-        "mean_curves": {name: curve.mean(axis=0).tolist() for name, curve in curves.items()},
-    }
+    stage(f"Faithfulness: deletion curves of {first!r} ({deletion_steps} steps, "
+          f"fill {deletion_fill})")
+    _add_deletion(report, explained, model, baseline, deletion_steps, deletion_fill, batch_size)
 
     stage("Sanity: the same images with the head's weights randomised")
-    randomized = randomized_head_copy(model)
-    shuffled = SIAMExplainer(randomized, batch_size=batch_size)(images)
-    report["siam"]["sanity_rank_correlation"] = rank_correlation(
-        explanation.attribute_maps, shuffled.attribute_maps)
-    report["siam"]["sanity_spatial_rank_correlation"] = rank_correlation(
-        output_maps["siam"][..., None], shuffled.outputs[first].spatial_contributions[..., None])
-    random_cams = GradCAM(randomized, batch_size=batch_size)(images, list(attributes))
-    report["gradcam"]["sanity_rank_correlation"] = rank_correlation(
-        attribute_maps["gradcam"], _stack(random_cams, attributes))
+    _add_sanity(report, explained, model, batch_size)
     stage("")
     report["present_rule"] = PRESENT_RULE
     report["attribute_maps_compared"] = {
         "siam": "attribute_maps", **{name: f"{name} of each attribute score" for name in methods}}
     return report
+
+
+@dataclasses.dataclass(frozen=True)
+class _Explained:
+    """A batch explained by SIAM and by each post-hoc method, for one regression output."""
+
+    images: np.ndarray  # (N, H, W, 3) float32 pixels
+    output: str  # the regression output the comparisons explain
+    explanation: object  # SIAM's `SIAMExplanation` of the images
+    attribute_maps: dict  # {method: (N, h, w, K) maps}
+    output_maps: dict  # {method: (N, h, w) maps of `output`}
+
+
+def _first_regression_output(explainer):
+    """The first regression output: the one the deletion and Grad-CAM comparisons explain."""
+    kinds = explainer.head.output_kinds
+    regression = [name for name in explainer.output_names if not kinds[name].labelled]
+    if not regression:
+        raise ValueError(f"The deletion and Grad-CAM comparisons explain a regression output; "
+                         f"the model has labelled outputs only "
+                         f"({ {name: kind.name for name, kind in kinds.items()} })")
+    return regression[0]
+
+
+def _post_hoc_methods(model, library_method, batch_size):
+    """{name: explainer} of the post-hoc methods compared with SIAM: our Grad-CAM, and
+    tf-keras-vis' Grad-CAM++ if `library_method`."""
+    methods = {"gradcam": GradCAM(model, batch_size=batch_size)}
+    if library_method:
+        from siam_keras.explanations.gradcam_plus_plus import GradCAMPlusPlus
+
+        methods[LIBRARY_METHOD] = GradCAMPlusPlus(model, batch_size=batch_size)
+    return methods
+
+
+def _explain(explainer, methods, images, output):
+    """`images` explained by SIAM's `explainer` and by each of the post-hoc `methods`."""
+    explanation = explainer(images)
+    attribute_maps = {"siam": explanation.attribute_maps}
+    output_maps = {"siam": explanation.outputs[output].spatial_contributions}
+    for name, method in methods.items():
+        cams = method(images, [*explainer.attribute_names, output])
+        attribute_maps[name] = _stack(cams, explainer.attribute_names)
+        output_maps[name] = cams[output]
+    return _Explained(images, output, explanation, attribute_maps, output_maps)
+
+
+def _contribution_metrics(explainer, explanation, batch, true_weights):
+    """{output: how-metrics}: learned contributions against the true ones (a labelled
+    output by its kind's own measure: softmax contributions count only as differences),
+    with `removal_max_error` 0 until `_add_removal_errors` measures it."""
+    attributes, kinds = explainer.attribute_names, explainer.head.output_kinds
+    per_output = {}
+    for name in explainer.output_names:
+        contributions = explanation.outputs[name].contributions
+        truth = batch[vocabulary.contributions_key(name)]
+        if kinds[name].labelled:
+            per_output[name] = {**kind_metrics(kinds[name]).ground_truth(
+                contributions, truth, attributes, kinds[name]), "removal_max_error": 0.0}
+            continue
+        per_output[name] = {
+            "contribution_r": how.contribution_r(contributions, truth, attributes)["mean"],
+            "zero_weight_share": how.zero_weight_share(contributions, true_weights[name],
+                                                       attributes),
+            "removal_max_error": 0.0,
+        }
+    return per_output
+
+
+def _add_removal_errors(per_output, explainer, explained):
+    """Removes each attribute in turn: every output must change by exactly minus its
+    contribution; the largest error per output goes into `removal_max_error`."""
+    for k, attribute in enumerate(explainer.attribute_names):
+        removed = explainer.intervene(explained.images, {attribute: 0.0})
+        for name in explainer.output_names:
+            contribution = explained.explanation.outputs[name].contributions[:, k]
+            error = np.abs(removed.output_change[name] + contribution).max()
+            per_output[name]["removal_max_error"] = max(per_output[name]["removal_max_error"],
+                                                        float(error))
+
+
+def _add_deletion(report, explained, model, baseline, steps, fill, batch_size):
+    """Adds each method's `deletion_auc` on `explained.output` (and Grad-CAM's on the
+    `baseline`'s own output, if given) and the `deletion` section with the mean curves."""
+    images, output = explained.images, explained.output
+
+    def curves_of(predicting_model, maps):
+        relevance = upsample(maps[..., None], *images.shape[1:3])[..., 0]
+        return deletion.deletion_curves(_predict_output(predicting_model, output, 256), images,
+                                        relevance, steps, fill)
+
+    curves = {name: curves_of(model, maps) for name, maps in explained.output_maps.items()}
+    if baseline is not None:
+        cams = GradCAM(baseline, batch_size=batch_size)(images, output)[output]
+        curves["gradcam_baseline"] = curves_of(baseline, cams)
+        report["gradcam_baseline"] = {}
+    for name, curve in curves.items():
+        report[name]["deletion_auc"] = float(deletion.deletion_auc(curve).mean())
+    report["deletion"] = {
+        "output": output, "steps": steps, "fill": fill, "num_images": len(images),
+        "mean_curves": {name: curve.mean(axis=0).tolist() for name, curve in curves.items()},
+    }
+
+
+def _add_sanity(report, explained, model, batch_size):
+    """Adds the rank correlations of SIAM's and Grad-CAM's maps with those of a copy of
+    `model` whose head weights are randomised (high: the maps ignore the weights)."""
+    images, output, explanation = explained.images, explained.output, explained.explanation
+    randomized = randomized_head_copy(model)
+    shuffled = SIAMExplainer(randomized, batch_size=batch_size)(images)
+    report["siam"]["sanity_rank_correlation"] = rank_correlation(
+        explanation.attribute_maps, shuffled.attribute_maps)
+    report["siam"]["sanity_spatial_rank_correlation"] = rank_correlation(
+        explained.output_maps["siam"][..., None],
+        shuffled.outputs[output].spatial_contributions[..., None])
+    attributes = list(explanation.attribute_names)
+    random_cams = GradCAM(randomized, batch_size=batch_size)(images, attributes)
+    report["gradcam"]["sanity_rank_correlation"] = rank_correlation(
+        explained.attribute_maps["gradcam"], _stack(random_cams, attributes))

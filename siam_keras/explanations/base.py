@@ -8,6 +8,7 @@ where SIAM's head begins).
 
 import keras
 
+from siam_keras.runtime.argument_validation import positive_int
 from siam_keras.runtime.images import pixel_batch
 
 #: The name of the identity layer that marks the features in `with_feature_layer`.
@@ -65,9 +66,7 @@ class ModelExplainer:
         if not isinstance(model, keras.Model) or not hasattr(model, "feature_layer"):
             raise TypeError(f"An explainer needs a SIAMModel or a BaselineModel. Received: "
                             f"{type(model).__name__}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"`batch_size` must be a positive integer. Received: {batch_size!r}")
-        self.model, self.batch_size = model, batch_size
+        self.model, self.batch_size = model, positive_int("batch_size", batch_size)
         self.image_size = tuple(model.image_size)
         self.output_names = tuple(model.named_outputs)
         self.attribute_names = tuple(getattr(model, "attribute_names", ()))

@@ -7,16 +7,10 @@ from keras import ops
 from siam_keras import vocabulary
 from siam_keras.layers.alternating_signs import AlternatingSigns
 from siam_keras.runtime.adaptive_pooling import adaptive_pooling_matrix
-from siam_keras.runtime.argument_validation import positive_int
+from siam_keras.runtime.argument_validation import is_integer, positive_int
+from siam_keras.runtime.head_choices import CLASS_TEMPLATES, DEFAULT_CLASS_TEMPLATES, HEADS
 from siam_keras.runtime.output_kinds import Classification, kinds_by_output
 from siam_keras.runtime.training_distribution import TrainingDistribution
-
-HEADS = ("templates", "linear")
-#: How a labelled output's C labels (classes, tags) use the templates: one set of G
-#: templates per attribute shared by the labels, each label mixing their responses with
-#: its own weights ("shared"), or G templates per attribute and label ("per_class").
-CLASS_TEMPLATES = ("shared", "per_class")
-DEFAULT_CLASS_TEMPLATES = "shared"
 
 #: The paper's numbers, as defaults.
 DEFAULT_NUM_TEMPLATES = 2
@@ -27,7 +21,7 @@ DEFAULT_MIXING_MAGNITUDE = 0.5
 
 
 def _attribute_names(attribute_names):
-    if isinstance(attribute_names, (int, np.integer)) and not isinstance(attribute_names, bool):
+    if is_integer(attribute_names):
         count = positive_int("attribute_names", attribute_names)
         return tuple(f"attribute_{i}" for i in range(count))
     if isinstance(attribute_names, str) or not hasattr(attribute_names, "__iter__"):

@@ -18,8 +18,8 @@ def output_report(kind, labels, values):
     return kind_metrics(kind).report(labels, values, kind)
 
 
-def metrics_report(predictions, targets, output_names, attribute_names=None, true_contributions=None,
-                   output_classes=None, output_kinds=None):
+def metrics_report(predictions, targets, output_names, attribute_names=None,
+                   true_contributions=None, output_classes=None, output_kinds=None):
     """Evaluates a model's predictions on one split.
 
     Args:
@@ -47,15 +47,8 @@ def metrics_report(predictions, targets, output_names, attribute_names=None, tru
          "attributes": `attribute_metrics` (AP, Spearman, ...),        (SIAM only)
          "ground_truth": {"effect_rank_tau", "outputs": {name: {...}}}} (when known)
     """
-    report = {"outputs": {}}
     kinds = kinds_by_output(output_names, output_kinds, output_classes)
-    for name in output_names:
-        if name not in predictions or name not in targets:
-            raise ValueError(
-                f"Output {name!r} is missing from the predictions or the targets. "
-                f"Predictions have {sorted(predictions)}, targets {sorted(targets)}"
-            )
-        report["outputs"][name] = output_report(kinds[name], targets[name], predictions[name])
+    report = {"outputs": _output_reports(predictions, targets, output_names, kinds)}
     if (
         attribute_names is not None
         and vocabulary.ATTRIBUTE_SCORES in predictions
@@ -65,18 +58,43 @@ def metrics_report(predictions, targets, output_names, attribute_names=None, tru
             targets["attributes"], predictions[vocabulary.ATTRIBUTE_SCORES], attribute_names
         )
     if true_contributions is not None and attribute_names is not None:
-        per_output = {}
-        for name in output_names:
-            learned = predictions.get(vocabulary.contributions_key(name))
-            if learned is None or name not in true_contributions:
-                continue
-            per_output[name] = kind_metrics(kinds[name]).ground_truth(
-                learned, true_contributions[name], attribute_names, kinds[name])
-        regression = [v for v in per_output.values() if "effect_rank_tau" in v]
-        if per_output:
-            first = regression[0] if regression else {"effect_rank_tau": None}
-            report["ground_truth"] = {"effect_rank_tau": first["effect_rank_tau"], "outputs": per_output}
+        ground_truth = _ground_truth_report(predictions, true_contributions, output_names,
+                                            attribute_names, kinds)
+        if ground_truth:
+            report["ground_truth"] = ground_truth
     return report
+
+
+def _output_reports(predictions, targets, output_names, kinds):
+    """{output: its kind's report}; raises ValueError if an output lacks its predictions
+    or its targets."""
+    reports = {}
+    for name in output_names:
+        if name not in predictions or name not in targets:
+            raise ValueError(
+                f"Output {name!r} is missing from the predictions or the targets. "
+                f"Predictions have {sorted(predictions)}, targets {sorted(targets)}"
+            )
+        reports[name] = output_report(kinds[name], targets[name], predictions[name])
+    return reports
+
+
+def _ground_truth_report(predictions, true_contributions, output_names, attribute_names, kinds):
+    """`ground_truth`: each output's learned contributions against the true ones (by its
+    kind's measure), and the first regression output's `effect_rank_tau` (None if there
+    is none); an empty dict if no output has both."""
+    per_output = {}
+    for name in output_names:
+        learned = predictions.get(vocabulary.contributions_key(name))
+        if learned is None or name not in true_contributions:
+            continue
+        per_output[name] = kind_metrics(kinds[name]).ground_truth(
+            learned, true_contributions[name], attribute_names, kinds[name])
+    if not per_output:
+        return {}
+    regression = [v for v in per_output.values() if "effect_rank_tau" in v]
+    first = regression[0] if regression else {"effect_rank_tau": None}
+    return {"effect_rank_tau": first["effect_rank_tau"], "outputs": per_output}
 
 
 def format_report(report):
@@ -98,7 +116,8 @@ def format_report(report):
         rows.append(("attributes", "mean_ap", cell(attributes["mean_ap"]), "-"))
         rows.append(("attributes", "mean_spearman", cell(attributes["mean_spearman"]), "-"))
     if "ground_truth" in report:
-        rows.append(("ground_truth", "effect_rank_tau", cell(report["ground_truth"]["effect_rank_tau"]), "-"))
+        rows.append(("ground_truth", "effect_rank_tau",
+                     cell(report["ground_truth"]["effect_rank_tau"]), "-"))
         for name, values in report["ground_truth"]["outputs"].items():
             if "contribution_r" in values:
                 rows.append((f"ground_truth {name}", "contribution_r",

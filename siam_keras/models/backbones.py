@@ -5,7 +5,13 @@ import os
 import keras
 
 from siam_keras.models.image_preprocessing import ImagePreprocessing
-from siam_keras.runtime.feature_grid import BACKBONES, SMALL_CNN_FILTERS, SMALL_CNN_STRIDES
+from siam_keras.runtime.argument_validation import positive_int
+from siam_keras.runtime.feature_grid import (
+    BACKBONES,
+    MIN_IMAGE_SIZE,
+    SMALL_CNN_FILTERS,
+    SMALL_CNN_STRIDES,
+)
 
 __all__ = ["BACKBONES", "SMALL_CNN_FILTERS", "SMALL_CNN_STRIDES", "build_backbone",
            "resolve_weights"]
@@ -125,16 +131,13 @@ def build_backbone(backbone, image_size, weights=None):
 
     Args:
         backbone: one of `BACKBONES`.
-        image_size: input side in pixels.
+        image_size: input side in pixels, an integer >= `MIN_IMAGE_SIZE` (32).
         weights: None (random), a local weights file, or "imagenet" (downloads:
             only where the machine has network access).
     """
     if backbone not in BACKBONES:
         raise ValueError(f"Unknown backbone {backbone!r}. Choose one of: {', '.join(BACKBONES)}")
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 32:
-        raise ValueError(
-            f"`image_size` must be an integer of at least 32 pixels. Received: image_size={image_size!r}"
-        )
+    image_size = positive_int("image_size", image_size, minimum=MIN_IMAGE_SIZE)
     weights = resolve_weights(backbone, weights)
     if backbone == "small_cnn":
         return _small_cnn(image_size, weights)

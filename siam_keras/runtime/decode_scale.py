@@ -7,7 +7,7 @@ at which the photo is still at least the target size on each side, so the resize
 follows still only downsamples. Other formats are decoded at full size.
 """
 
-import numpy as np
+from siam_keras.runtime.argument_validation import is_integer
 
 #: The EXIF orientation tag; its values 5-8 (a quarter turn) swap width and height.
 ORIENTATION = 0x0112
@@ -23,7 +23,7 @@ def checked_target_size(target_size):
     """
     if target_size is None:
         return None
-    size = (target_size, target_size) if isinstance(target_size, (int, np.integer)) else target_size
+    size = (target_size, target_size) if is_integer(target_size) else target_size
     try:
         if isinstance(size, (str, bytes)):
             raise TypeError
@@ -32,7 +32,7 @@ def checked_target_size(target_size):
         raise TypeError("`target_size` must be None, an int or a (height, width) pair. "
                         f"Received: target_size={target_size!r}") from None
     for value in (height, width):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        if not is_integer(value):
             raise TypeError("`target_size` must be integers (height, width). "
                             f"Received: target_size={target_size!r}")
         if value < 1:
@@ -48,8 +48,7 @@ def orientation(image):
         value = image.getexif().get(ORIENTATION, 1)
     except Exception:  # noqa: BLE001  (Pillow's EXIF reader raises many kinds on hostile files)
         return 1
-    return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 8 \
-        else 1
+    return value if is_integer(value) and 1 <= value <= 8 else 1
 
 
 def upright(image, turn):

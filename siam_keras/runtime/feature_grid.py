@@ -20,6 +20,9 @@ BACKBONES = (
 #: point inside small objects: pointing game 0.81 against 0.92 on the demo).
 SMALL_CNN_FILTERS = (16, 32, 64)
 SMALL_CNN_STRIDES = (2, 2, 1)
+#: The smallest input side a backbone is built for (and `data.image_size` may take): the
+#: deepest backbones divide the side by 32 before their last stage.
+MIN_IMAGE_SIZE = 32
 
 
 def feature_grid_size(backbone, image_size):

@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 
+from siam_keras.runtime.argument_validation import positive_int
 from siam_keras.runtime.explanation import DEFAULT_TOP_K, ExplanationError
 from siam_keras.runtime.failing_alone import explain_each_alone_on_failure
 from siam_keras.runtime.image_opening import reason_without_name
@@ -22,6 +23,7 @@ from siam_keras.runtime.images import (
     read_photo,
     resize_for_model,
 )
+from siam_keras.runtime.output_folder import display_path
 
 #: Photos per forward pass.
 DEFAULT_BATCH_SIZE = 16
@@ -95,9 +97,7 @@ def explain_files(explainer, paths, top_k=DEFAULT_TOP_K, max_pixels=DEFAULT_MAX_
     ...         print(result.path, "failed:", result.error)
     """
     paths = [paths] if isinstance(paths, (str, bytes, os.PathLike)) else list(paths)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive integer. Received: "
-                         f"batch_size={batch_size!r}")
+    batch_size = positive_int("batch_size", batch_size)
     height, width = explainer.image_size
     results = []
     for start in range(0, len(paths), batch_size):
@@ -139,3 +139,13 @@ def _reason(path, error):
     if isinstance(error, FileNotFoundError):
         return "no such file"
     return reason_without_name(str(error), path)
+
+
+def explanation_record(photo, explanation, index, model, location=None):
+    """The JSON record of one explained photo (what both CLIs write); `location`
+    (a `Location`) adds {"latitude", "longitude", "source"} as "location"."""
+    record = {"image": display_path(photo.path), "model": display_path(model),
+              "source": photo.source_json()}
+    if location is not None:
+        record["location"] = location.to_json()
+    return {**record, **explanation.to_json(index)}

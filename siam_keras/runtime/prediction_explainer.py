@@ -1,6 +1,7 @@
 """`PredictionExplainer`: from a SIAM model's outputs to its explanation, for any runtime."""
 
 from siam_keras import vocabulary
+from siam_keras.runtime.argument_validation import positive_int
 from siam_keras.runtime.explanation import (
     DEFAULT_TOP_K,
     RESIDUAL_TOLERANCE,
@@ -12,9 +13,8 @@ from siam_keras.runtime.intervention import intervention_from_predictions
 
 
 def checked_top_k(top_k):
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-        raise ValueError(f"`top_k` must be a positive integer. Received: top_k={top_k!r}")
-    return top_k
+    """`top_k` as an int; raises ValueError unless it is a positive integer."""
+    return positive_int("top_k", top_k)
 
 
 class PredictionExplainer:

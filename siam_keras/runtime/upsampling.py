@@ -9,6 +9,8 @@ import functools
 
 import numpy as np
 
+from siam_keras.runtime.argument_validation import positive_int
+
 
 @functools.lru_cache(maxsize=64)
 def bilinear_matrix(in_size, out_size):
@@ -18,8 +20,8 @@ def bilinear_matrix(in_size, out_size):
     clamped to [0, in_size - 1], as TensorFlow's and Pillow's bilinear resizes do
     when enlarging. Rows sum to 1. The array is read-only (it is cached).
     """
-    if in_size < 1 or out_size < 1:
-        raise ValueError(f"Sizes must be positive. Received: in_size={in_size}, out_size={out_size}")
+    positive_int("in_size", in_size)
+    positive_int("out_size", out_size)
     x = (np.arange(out_size, dtype="float64") + 0.5) * (in_size / out_size) - 0.5
     x = np.clip(x, 0.0, in_size - 1)
     lower = np.floor(x).astype(int)

@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from siam_keras.data.manifest_tables import SUFFIXES as MANIFEST_SUFFIXES
+from siam_keras.data.manifest.tables import SUFFIXES as MANIFEST_SUFFIXES
 from siam_keras.runtime.images import find_images
 from siam_keras.runtime.output_folder import display_path, output_names
 from siam_keras.runtime.uris import is_uri
@@ -104,8 +104,8 @@ def _matching(pattern):
 
 
 def _manifest_items(path, image_column, latitude_column, longitude_column):
-    from siam_keras.data.manifest import read_manifests
-    from siam_keras.data.manifest_rows import where
+    from siam_keras.data.manifest.reading import read_manifests
+    from siam_keras.data.manifest.rows import where
 
     local, folder = path, None
     if is_uri(path):

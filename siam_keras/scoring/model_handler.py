@@ -20,15 +20,15 @@ import numpy as np
 from apache_beam.ml.inference.base import ModelHandler
 
 from siam_keras.model_files import ModelFile
+from siam_keras.runtime.argument_validation import positive_int
 from siam_keras.runtime.explanation import DEFAULT_TOP_K, ExplanationError
 from siam_keras.runtime.explanation_table import explanation_row
 from siam_keras.runtime.failing_alone import explain_each_alone_on_failure
-from siam_keras.runtime.image_files import explanation_record
+from siam_keras.runtime.file_explanations import DEFAULT_BATCH_SIZE, explanation_record
 from siam_keras.runtime.output_folder import display_path
 from siam_keras.runtime.prediction_explainer import checked_top_k
 from siam_keras.scoring.scoring_result import ScoringResult
 
-DEFAULT_BATCH_SIZE = 16
 _LOG = logging.getLogger(__name__)
 #: What one photo's forward pass or explanation may raise without failing the job
 #: (`SavedModelExplainer` turns TensorFlow's errors into RuntimeError).
@@ -52,9 +52,7 @@ class SIAMModelHandler(ModelHandler):
 
     def __init__(self, model_path, top_k=DEFAULT_TOP_K, batch_size=DEFAULT_BATCH_SIZE,
                  records=False, num_threads=None):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"`batch_size` must be a positive integer. Received: "
-                             f"batch_size={batch_size!r}")
+        batch_size = positive_int("batch_size", batch_size)
         super().__init__(min_batch_size=batch_size, max_batch_size=batch_size)
         self.model_path = str(model_path)
         self.top_k = checked_top_k(top_k)

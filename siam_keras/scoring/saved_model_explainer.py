@@ -12,7 +12,9 @@ from siam_keras.vocabulary import (
     PIXELS_SIGNATURE,
 )
 
-#: Where `siam-export` puts the sidecar inside a SavedModel version folder.
+#: Where `siam-export` puts the sidecar inside a SavedModel version folder: a file beside
+#: the graph's assets (ExportArchive has no public way to register an asset; TF Serving
+#: and clients read the file).
 SIDECAR_ASSET = os.path.join("assets", SIDECAR_NAME)
 
 

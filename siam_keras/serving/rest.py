@@ -17,8 +17,9 @@ import json
 import numpy as np
 
 from siam_keras import vocabulary
+from siam_keras.runtime.argument_validation import positive_int
 from siam_keras.runtime.explanation import DEFAULT_TOP_K, ExplanationError
-from siam_keras.runtime.image_files import explanation_record
+from siam_keras.runtime.file_explanations import explanation_record
 from siam_keras.runtime.images import ImageError, Photo, pixel_batch, read_photo, resize_for_model
 from siam_keras.runtime.json_schema import strict_json
 from siam_keras.runtime.output_folder import display_path
@@ -220,7 +221,7 @@ class ServingClient(PredictionExplainer):
         """
         if not self.url:
             raise ValueError("ServingClient needs a url to send requests")
-        from siam_keras.data.guarded_http import DownloadError, GuardedFetcher, Retryable
+        from siam_keras.data.download.guarded_http import DownloadError, GuardedFetcher, Retryable
 
         data = json.dumps(body).encode("utf-8")
         try:
@@ -281,8 +282,7 @@ class ServingClient(PredictionExplainer):
             ServingError: the server cannot be reached, or answers with something that
                 is not TF Serving's JSON.
         """
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"`batch_size` must be a positive integer. Received: {batch_size!r}")
+        batch_size = positive_int("batch_size", batch_size)
         records, pending = [], []
 
         def flush():

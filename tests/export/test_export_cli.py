@@ -86,7 +86,7 @@ def test_a_second_export_replaces_the_tflite_models_whole_or_not_at_all(tiny_mod
 @pytest.mark.parametrize("args, message", [
     (["--tflite", "float32,int4"], "Unknown TFLite variant(s) ['int4']"),
     (["--model", "/no/such/model.keras"], "Model file not found"),
-    (["--calibration-images", "0"], "--calibration-images must be at least 1"),
+    (["--calibration-images", "0"], "positive integers. Received: --calibration-images=0"),
     (["--web-variant", "int8"], "--web-variant and --litertjs describe the web page: add --web"),
     (["--web", "--litertjs", "/no/such"], "The web page needs LiteRT.js, and /no/such lacks"),
     (["--web", "--tflite", "float32", "--web-variant", "int8"],

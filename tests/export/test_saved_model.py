@@ -193,7 +193,7 @@ def test_a_crash_leaves_no_half_written_version(tiny_siam, tmp_path, monkeypatch
 
 
 def test_version_must_be_a_positive_integer(tiny_siam, tmp_path):
-    with pytest.raises(ValueError, match="integer >= 1"):
+    with pytest.raises(ValueError, match="`version` must be a positive integer"):
         saved_model.write_saved_model(tiny_siam, tmp_path, model_sidecar(tiny_siam), 0)
     (tmp_path / "3").mkdir()
     (tmp_path / "notes").mkdir()

@@ -9,7 +9,7 @@ from siam_keras.models import build_siam_model
 from training import builders, datasets
 from training.cli import main
 from training.config import load_config
-from training.fit import fit_stage
+from training.fit import Stage, fit_stage
 from training.losses import siam_losses
 
 TINY = ["data.image_size=32", "data.synthetic_scenes.num_train=64", "data.synthetic_scenes.num_validation=16", "data.synthetic_scenes.num_test=32",
@@ -108,9 +108,10 @@ def _tiny_stage(tmp_path):
         model = model or build_siam_model(scenes.attribute_names, ["scenicness"], image_size=32,
                                           template_size=4, border_size=0)
         validation = builders.validation(config, checks, ["scenicness"])
-        return fit_stage(tmp_path, model, siam_losses(["scenicness"]),
-                         {"scenicness": 1.0, "attribute_scores": 1.0}, data, validation, epochs,
-                         config.train, 2, callbacks=callbacks, log=lambda *a: None)
+        return fit_stage(model, Stage(tmp_path, epochs, 2, config.train, callbacks=callbacks),
+                         losses=siam_losses(["scenicness"]),
+                         loss_weights={"scenicness": 1.0, "attribute_scores": 1.0},
+                         train_data=data, validation=validation, log=lambda *a: None)
 
     return stage
 

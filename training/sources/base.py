@@ -1,5 +1,8 @@
 """`DataSource`: what the training job needs of a dataset, whatever it is."""
 
+#: Test images `plot_preview` draws, and validation images `preview_images` gives.
+NUM_FIGURE_IMAGES = 4
+
 
 class DataSource:
     """A dataset as the training job uses it: build -> fit -> evaluate -> write is

@@ -13,12 +13,12 @@ import numpy as np
 import tensorflow as tf
 
 from siam_keras import vocabulary
-from siam_keras.data.manifest_splits import ATTRIBUTES, read_manifest_splits
+from siam_keras.data.manifest.splits import ATTRIBUTES, read_manifest_splits
 from siam_keras.evaluation.model_metrics import evaluate_model
 from siam_keras.plotting import plot_attribute_maps
 from training import datasets
-from training.sources.base import DataSource, label_means
-from training.sources.synthetic_scenes import NUM_FIGURE_IMAGES, prediction_titles
+from training.sources.base import NUM_FIGURE_IMAGES, DataSource, label_means
+from training.sources.synthetic_scenes import prediction_titles
 
 
 class ManifestSource(DataSource):

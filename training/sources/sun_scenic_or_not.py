@@ -15,16 +15,16 @@ import numpy as np
 import tensorflow as tf
 
 from siam_keras import vocabulary
+from siam_keras.data.tfds import scenic_or_not, sun_attributes
 from siam_keras.metrics.attribute_metrics import attribute_metrics
 from siam_keras.metrics.regression import regression_report
 from siam_keras.plotting import plot_attribute_maps
 from siam_keras.runtime.output_kinds import kinds_of
 from training import datasets
-from training.sources.base import DataSource
+from training.sources.base import NUM_FIGURE_IMAGES, DataSource
 
-SUN, SON = "sun_attributes", "scenic_or_not"
+SUN, SON = sun_attributes.NAME, scenic_or_not.NAME
 OUTPUTS = vocabulary.PAPER_OUTPUTS
-NUM_FIGURE_IMAGES = 4
 
 
 def prepared_builder(name, config_name, manual_dir, data_dir, log=print):

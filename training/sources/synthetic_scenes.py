@@ -8,9 +8,7 @@ from siam_keras import vocabulary
 from siam_keras.evaluation.model_metrics import evaluate_model, synthetic_scenes_targets
 from siam_keras.plotting import plot_attribute_maps
 from training import datasets
-from training.sources.base import DataSource, label_means
-
-NUM_FIGURE_IMAGES = 4
+from training.sources.base import NUM_FIGURE_IMAGES, DataSource, label_means
 
 
 class SyntheticScenesSource(DataSource):

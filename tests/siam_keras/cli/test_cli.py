@@ -16,7 +16,7 @@ def test_help_lists_commands(capsys):
 
 def test_too_few_images(tmp_path, capsys):
     assert main(["evaluate", "--model", "m.keras", "--out", str(tmp_path / "o.json"), "--num-images", "1"]) == 2
-    assert "--num-images must be at least 2" in capsys.readouterr().err
+    assert "`--num-images` must be an integer >= 2" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -173,7 +173,7 @@ def test_a_table_of_another_format_is_refused_naming_the_flag(tiny_models, tiny_
 
 def test_a_full_disk_fails_each_image_by_name_and_leaves_no_figure_without_json(
         tiny_models, tiny_scenes, tmp_path, monkeypatch, capsys):
-    from siam_keras.runtime import image_files as files
+    from siam_keras.app import image_files as files
 
     photos = _photo_folder(tmp_path / "photos", tiny_scenes, ["a.png", "b.png"])
     real = files.write_json

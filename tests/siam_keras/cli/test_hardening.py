@@ -118,7 +118,7 @@ def killed(path, *args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
     return real(path, *args, **kwargs)
 atomic.write_json = killed
-import siam_keras.runtime.image_files as files
+import siam_keras.app.image_files as files
 files.write_json = killed
 from siam_keras.cli import main
 main(["explain", "--model", {str(tiny_models[0])!r}, {str(photos)!r}, "--out",

@@ -7,9 +7,9 @@ import shutil
 import numpy as np
 import pytest
 
+from siam_keras.app.progress import Progress
 from siam_keras.cli import main
 from siam_keras.runtime.explanation_table import TableWriter, read_table
-from siam_keras.runtime.progress import Progress
 from tests.real_photos import real_photos
 
 

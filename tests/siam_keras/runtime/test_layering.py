@@ -4,6 +4,7 @@ import pkgutil
 import subprocess
 import sys
 
+import siam_keras.app
 import siam_keras.runtime
 
 BLOCKED = r"""
@@ -21,14 +22,16 @@ print("imported", len(sys.argv) - 1)
 
 
 def runtime_modules():
-    return sorted(f"siam_keras.runtime.{info.name}"
-                  for info in pkgutil.iter_modules(siam_keras.runtime.__path__))
+    """The runtime's modules and the folder app's (which the edge wheel ships too)."""
+    return sorted(f"{package.__name__}.{info.name}" for package in (siam_keras.runtime,
+                                                                    siam_keras.app)
+                  for info in pkgutil.iter_modules(package.__path__))
 
 
 def test_every_runtime_module_imports_with_tensorflow_keras_and_scipy_blocked():
     modules = runtime_modules()
     assert {"siam_keras.runtime.images", "siam_keras.runtime.explanation",
-            "siam_keras.runtime.sidecar", "siam_keras.runtime.image_files"} <= set(modules)
+            "siam_keras.runtime.sidecar", "siam_keras.app.image_files"} <= set(modules)
     result = subprocess.run([sys.executable, "-c", BLOCKED, "siam_keras.vocabulary", *modules],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]

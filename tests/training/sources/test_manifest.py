@@ -113,7 +113,7 @@ def test_a_run_that_learned_nothing_says_so_and_exits_3(photos, tmp_path, capsys
 
 
 def test_a_missing_required_column_is_one_error_before_any_training(photos, tmp_path):
-    from siam_keras.data.manifest import ManifestError
+    from siam_keras.data.manifest.reading import ManifestError
     from training.run import run
 
     _, (header, *rows) = photos

@@ -70,12 +70,12 @@ def test_a_rerun_after_the_attribute_stage_continues_from_its_result(fixtures, t
     out = tmp_path / "run"
     real_fit_stage, started = run_module.fit_stage, []
 
-    def fit_stage(stage_dir, model, *args, **kwargs):
-        if stage_dir == out:  # the joint stage
+    def fit_stage(model, stage, **kwargs):
+        if stage.folder == out:  # the joint stage
             started.append([np.array(w) for w in model.get_weights()])
             if len(started) == 1:
                 raise KeyboardInterrupt("killed as the joint stage starts")
-        return real_fit_stage(stage_dir, model, *args, **kwargs)
+        return real_fit_stage(model, stage, **kwargs)
 
     monkeypatch.setattr(run_module, "fit_stage", fit_stage)
     args = ["--keep-unhealthy", "--out", str(out), *shrunk(fixtures, "train.attribute_epochs=1",
