@@ -68,6 +68,10 @@ SMALL = {
     "siam-export": "--calibration-images 16 --holdout-images 8 --latency-runs 2",
     "siam download-scenic-or-not": "--allow-host 127.0.0.1 --rate 100",
     "siam example-photos my_photos": "--num-images 60 --image-size 32",
+    "siam-train --config tags": "--keep-unhealthy --set "
+    "data.synthetic_scenes.num_train=64 data.synthetic_scenes.num_validation=16 "
+    "data.synthetic_scenes.num_test=32 train.epochs=1 train.batch_size=16 "
+    "train.lr_decay_epochs=[] train.min_steps_per_epoch=1 baseline.epochs=1",
     "siam-train --config my_photos/config.toml": "--keep-unhealthy --set data.image_size=32 "
     "model.template_size=4 "
     "train.epochs=1 train.steps_per_epoch=2 train.batch_size=8 train.lr_decay_epochs=[] "
@@ -82,7 +86,8 @@ MARKERS = {
            "siam explain --model runs/demo", "siam evaluate --model runs/demo",
            "download-scenic-or-not", "--config sun_son_resnet50", "--calibration DIR",
            "docker run", "request.json", "siam-edge explain", "siam score --model runs/demo",
-           "siam example-photos", "siam-train --config my_photos", "http.server"),
+           "siam example-photos", "siam-train --config my_photos", "http.server",
+           "siam-train --config tags"),
     "python": ("build_siam_model", "ServingClient(", "save_weights("),
     "toml": ('dataset = "manifest"', "attribute_epochs = 15"),
 }
@@ -253,7 +258,7 @@ def test_the_library_block_runs(demo, env):
 def test_the_paper_data_blocks_run(scratch, env):
     """paper.md: the ScenicOrNot downloader (against a fake Geograph) and the paper's
     training on the SUN and ScenicOrNot fixtures."""
-    from tests.siam_keras.data.test_geograph import FakeGeograph
+    from tests.siam_keras.data.download.test_geograph import FakeGeograph
 
     geograph = FakeGeograph()
     try:
@@ -369,6 +374,19 @@ def test_the_own_photos_walkthrough_runs(scratch, env):
     assert record["location"]["source"] == "manifest"
     assert record["outputs"]["landscape"]["kind"] == "classification"
     assert (folder / "export" / "tflite" / "model_int8.tflite").is_file()
+
+
+def test_the_multilabel_block_trains_tags(scratch, env):
+    """own-photos.md's multi-label config trains, small: metrics.json scores every tag."""
+    import json
+
+    for command in commands(block("sh", "siam-train --config tags")):
+        run(command, scratch, env)
+    metrics = json.loads((scratch / "runs" / "tags" / "metrics.json").read_text())
+    tags = metrics["outputs"]["tags"]
+    assert {"mean_ap", "micro_f1", "macro_f1"} <= set(tags)
+    assert set(tags["ap"]) == {"waterside", "wooded", "built_up", "rocky"}
+    assert "contribution_r" in metrics["ground_truth"]["outputs"]["tags"]
 
 
 def shell_quote(text):
