@@ -75,7 +75,8 @@ class SyntheticScenesConfig(_Table):
     noise: float = field(DEFAULT_NOISE, low=0.0)
     #: Side of the true templates.
     truth_template_size: int = field(DEFAULT_TEMPLATE_SIZE, low=1)
-    #: The outputs generated: the paper's two and/or the classification output "landscape".
+    #: The outputs generated: the paper's two, the classification output "landscape" and/or
+    #: the multi-label output "tags".
     outputs: tuple[str, ...] = PAPER_OUTPUTS
 
     def __post_init__(self):

@@ -6,9 +6,11 @@ alive in training mode). These checks look at what validation sees:
 
 - **constant outputs**: a regression output whose predictions spread less than
   `CONSTANT_SPREAD` of its labels' spread over the validation images (a model that
-  learned nothing predicts the mean), or a classification output whose class
+  learned nothing predicts the mean), a classification output whose class
   probabilities hardly move from image to image (their spread under `CONSTANT_SPREAD`
-  of the labels' one-hot spread) or that names one class for every image;
+  of the labels' one-hot spread) or that names one class for every image, or a
+  multi-label output whose tag probabilities spread that little against its tags'
+  (`OutputKind.constant`);
 - **dead attributes**: an attribute whose score stays under `DEAD_SCORE` on at least
   `DEAD_SHARE` of the validation images labelled positive (>= 0.5) for it (with no
   attribute labels at all: exactly 0 on that share of all images): its map never fires,

@@ -43,7 +43,7 @@ class ValidationLosses(keras.callbacks.Callback):
             `model.fit` takes them; a sample weight of 0 marks a missing label.
         losses: {target: `keras.losses.Loss`} whose `call` gives one value per sample.
         weights: {target: weight in `val_loss`}.
-        outputs: the named outputs to compute Kendall's tau (or accuracy) of.
+        outputs: the named outputs to compute each kind's `validation_metric` of
             ({output: OutputKind}, or names of regression outputs).
         attribute_names: the attributes, for the dead-attribute check (none: a model
             without attributes, such as the baseline).

@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from siam_keras import vocabulary
-from training.losses import AttributeLoss, SoftmaxCrossEntropy, SquaredError, paper_weighted_loss
+from training.losses import LOSSES, AttributeLoss, paper_weighted_loss
 from training.replicas import ReplicaSafeModel, num_replicas
 
 
@@ -15,15 +15,16 @@ class PaperLossWeighting(ReplicaSafeModel):
     layers and weights are the model's), compiled without losses: `compute_loss`
     takes the attribute loss (L_sun), the sum of the output losses (L_son) and the
     regularisers (L_T: template and contribution L1), each a mean over the samples
-    that have its label, and logs `attribute_loss` and `output_loss`. Training
-    saves a plain functional model; this class only exists while fitting.
+    that have its label, and logs `attribute_loss` and `output_loss`. Each output's loss is
+    its kind's (`OutputKind.loss`, read from the graph's SIAM head). Training saves a
+    plain functional model; this class only exists while fitting.
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.attribute_loss = AttributeLoss()
-        self.output_loss = SquaredError()
-        self.class_loss = SoftmaxCrossEntropy()  # for (B, C) logits: classification outputs
+        head = next(layer for layer in self.layers if hasattr(layer, "output_kinds"))
+        self.output_losses = {name: LOSSES[kind.loss]() for name, kind in head.output_kinds.items()}
         self.attribute_loss_tracker = keras.metrics.Mean(name="attribute_loss")
         self.output_loss_tracker = keras.metrics.Mean(name="output_loss")
 
@@ -38,8 +39,7 @@ class PaperLossWeighting(ReplicaSafeModel):
         outputs = [name for name in y if name != key]
         # Sums of stacked terms: JAX's `ops.sum` takes no list of traced values.
         output = ops.sum(ops.stack([
-            (self.class_loss if len(y_pred[name].shape) == 2 else self.output_loss)(
-                y[name], y_pred[name], weights.get(name))
+            self.output_losses[name](y[name], y_pred[name], weights.get(name))
             for name in outputs])) if outputs else ops.zeros(())
         regularization = ops.sum(ops.stack(self.losses)) if self.losses else ops.zeros(())
         # Under TensorFlow replicas Keras divides each loss by their number (the replicas'

@@ -187,8 +187,9 @@ def _explain_into(files, explainer, out_dir, model, draw, output, top_k, batch_s
 def _explain_files(files, explainer, out_dir, model, draw, output, top_k, batch_size, max_pixels,
                    label, locations, rows):
     """`explain_files`, with `rows` a `TableWriter` or None."""
-    run = _FolderRun(files, explainer, Path(out_dir), model, draw, output, top_k, max_pixels,
-                     label, checked_locations(locations), rows)
+    run = _FolderRun(files, explainer, Path(out_dir), model, draw=draw, output=output,
+                     top_k=top_k, max_pixels=max_pixels, label=label,
+                     locations=checked_locations(locations), rows=rows)
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=READER_THREADS)
     try:
         batches = [list(zip(files[i : i + batch_size], run.names[i : i + batch_size]))
@@ -212,7 +213,7 @@ class _FolderRun:
     """One `explain_files` run's state and its steps: read a photo, explain a batch, draw
     its figures, write each photo's JSON, table row and map point, and the summary."""
 
-    def __init__(self, files, explainer, out, model, draw, output, top_k, max_pixels, label,
+    def __init__(self, files, explainer, out, model, *, draw, output, top_k, max_pixels, label,
                  locations, rows):
         self.files, self.explainer, self.out, self.model = files, explainer, out, model
         self.draw, self.output, self.top_k, self.max_pixels = draw, output, top_k, max_pixels

@@ -281,10 +281,11 @@ def _figures(args, explainer, split, deletion):
     outputs, kinds = explainer.output_names, explainer.head.output_kinds
     written = []
     for i in range(min(args.num_figures, len(split["image"]))):
-        labels = {name: kinds[name].readable_label(split[name][i]) for name in outputs}
+        labels = {name: split[name][i] for name in outputs}  # each kind reads its own
         name = f"{args.split}_{i:04d}"
         plot_explanation(folder / f"{name}.png", split["image"][i], explanation, i,
-                         label=labels[outputs[0]], title=f"{args.dataset} {args.split} image {i}")
+                         label=kinds[outputs[0]].readable_label(labels[outputs[0]]),
+                         title=f"{args.dataset} {args.split} image {i}")
         write_json(folder / f"{name}.json", {"image": f"{args.dataset}/{args.split}/{i}",
                                               **explanation.to_json(i, labels)})
         written.append(f"{name}.png")

@@ -27,13 +27,15 @@ def predict(model, images, batch_size=64):
 
 
 def evaluate_model(model, images, targets, output_names, attribute_names=None,
-                   true_contributions=None, batch_size=64, output_kinds=None):
+                   true_contributions=None, batch_size=64, output_kinds=None,
+                   output_classes=None):
     """Predicts `images` and returns `(metrics_report(...), predictions)`.
 
     Attribute metrics and ground-truth effects are included when the model is a
     SIAM model (it returns `attribute_scores` and contributions) and the labels or
     true contributions are given. `output_kinds` gives each output's `OutputKind`
-    (`metrics_report`).
+    (`metrics_report`; `output_classes`, {output: class names}, is the older spelling
+    of classification kinds).
     """
     predictions = predict(model, images, batch_size)
     is_siam = vocabulary.ATTRIBUTE_SCORES in predictions
@@ -44,6 +46,7 @@ def evaluate_model(model, images, targets, output_names, attribute_names=None,
         attribute_names=attribute_names if is_siam else None,
         true_contributions=true_contributions if is_siam else None,
         output_kinds=output_kinds,
+        output_classes=output_classes,
     )
     return report, predictions
 

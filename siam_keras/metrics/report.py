@@ -14,8 +14,9 @@ def kind_metrics(kind):
 
 
 def output_report(kind, labels, values):
-    """One output's metrics: (N, ...) labels (missing ones left out) against its values."""
-    return kind_metrics(kind).report(labels, values, kind)
+    """One output's metrics: (N, ...) labels (missing ones left out) against its values,
+    and `kind`, the kind's name (which `format_report` reads its console rows by)."""
+    return {"kind": kind.name, **kind_metrics(kind).report(labels, values, kind)}
 
 
 def metrics_report(predictions, targets, output_names, attribute_names=None,
@@ -106,9 +107,11 @@ def format_report(report):
         return "-" if value is None or value != value else f"{value:.3f}"  # None, NaN: none
 
     for name, values in report["outputs"].items():
-        # The console rows of the kind whose first metric the entry has.
-        keys = next((kind.keys for kind in KINDS.values() if kind.keys[0] in values), ())
-        keys = [key for key in keys if key in values]
+        # The console rows of the entry's kind (a report written before 0.3 has no
+        # `kind`: the kind whose first metric it has).
+        kind = KINDS.get(values.get("kind")) or next(
+            (kind for kind in KINDS.values() if kind.keys[0] in values), None)
+        keys = [key for key in (kind.keys if kind else ()) if key in values]
         for key in keys:
             rows.append((name, key, cell(values[key]), cell(baseline.get(name, {}).get(key))))
     attributes = report.get("attributes")

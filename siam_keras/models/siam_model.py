@@ -91,6 +91,7 @@ def build_siam_model(
     backbone="small_cnn",
     image_size=64,
     backbone_weights=None,
+    *,
     template_l1=0.0,
     contribution_l1=0.0,
     dtype_policy=None,

@@ -2,13 +2,13 @@
 
 The columns, for a model with attributes A and outputs O:
 - `image`: the photo's path (as the JSON files show it);
-- `<output>`: a regression output's value, or a classification output's predicted class,
-  with `<output>.probability` (its softmax probability) and `<output>.<class>` (each
-  class' logit);
-- `<output>.<attribute>`: each attribute's contribution (for a classification output
-  `<output>.<class>.<attribute>`, to each class' logit);
-- `<output>.top_k`: the top-k attributes by |contribution| (to the predicted class),
-  joined by `;`;
+- the output's columns, as its kind gives them (`OutputKind.table_columns`): a
+  regression output's value and `<output>.<attribute>`, each attribute's contribution;
+  a labelled output's predicted class (or the tags present, `;`-separated, `;` alone
+  for none), `<output>.probability` (the most likely label's), `<output>.<label>` (each
+  label's logit) and `<output>.<label>.<attribute>` (each contribution to it);
+- `<output>.top_k`: the top-k attributes by |contribution| (as the kind ranks them: to
+  the predicted class, to the most likely tag), joined by `;`;
 - `attribute_scores.<attribute>`: what the model sees;
 - `out_of_distribution.flagged` (`yes`/`no`) and `out_of_distribution.distance`: whether the
   photo is unlike the model's training photos, for a model that keeps their

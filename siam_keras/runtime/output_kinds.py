@@ -166,8 +166,13 @@ class OutputKind:
                 else _spread(predicted) == 0.0)
 
     def readable_label(self, label):
-        """One image's label as a figure or an explanation's JSON shows it (None: none)."""
-        return float(label) if label is not None and np.isfinite(label) else None
+        """One image's label as a figure or an explanation's JSON shows it, from the label
+        as training holds it or as this returns it; None for a missing one (None, NaN)."""
+        try:
+            value = float(label)
+        except (TypeError, ValueError):
+            return None
+        return value if np.isfinite(value) else None
 
     def title(self, value, label):
         """A short `predicted (true ...)` of one image, for a figure's title."""
@@ -187,8 +192,8 @@ class OutputKind:
         `OutputExplanation`)."""
         entry = {"kind": self.name, "value": float(explained.value[index]),
                  "bias": float(explained.bias)}
-        if label is not None and np.isfinite(label):
-            entry["label"] = float(label)
+        if self.readable_label(label) is not None:
+            entry["label"] = self.readable_label(label)
         entry[vocabulary.CONTRIBUTIONS] = _named(attribute_names, explained.contributions[index])
         entry["top_k"] = _top(attribute_names, explained.contributions[index],
                               explained.top_k[index])
@@ -225,8 +230,9 @@ class LabelledKind(OutputKind):
     #: The fewest labels the kind takes.
     min_labels = 2
 
-    def __init__(self, labels):
-        labels = _checked_labels(labels, self)
+    def __init__(self, labels, output=None):
+        """`output`: the output's name, for the messages of malformed `labels`."""
+        labels = _checked_labels(labels, self, output)
         super().__init__(labels)
 
     def table_columns(self, output, attribute_names):
@@ -238,9 +244,8 @@ class LabelledKind(OutputKind):
     def table_cells(self, explained, index, attribute_names):
         output, labels = explained.name, self.labels
         probabilities = self.probabilities(explained.value[index])
-        chosen = self.chosen(explained.value[index])
-        row = {output: self.table_value(chosen),
-               f"{output}.probability": float(probabilities[chosen[0]]) if chosen else math.nan}
+        row = {output: self.table_value(self.chosen(explained.value[index])),
+               f"{output}.probability": float(probabilities.max())}  # the most likely label's
         for c, name in enumerate(labels):
             row[f"{output}.{name}"] = float(explained.value[index, c])
             for k, attribute in enumerate(attribute_names):
@@ -318,8 +323,9 @@ class Classification(LabelledKind):
     def readable_label(self, label):
         if isinstance(label, str):
             return label if label in self.labels else None
-        return self.labels[int(label)] if label is not None and 0 <= int(label) < len(
-            self.labels) else None
+        index = OutputKind.readable_label(self, label)  # a class index; None, NaN: missing
+        return (self.labels[int(index)] if index is not None and index == int(index)
+                and 0 <= index < len(self.labels) else None)
 
     def encode(self, values):
         """(N,) class indices, -1 where missing or not one of the classes."""
@@ -438,7 +444,8 @@ class MultiLabel(LabelledKind):
         return [int(t) for t in np.argsort(-p, kind="stable") if p[t] >= self.threshold]
 
     def table_value(self, chosen):
-        return TAG_SEPARATOR.join(self.labels[t] for t in chosen)
+        """The tags present, as a manifest cell lists them (`;` alone: none)."""
+        return TAG_SEPARATOR.join(self.labels[t] for t in chosen) or TAG_SEPARATOR
 
     def ranked(self, values, contributions):
         leading = np.argmax(values, axis=1)[:, None, None]
@@ -448,14 +455,21 @@ class MultiLabel(LabelledKind):
         return super().constant(self.probabilities(predicted), labels, spread_share)
 
     def readable_label(self, label):
-        label = np.asarray(label, dtype="float64")
+        """The tags present as a manifest cell lists them (`;` alone: none), from (T,) 0/1
+        labels, a list of tag names or such a cell; None for a missing or foreign one."""
+        if isinstance(label, str):
+            label = self.parse_label(label)
+        if isinstance(label, (list, tuple)) and all(isinstance(t, str) for t in label):
+            known = set(label) <= set(self.labels)
+            return TAG_SEPARATOR.join(t for t in self.labels if t in label) or TAG_SEPARATOR \
+                if known else None
+        label = np.asarray(label, dtype="float64") if label is not None else np.full(1, np.nan)
         if label.shape != self.shape or not np.isfinite(label).all():
             return None
-        return TAG_SEPARATOR.join(t for t, v in zip(self.labels, label) if v >= 0.5) or "none"
+        return self.table_value([t for t, v in enumerate(label) if v >= 0.5])
 
     def title(self, value, label):
-        shown = self.table_value(self.chosen(value)) or "none"
-        return f"{shown} (true {self.readable_label(label) or '?'})"
+        return f"{self.table_value(self.chosen(value))} (true {self.readable_label(label) or '?'})"
 
     def headline(self, explained, index):
         p = explained.probabilities(index)
@@ -478,9 +492,10 @@ class MultiLabel(LabelledKind):
                  "shown": tags[int(np.argmax(values))]}
         terms = self.label_terms(explained, index, names)
         entry.update({key: terms[key] for key in ("logits", "probabilities", "bias")})
-        readable = self.readable_label(label) if label is not None else None
+        readable = self.readable_label(label)
         if readable is not None:
-            entry["label"] = [] if readable == "none" else readable.split(TAG_SEPARATOR)
+            present = self.parse_label(readable)
+            entry["label"] = [t for t in self.labels if t in present]
         entry[vocabulary.CONTRIBUTIONS] = terms[vocabulary.CONTRIBUTIONS]
         entry["top_k"] = _top(names, explained.ranked_contributions(index), explained.top_k[index])
         entry[vocabulary.SPATIAL_CONTRIBUTIONS] = _spatial(explained, index)
@@ -492,23 +507,32 @@ KINDS = {kind.name: kind for kind in (Regression, Classification, MultiLabel)}
 REGRESSION = Regression()
 
 
-def output_kind(entry):
+def output_kind(entry, output=None):
     """The kind a head entry or config dict describes (`to_json`'s keys; a dict with
-    `classes` and no `kind` is a classification output, one with neither regression)."""
+    `classes` and no `kind` is a classification output, one with neither regression), or
+    an `OutputKind` as it is; `output` names the output in the messages."""
+    if isinstance(entry, OutputKind):
+        return entry
+    if entry is not None and not isinstance(entry, dict):
+        raise TypeError(f"The kind of output {output!r} must be an OutputKind (e.g. "
+                        f"MultiLabel(['a', 'b'])) or its JSON dict (e.g. {{'kind': "
+                        f"'multilabel', 'tags': ['a', 'b']}}). Received: {entry!r}")
     entry = entry or {}
     name = entry.get("kind", "classification" if "classes" in entry else "regression")
-    if name not in KINDS:
-        raise ValueError(f"Unknown output kind {name!r}. Kinds: {', '.join(KINDS)}")
-    kind = KINDS[name]
-    return kind() if kind.label_key is None else kind(entry.get(kind.label_key, ()))
+    kind = _kind_class(name)
+    return kind() if kind.label_key is None else kind(entry.get(kind.label_key, ()), output)
 
 
-def kind_from_labels(name, labels=()):
+def kind_from_labels(name, labels=(), output=None):
     """The kind `name` with `labels` (a regression output takes none)."""
+    kind = _kind_class(name)
+    return kind() if kind.label_key is None else kind(labels, output)
+
+
+def _kind_class(name):
     if name not in KINDS:
         raise ValueError(f"Output kinds must be one of {', '.join(KINDS)}. Received: {name!r}")
-    kind = KINDS[name]
-    return kind() if kind.label_key is None else kind(labels)
+    return KINDS[name]
 
 
 def kinds_by_output(output_names, kinds=None, classes=None):
@@ -520,13 +544,14 @@ def kinds_by_output(output_names, kinds=None, classes=None):
     if classes is not None and not isinstance(classes, dict):
         raise TypeError("`output_classes` must be a dict {output: [class names]}. Received: "
                         f"output_classes={classes!r}")
-    given = {name: Classification(labels) for name, labels in (classes or {}).items()}
+    for argument, named in (("output_classes", classes), ("output_kinds", kinds)):
+        unknown = sorted(set(named or {}) - set(output_names))
+        if unknown:
+            raise ValueError(f"`{argument}` names unknown outputs {unknown}. Outputs: "
+                             f"{list(output_names)}")
+    given = {name: Classification(labels, name) for name, labels in (classes or {}).items()}
     for name, kind in (kinds or {}).items():
-        given[name] = kind if isinstance(kind, OutputKind) else output_kind(kind)
-    unknown = sorted(set(given) - set(output_names))
-    if unknown:
-        raise ValueError(f"`output_kinds` names unknown outputs {unknown}. Outputs: "
-                         f"{list(output_names)}")
+        given[name] = output_kind(kind, name)
     return {name: given.get(name, REGRESSION) for name in output_names}
 
 
@@ -535,15 +560,16 @@ def labelled_kinds(kinds):
     return {name: list(kind.labels) for name, kind in kinds.items() if kind.labelled}
 
 
-def _checked_labels(labels, kind):
+def _checked_labels(labels, kind, output=None):
+    whose = f"output {output!r}" if output is not None else f"a {kind.name} output"
     if isinstance(labels, str) or not hasattr(labels, "__iter__"):
-        raise TypeError(f"The {kind.label_key} of a {kind.name} output must be a list of names. "
+        raise TypeError(f"The {kind.label_key} of {whose} must be a list of names. "
                         f"Received: {labels!r}")
     labels = tuple(labels)
     if (len(labels) < kind.min_labels or not all(isinstance(c, str) and c for c in labels)
             or len(set(labels)) != len(labels)):
-        raise ValueError(f"The {kind.label_key} of a {kind.name} output must be at least "
-                         f"{kind.min_labels} unique non-empty strings. Received: {list(labels)}")
+        raise ValueError(f"The {kind.label_key} of {whose} must be at least {kind.min_labels} "
+                         f"unique non-empty strings. Received: {list(labels)}")
     return labels
 
 

@@ -151,3 +151,41 @@ def test_softmax_cross_entropy_matches_numpy_and_masks_missing_labels(rng):
     weights = (labels >= 0).astype("float32")
     mean = float(SoftmaxCrossEntropy()(labels, logits, sample_weight=weights))
     assert mean == pytest.approx(expected[[0, 1, 3]].mean(), rel=1e-5)
+
+
+def test_sigmoid_cross_entropy_averages_each_tags_log_loss_and_masks_missing_rows(rng):
+    from training.losses import SigmoidCrossEntropy
+
+    logits = rng.normal(size=(3, 4)).astype("float32")
+    tags = np.array([[1, 0, 1, 0], [0, 0, 0, 0], [1, 1, 1, 1]], "float32")
+    p = 1 / (1 + np.exp(-logits.astype("float64")))
+    expected = -(tags * np.log(p) + (1 - tags) * np.log(1 - p)).mean(axis=1)
+    np.testing.assert_allclose(np.asarray(SigmoidCrossEntropy().call(tags, logits)), expected,
+                               rtol=1e-5)
+    weights = np.array([1, 0, 1], "float32")
+    mean = float(SigmoidCrossEntropy()(tags, logits, sample_weight=weights))
+    assert mean == pytest.approx(expected[[0, 2]].mean(), rel=1e-5)
+
+
+def test_the_paper_weighting_takes_each_outputs_kind_loss(rng):
+    """A (B, T) multi-label output is not a (B, C) classification output: each gets its
+    kind's loss (the shape once picked softmax cross-entropy for both, and the tags' 0/1
+    targets failed as class indices)."""
+    from siam_keras.models import build_siam_model
+    from siam_keras.runtime.output_kinds import Classification, MultiLabel
+    from training.losses import SigmoidCrossEntropy, SoftmaxCrossEntropy
+    from training.weighting import PaperLossWeighting
+
+    kinds = {"score": {}, "landscape": Classification(["a", "b", "c"]).to_json(),
+             "tags": MultiLabel(["x", "y", "z"]).to_json()}
+    model = build_siam_model(["p", "q"], list(kinds), image_size=32, template_size=4,
+                             border_size=0, output_kinds=kinds)
+    paper = PaperLossWeighting(model.input, model.output, name=model.name)
+    assert [type(paper.output_losses[name]) for name in ("landscape", "tags")] == [
+        SoftmaxCrossEntropy, SigmoidCrossEntropy]
+    images = rng.random((4, 32, 32, 3)).astype("float32") * 255
+    targets = {"attribute_scores": rng.random((4, 2)).astype("float32"),
+               "score": rng.random(4).astype("float32"), "landscape": np.array([0, 2, 1, 0]),
+               "tags": (rng.random((4, 3)) > 0.5).astype("float32")}
+    loss = paper.compute_loss(images, targets, paper(images))
+    assert np.isfinite(float(loss))

@@ -195,7 +195,8 @@ def fix_classes(rows, outputs, labels=None):
         rows: `ManifestRow`s (from `read_manifests`).
         outputs: {output: kind name}; the labelled ones are fixed.
         labels: {output: labels} known already (a trained model's): then those
-            are the labels, and every row with a label not among them is left out.
+            are the labels, and every row with a label not among them is left out (a
+            labelled output it does not name takes the training split's).
 
     Returns:
         kinds: {output: OutputKind} of every output, with its labels.
@@ -206,10 +207,11 @@ def fix_classes(rows, outputs, labels=None):
     Raises:
         ManifestError: a labelled output has too few labels in training.
     """
-    where_seen = "seen in training" if labels is None else "of the model"
+    given = dict(labels or {})
     labelled = [name for name, kind in outputs.items() if KINDS[kind].label_key is not None]
-    if labels is None:
-        labels = {name: class_names(rows, name, outputs[name]) for name in labelled}
+    # An output the model lacks (or all, without a model) takes the training split's labels.
+    labels = {name: given[name] if name in given else class_names(rows, name, outputs[name])
+              for name in labelled}
     kinds = {name: None if name in labelled else kind_from_labels(kind)
              for name, kind in outputs.items()}
     for name in labelled:
@@ -232,5 +234,6 @@ def fix_classes(rows, outputs, labels=None):
         shown = ", ".join(map(repr, names[:20])) + (", ..." if len(names) > 20 else "")
         problems.append(RowProblem(row.source, row.line, (
             f"{kinds[name].label_word} {label!r} of output {name!r} is not among the {len(names)} "
-            f"{kinds[name].label_key} {where_seen}: {shown}")))
+            f"{kinds[name].label_key} "
+            f"{'of the model' if name in given else 'seen in training'}: {shown}")))
     return kinds, kept, problems

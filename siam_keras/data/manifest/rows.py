@@ -50,7 +50,8 @@ class ManifestRow:
         split: "train", "validation" or "test".
         attributes: (num_attributes,) float32 in [0, 1], NaN where missing (read-only).
         outputs: {output: value}: a float (NaN where missing) for a regression output,
-            a str label (None where missing) for a classification output.
+            a str label for a classification output, a sorted tuple of tags for a
+            multi-label output (None where a labelled output's cell is missing).
         location: (latitude, longitude) in degrees, or None.
 
     Rows compare by identity (`attributes` is an array).

@@ -106,3 +106,38 @@ def test_metrics_score_each_tag_and_the_present_set():
     learned = np.random.default_rng(0).normal(size=(4, 5, 3))
     truth = multilabel.ground_truth(learned, 2 * learned + 1, list("abcde"), KIND)
     assert truth["contribution_r"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("label, readable", [
+    (np.array([1.0, 0.0, 1.0]), "waterside;built_up"), (np.zeros(3), ";"),
+    ("built_up; waterside", "waterside;built_up"), (["wooded"], "wooded"), (";", ";"),
+    (np.array([np.nan] * 3), None), (None, None), (["harbour"], None)])
+def test_a_tags_label_reads_back_from_what_it_writes(label, readable):
+    """Every form a tags label takes (training's 0/1 row, a manifest cell, the JSON's
+    list) reads as one cell, `;` alone for none: evaluate's figures passed one form to a
+    reader of another and crashed."""
+    assert KIND.readable_label(label) == readable
+    if readable is not None:
+        assert KIND.readable_label(readable) == readable
+
+
+def test_a_classification_label_may_be_missing():
+    from siam_keras.runtime.output_kinds import Classification
+
+    kind = Classification(["a", "b"])
+    assert [kind.readable_label(v) for v in (1, np.int32(0), "b", np.nan, -1, None, "z")] == [
+        "b", "a", "b", None, None, None, None]
+
+
+@pytest.mark.parametrize("broken", [{"kind": "multilabel", "bias": 0.5},
+                                    {"classes": ["a", "b"], "tags": ["a", "b"]}])
+def test_the_schema_refuses_a_multilabel_head_without_tags_or_with_classes(rng, broken):
+    from siam_keras.runtime.json_schema import SchemaError
+
+    weights, _ = _explanation(rng)
+    entry = {**json.loads(json.dumps(weights.outputs["tags"].to_json())), **broken}
+    if "tags" not in broken and "classes" not in broken:
+        del entry["tags"]
+    schema = load_schema("siam_model")
+    with pytest.raises(SchemaError):
+        validate(entry, {**schema["$defs"]["head"], "$defs": schema["$defs"]})

@@ -42,7 +42,10 @@ def test_a_format_2_head_entry_is_a_classification_output():
 
 @pytest.mark.parametrize("given, error, match", [
     ({"kinds": {"other": {}}}, ValueError, r"names unknown outputs \['other'\]"),
-    ({"kinds": {"score": {"kind": "ranking"}}}, ValueError, "Unknown output kind 'ranking'"),
+    ({"kinds": {"score": {"kind": "ranking"}}}, ValueError, "must be one of .* Received: .ranking."),
+    ({"kinds": {"score": "multilabel"}}, TypeError, "The kind of output .score. must be an OutputKind"),
+    ({"classes": {"other": ["a", "b"]}}, ValueError, r"`output_classes` names unknown outputs"),
+    ({"classes": {"score": ["a"]}}, ValueError, "The classes of output .score. must be at least 2"),
     ({"classes": {"score": ["one"]}}, ValueError, "at least 2 unique"),
     ({"classes": ["score"]}, TypeError, "must be a dict"),
 ])

@@ -10,7 +10,7 @@ import pytest
 
 from siam_keras.data import ManifestError, fix_classes, read_manifests
 from siam_keras.data.manifest.reading import RowProblem, manifest_split
-from siam_keras.runtime.output_kinds import Classification, Regression
+from siam_keras.runtime.output_kinds import Classification, MultiLabel, Regression
 
 ATTRIBUTES = ["trees", "water"]
 OUTPUTS = {"biodiversity": "regression", "habitat": "classification"}
@@ -265,6 +265,21 @@ def test_fix_classes_from_the_training_split(tmp_path):
     with pytest.raises(ManifestError, match=r"'habitat' needs at least 2 classes in the training "
                                             r"split\. Received: 1 \['forest'\]"):
         fix_classes(one_class, {"habitat": "classification"})
+
+
+def test_a_labelled_output_the_model_lacks_takes_the_training_splits_labels(tmp_path):
+    """siam evaluate gives the model's labels; a manifest column the model has no output
+    for once raised a bare KeyError."""
+    rows = [["a.jpg", "train", "forest", "x;y", 1], ["b.jpg", "train", "lake", ";", 1],
+            ["c.jpg", "test", "lake", "z", 1]]
+    path = write_csv(tmp_path / "m.csv", rows,
+                     columns=["image", "split", "habitat", "tags", "trees"])
+    outputs = {"habitat": "classification", "tags": "multilabel"}
+    read_rows, _ = plain(path, outputs=outputs, split_column="split")
+    kinds, kept, problems = fix_classes(read_rows, outputs, {"habitat": ("forest", "lake")})
+    assert kinds["tags"] == MultiLabel(("x", "y")) and [row.line for row in kept] == [2, 3]
+    assert [str(p) for p in problems] == [
+        f"{path}:4: tag 'z' of output 'tags' is not among the 2 tags seen in training: 'x', 'y'"]
 
 
 def test_manifest_errors(tmp_path):
