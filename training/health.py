@@ -122,12 +122,6 @@ def _dead(scores, labels):
     return bool(absent[positive].mean() >= DEAD_SHARE)
 
 
-def known_rows(labels, kind=REGRESSION):
-    """The rows of `labels` that have a label, as a boolean mask (`OutputKind.known_rows`:
-    NaN is missing, and for a classification output's class indices, an index < 0)."""
-    return kind.known_rows(labels)
-
-
 def check_predictions(predictions, labels, outputs, attribute_names=()):
     """A `HealthReport` (without the mode gap) of validation predictions.
 
@@ -158,7 +152,7 @@ def check_predictions(predictions, labels, outputs, attribute_names=()):
         return report
     scores = np.asarray(scores, dtype="float64")
     true = labels.get(vocabulary.ATTRIBUTE_SCORES)
-    known = known_rows(true) if true is not None else np.zeros(len(scores), bool)
+    known = REGRESSION.known_rows(true) if true is not None else np.zeros(len(scores), bool)
     for k, attribute in enumerate(attribute_names):
         attribute_labels = np.asarray(true)[known, k] if known.any() else None
         if _dead(scores[known, k] if known.any() else scores[:, k], attribute_labels):

@@ -27,7 +27,7 @@ from siam_keras.data import scene_rendering as scenes
 from siam_keras.data.scene_rendering import CONCEPTS
 from siam_keras.runtime.adaptive_pooling import adaptive_average_pool
 from siam_keras.runtime.argument_validation import positive_int
-from siam_keras.runtime.output_kinds import Classification, MultiLabel, kinds_by_output
+from siam_keras.runtime.output_kinds import Classification, MultiLabel, classes_of, kinds_by_output
 from siam_keras.vocabulary import SPLITS
 
 #: `SyntheticScenes`' defaults, which training's `[data.synthetic_scenes]` and the TFDS
@@ -179,8 +179,7 @@ class SyntheticScenes:
         self.output_names = outputs
         self.output_kinds = kinds_by_output(
             outputs, {name: rule[0] for name, rule in LABELLED_RULES.items() if name in outputs})
-        self.output_classes = {name: kind.labels for name, kind in self.output_kinds.items()
-                               if kind.labelled}
+        self.output_classes = classes_of(self.output_kinds)
         # Regression outputs: (S, S, K) templates, (K,) weights, a bias. A labelled
         # output (`landscape`, `tags`): (S, S, K, C), (K, C) and (C,).
         self.templates, self.weights, self.biases = {}, {}, {}

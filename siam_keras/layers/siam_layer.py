@@ -9,7 +9,7 @@ from siam_keras.layers.alternating_signs import AlternatingSigns
 from siam_keras.runtime.adaptive_pooling import adaptive_pooling_matrix
 from siam_keras.runtime.argument_validation import is_integer, positive_int
 from siam_keras.runtime.head_choices import CLASS_TEMPLATES, DEFAULT_CLASS_TEMPLATES, HEADS
-from siam_keras.runtime.output_kinds import Classification, kinds_by_output
+from siam_keras.runtime.output_kinds import classes_of, kinds_by_output
 from siam_keras.runtime.training_distribution import TrainingDistribution
 
 #: The paper's numbers, as defaults.
@@ -190,8 +190,7 @@ class SIAMLayer(keras.layers.Layer):
     @property
     def output_classes(self):
         """{output: class names} of the classification outputs."""
-        return {name: kind.labels for name, kind in self.output_kinds.items()
-                if isinstance(kind, Classification)}
+        return classes_of(self.output_kinds)
 
     @property
     def num_attributes(self):

@@ -6,7 +6,7 @@ from siam_keras import vocabulary
 from siam_keras.models.backbone_task import BackboneTask
 from siam_keras.models.backbones import build_backbone
 from siam_keras.models.dtype_policy import dtype_policy_scope
-from siam_keras.runtime.output_kinds import Classification, kinds_by_output
+from siam_keras.runtime.output_kinds import classes_of, kinds_by_output
 
 
 @keras.saving.register_keras_serializable(package="siam_keras")
@@ -64,8 +64,7 @@ class BaselineModel(BackboneTask, keras.Model):
     @property
     def output_classes(self):
         """{output: class names} of the classification outputs."""
-        return {name: kind.labels for name, kind in self.output_kinds.items()
-                if isinstance(kind, Classification)}
+        return classes_of(self.output_kinds)
 
     @property
     def feature_layer(self):

@@ -22,7 +22,7 @@ import functools
 
 import numpy as np
 
-from siam_keras.runtime.output_kinds import REGRESSION, output_kind
+from siam_keras.runtime.output_kinds import REGRESSION, classes_of, output_kind
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,9 +125,8 @@ class HeadWeights:
 
     @property
     def output_classes(self):
-        """{output: labels} of the labelled outputs (classes or tags)."""
-        return {name: head.kind.labels for name, head in self.outputs.items()
-                if head.kind.labelled}
+        """{output: class names} of the classification outputs."""
+        return classes_of(self.output_kinds)
 
     @property
     def sidecar_format(self):

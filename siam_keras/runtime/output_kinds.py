@@ -150,10 +150,6 @@ class OutputKind:
         """(..., C) probabilities of (..., C) values, or None for a regression output."""
         return None
 
-    def leading(self, values):
-        """(B,) the label an image's explanation shows (the most likely), or None."""
-        return None
-
     def ranked(self, values, contributions):
         """(B, K): what an image's attributes are ranked by."""
         return contributions
@@ -192,8 +188,8 @@ class OutputKind:
         `OutputExplanation`)."""
         entry = {"kind": self.name, "value": float(explained.value[index]),
                  "bias": float(explained.bias)}
-        if self.readable_label(label) is not None:
-            entry["label"] = self.readable_label(label)
+        if (readable := self.readable_label(label)) is not None:
+            entry["label"] = readable
         entry[vocabulary.CONTRIBUTIONS] = _named(attribute_names, explained.contributions[index])
         entry["top_k"] = _top(attribute_names, explained.contributions[index],
                               explained.top_k[index])
@@ -251,9 +247,6 @@ class LabelledKind(OutputKind):
             for k, attribute in enumerate(attribute_names):
                 row[f"{output}.{name}.{attribute}"] = float(explained.contributions[index, k, c])
         return row
-
-    def leading(self, values):
-        return np.argmax(np.asarray(values), axis=-1)
 
     def label_terms(self, explained, index, attribute_names):
         """Image `index`'s every label: its logit, probability, bias and contributions
@@ -378,8 +371,8 @@ class Classification(LabelledKind):
                  "runner_up": classes[ranked[1]], "classes": list(classes)}
         terms = self.label_terms(explained, index, names)
         entry.update({key: terms[key] for key in ("logits", "probabilities", "bias")})
-        if self.readable_label(label) is not None:
-            entry["label"] = self.readable_label(label)
+        if (readable := self.readable_label(label)) is not None:
+            entry["label"] = readable
         entry[vocabulary.CONTRIBUTIONS] = terms[vocabulary.CONTRIBUTIONS]
         entry["top_k"] = _top(names, explained.ranked_contributions(index), explained.top_k[index])
         entry["versus_runner_up"] = {
@@ -460,9 +453,9 @@ class MultiLabel(LabelledKind):
         if isinstance(label, str):
             label = self.parse_label(label)
         if isinstance(label, (list, tuple)) and all(isinstance(t, str) for t in label):
-            known = set(label) <= set(self.labels)
-            return TAG_SEPARATOR.join(t for t in self.labels if t in label) or TAG_SEPARATOR \
-                if known else None
+            if not set(label) <= set(self.labels):
+                return None
+            return self.table_value([t for t, tag in enumerate(self.labels) if tag in label])
         label = np.asarray(label, dtype="float64") if label is not None else np.full(1, np.nan)
         if label.shape != self.shape or not np.isfinite(label).all():
             return None
@@ -556,8 +549,15 @@ def kinds_by_output(output_names, kinds=None, classes=None):
 
 
 def labelled_kinds(kinds):
-    """{output: labels} of the labelled outputs of {output: kind} (for messages)."""
+    """{output: labels} of the labelled outputs (classes, tags) of {output: kind}."""
     return {name: list(kind.labels) for name, kind in kinds.items() if kind.labelled}
+
+
+def classes_of(kinds):
+    """{output: class names} of the classification outputs of {output: kind}: what
+    `output_classes` means wherever a model, head or data set has one."""
+    return {name: kind.labels for name, kind in kinds.items()
+            if isinstance(kind, Classification)}
 
 
 def _checked_labels(labels, kind, output=None):
