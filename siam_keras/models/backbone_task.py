@@ -44,6 +44,10 @@ class BackboneTask:
             outputs = head(backbone(images))
             super().__init__(inputs=images, outputs=outputs, name=name, **kwargs)
         self.backbone = backbone
+        # Keras names each output by the layer that made it: a head returning a dict
+        # gives ['siam_head'] x 4. Name them by their keys, in Keras' flat order, so
+        # losses, metrics and summaries keyed by `output_names` find them.
+        self.output_names = keras.tree.flatten({key: key for key in outputs})
 
     @property
     def image_size(self):

@@ -53,7 +53,7 @@ class BaselineModel(BackboneTask, keras.Model):
             return outputs
 
         self.build_graph(backbone, head, name, **kwargs)
-        # Not `output_names`: Keras' own attribute of that name lists the output layers.
+        # Not `output_names`: Keras' own attribute, set by `build_graph`.
         self.pooling, self._output_list, self.initial_biases = pooling, names, biases
         self.output_kinds = kinds
 

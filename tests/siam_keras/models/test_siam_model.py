@@ -100,6 +100,27 @@ def test_siam_model_exposes_its_parts_and_names():
     assert model.feature_layer is model.siam_head
 
 
+@pytest.mark.parametrize("build", [
+    lambda: build_siam_model(["a", "b"], image_size=32, template_size=4, border_size=0),
+    lambda: build_baseline_model(image_size=32),
+], ids=["siam", "baseline"])
+def test_output_names_are_the_outputs_own_so_losses_keyed_by_them_train(build, tmp_path):
+    """Keras named each output by the layer that made it (['siam_head'] x 4); code that
+    keys losses by `model.output_names` got one name for four outputs."""
+    model = build()
+    images = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype("float32")
+    predicted = model.predict(images, verbose=0)
+    assert sorted(model.output_names) == sorted(predicted) and len(set(model.output_names)) == len(
+        predicted)
+    targets = {"scenicness": np.full(4, 5.0, "float32"),
+               "scenicness_variance": np.ones(4, "float32")}
+    model.compile("sgd", loss={name: "mse" for name in model.output_names if name in targets})
+    history = model.fit(images, targets, epochs=1, verbose=0).history
+    assert {"scenicness_loss", "scenicness_variance_loss"} <= set(history)
+    model.save(tmp_path / "m.keras")
+    assert load_model(tmp_path / "m.keras").output_names == model.output_names
+
+
 @pytest.mark.slow
 def test_from_preset_builds_the_paper_model():
     from siam_keras.models import SIAMModel
