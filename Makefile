@@ -17,7 +17,7 @@ WEB_STAMP := export/web/node_modules/.installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,posthoc,export,beam,jax,docs]"
+	$(PY) -m pip install --quiet -e ".[test,posthoc,export,beam,jax,docs,hub]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -21,7 +21,22 @@ def load_model(path, compile=False, safe_mode=True):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Model file not found: {path!r}")
+    if _uses_keras_hub(path):  # a "hub:" backbone: its classes register on import
+        from siam_keras.models.hub_backbones import import_keras_hub
+
+        import_keras_hub()
     try:
         return keras.saving.load_model(path, compile=compile, safe_mode=safe_mode)
     except (OSError, KeyError, ValueError) as error:
         raise ValueError(f"Could not load {path!r} as a Keras model: {error}") from error
+
+
+def _uses_keras_hub(path):
+    """Whether the `.keras` archive at `path` holds keras-hub layers (by its config)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return b'"keras_hub' in archive.read("config.json")
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return False  # not a .keras archive: Keras says so, below

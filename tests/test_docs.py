@@ -88,7 +88,7 @@ MARKERS = {
            "docker run", "request.json", "siam-edge explain", "siam score --model runs/demo",
            "siam example-photos", "siam-train --config my_photos", "http.server",
            "siam-train --config tags"),
-    "python": ("build_siam_model", "ServingClient(", "save_weights("),
+    "python": ("build_siam_model", "ServingClient(", "save_weights(", "save_to_preset("),
     "toml": ('dataset = "manifest"', "attribute_epochs = 15"),
 }
 
@@ -253,6 +253,14 @@ def test_the_explain_and_evaluate_blocks_run(demo, env):
 def test_the_library_block_runs(demo, env):
     """library.md's snippet, run as a script in the scratch folder."""
     run(f"{sys.executable} -c {shell_quote(block('python', 'build_siam_model'))}", demo, env)
+
+
+def test_the_preset_block_saves_and_loads_the_demo_model(demo, env):
+    """backbones.md's snippet: the demo model as a keras-hub preset folder, loaded back."""
+    output = run(f"{sys.executable} -c {shell_quote(block('python', 'save_to_preset('))}", demo,
+                 env)
+    assert "scenicness" in output
+    assert (demo / "runs" / "demo_preset" / "metadata.json").is_file()
 
 
 def test_the_paper_data_blocks_run(scratch, env):

@@ -268,6 +268,9 @@ class TrainConfig(_Table):
     #: The devices to train on (empty: all): TensorFlow names for "mirrored" ("/gpu:0"),
     #: Keras' names for "data_parallel" ("gpu:0", as `keras.distribution.list_devices()`).
     devices: tuple[str, ...] = ()
+    #: Also write the kept SIAM model as a keras-hub preset folder, `preset/` in the run
+    #: folder (`SIAMModel.from_preset("runs/x/preset")` loads it; see docs/backbones.md).
+    save_preset: bool = False
     augmentation: AugmentationConfig = dataclasses.field(default_factory=AugmentationConfig)
 
     def __post_init__(self):
@@ -304,9 +307,17 @@ SECTIONS = {f.name: f.type for f in dataclasses.fields(Config)}
 
 def _check_geometry(config):
     """The model's feature grid fits the templates and the border, and the data fit in memory."""
-    from siam_keras.runtime.feature_grid import BACKBONES, feature_grid_size
+    from siam_keras.runtime.feature_grid import (
+        BACKBONES,
+        HUB_EXTRA_MESSAGE,
+        feature_grid_size,
+        is_hub_backbone,
+        keras_hub_installed,
+    )
 
     data, model = config.data, config.model
+    if is_hub_backbone(model.backbone) and not keras_hub_installed():
+        raise ConfigError(f"model.backbone = {model.backbone!r}: {HUB_EXTRA_MESSAGE}.")
     if model.backbone in BACKBONES:  # an unknown one is refused, with the choices, when built
         grid = feature_grid_size(model.backbone, data.image_size)
         where = f"the {grid} x {grid} feature grid of {model.backbone} at {data.image_size} px"

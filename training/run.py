@@ -11,6 +11,7 @@ from siam_keras import vocabulary
 from siam_keras.metrics.report import format_report
 from siam_keras.runtime.atomic import write_json
 from siam_keras.runtime.run_lock import RunLock
+from siam_keras.saving import load_model
 from training.builders import (
     baseline_from_config,
     dtype_policy,
@@ -25,7 +26,7 @@ from training.distribution import describe, distribution_devices, evaluable, tra
 from training.fit import MODEL_FILE, Stage, fit_stage
 from training.health import check_health
 from training.photo_distribution import keep_training_distribution
-from training.run_folder import METRICS_FILE, RunFolderError, prepare_run_folder
+from training.run_folder import METRICS_FILE, PRESET_FOLDER, RunFolderError, prepare_run_folder
 from training.sources import data_source
 
 
@@ -67,9 +68,12 @@ def _run(config, out, devices, overwrite, log, keep_unhealthy):
     source = data_source(config, log)
     source.prepare()
     metrics = train_and_evaluate(config, source, out, log)
+    written = [out / MODEL_FILE, out / METRICS_FILE, out / "attribute_maps.png"]
+    if config.train.save_preset:  # from the file: the kept model, its photo distribution kept
+        written.append(load_model(out / MODEL_FILE).save_to_preset(out / PRESET_FOLDER))
     write_json(out / METRICS_FILE, metrics)
     log("\n" + format_report(metrics))
-    log(f"\nWrote {out / 'model.keras'}, {out / METRICS_FILE}, {out / 'attribute_maps.png'}")
+    log(f"\nWrote {', '.join(map(str, written))}")
     check_health(metrics["health"], keep_unhealthy, log)
     return metrics
 

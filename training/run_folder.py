@@ -17,9 +17,11 @@ from training.config import ConfigError, config_to_toml, flat_items, load_config
 
 CONFIG_FILE = "config.toml"
 METRICS_FILE = "metrics.json"
+#: The keras-hub preset folder of the kept SIAM model (`train.save_preset`).
+PRESET_FOLDER = "preset"
 #: Everything a run writes into its folder (`baseline/` and `attribute_stage/` are stages).
 RUN_ENTRIES = ("model.keras", "history.csv", METRICS_FILE, CONFIG_FILE, "attribute_maps.png",
-               "tensorboard", "checkpoints", "baseline", "attribute_stage")
+               "tensorboard", "checkpoints", "baseline", "attribute_stage", PRESET_FOLDER)
 
 
 class RunFolderError(FileExistsError):

@@ -1,5 +1,7 @@
 """`SIAMModel`: pixels -> backbone -> `SIAMLayer` -> a dict of named outputs."""
 
+import os
+
 import keras
 
 from siam_keras import vocabulary
@@ -7,7 +9,8 @@ from siam_keras.layers.siam_layer import SIAMLayer
 from siam_keras.models.backbone_task import BackboneTask
 from siam_keras.models.backbones import build_backbone
 from siam_keras.models.dtype_policy import dtype_policy_scope
-from siam_keras.models.presets import preset_arguments
+from siam_keras.models.preset_files import load_from_preset, save_to_preset
+from siam_keras.models.presets import PRESETS, preset_arguments
 
 
 @keras.saving.register_keras_serializable(package="siam_keras")
@@ -56,8 +59,8 @@ class SIAMModel(BackboneTask, keras.Model):
 
     @property
     def named_outputs(self):
-        """The named outputs (e.g. `scenicness`); Keras' own `output_names` lists the
-        layers that produce the output keys."""
+        """The named outputs (e.g. `scenicness`); Keras' `output_names` lists every
+        output key (maps, scores and contributions too)."""
         return tuple(self.siam_head.output_names)
 
     @property
@@ -80,9 +83,30 @@ class SIAMModel(BackboneTask, keras.Model):
 
     @classmethod
     def from_preset(cls, preset, **overrides):
-        """A preset's model (`siam_keras.models.PRESETS`), e.g. `"siam_paper"`; the
-        overrides are `build_siam_model` arguments."""
-        return build_siam_model(**preset_arguments(preset, **overrides))
+        """A preset's model: a named configuration (`siam_keras.models.PRESETS`, e.g.
+        `"siam_paper"`, built with random or ImageNet weights; the overrides are
+        `build_siam_model` arguments), or a trained model shared as a keras-hub preset
+        (a folder written by `save_to_preset`, or a `kaggle://` / `hf://` handle)."""
+        if preset in PRESETS:
+            return build_siam_model(**preset_arguments(preset, **overrides))
+        if overrides:
+            raise ValueError(f"A saved preset is loaded as it was trained: it takes no "
+                             f"overrides. Received: {sorted(overrides)}")
+        if "://" not in str(preset) and not os.path.isdir(preset):
+            raise ValueError(f"Unknown preset {preset!r}: neither a named configuration (one of "
+                             f"{', '.join(PRESETS)}) nor a preset folder (from save_to_preset) "
+                             "nor a kaggle:// or hf:// handle.")
+        model = load_from_preset(preset)
+        if not isinstance(model, cls):
+            raise ValueError(f"The preset {preset!r} holds a {type(model).__name__}, not a "
+                             f"{cls.__name__}.")
+        return model
+
+    def save_to_preset(self, preset_dir):
+        """Writes this model as a keras-hub preset folder (`config.json`,
+        `model.weights.h5`, `metadata.json` with the names, classes and head the
+        export's sidecar gives); returns its path. `from_preset(path)` loads it."""
+        return save_to_preset(self, preset_dir)
 
 
 def build_siam_model(

@@ -14,6 +14,9 @@ BACKBONES = (
     "efficientnet_v2_b0",
 )
 
+#: The prefix of a keras-hub backbone: "hub:<preset>" (`siam_keras.models.hub_backbones`).
+HUB_PREFIX = "hub:"
+
 #: Channels and strides of the small CNN's three stages (two 3x3 convolutions each).
 #: Output stride 4: a 64 px image gives a 16 x 16 grid, cells of 6% of the side like
 #: the paper's 15 x 15 grid on 450 px (stride 8 gave 8 x 8 and maps too coarse to
@@ -25,6 +28,26 @@ SMALL_CNN_STRIDES = (2, 2, 1)
 MIN_IMAGE_SIZE = 32
 
 
+#: What a "hub:" backbone without keras-hub installed is refused with.
+HUB_EXTRA_MESSAGE = ("A 'hub:' backbone needs keras-hub, an optional extra: pip install "
+                     "'siam-keras[hub]' (or pip install keras-hub)")
+
+
+def is_hub_backbone(backbone):
+    """Whether `backbone` names a keras-hub preset ("hub:<preset>")."""
+    return isinstance(backbone, str) and backbone.startswith(HUB_PREFIX)
+
+
+def keras_hub_installed():
+    """Whether keras-hub can be imported (found without importing it)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("keras_hub") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def feature_grid_size(backbone, image_size):
     """The side of the feature grid `backbone` gives for `image_size` px, without building it.
 
@@ -32,7 +55,8 @@ def feature_grid_size(backbone, image_size):
     models in the tests): the small CNN's "same" convolutions halve with rounding up;
     ResNet-50 pads its 7 x 7 stem by 3 and its max pooling by 1, then halves with 1 x 1
     stride-2 convolutions; the MobileNetV3 and EfficientNetV2 stems and blocks pad to
-    halve with rounding up, five times.
+    halve with rounding up, five times. A keras-hub backbone's grid is known only once
+    it is built (`backbone.output_shape`).
     """
     if backbone not in BACKBONES:
         raise ValueError(f"Unknown backbone {backbone!r}. Choose one of: {', '.join(BACKBONES)}")
