@@ -85,5 +85,8 @@ class EdgeExplainer(PredictionExplainer):
     def predict(self, images):
         """LiteRT's outputs for each image, joined into a dict of (B, ...) arrays."""
         images = pixel_batch(images, self.image_size)
+        if len(images) == 0:  # the model takes one image: run one, keep none of it
+            one = self._runner(**{PIXELS_INPUT: np.zeros((1, *images.shape[1:]), "float32")})
+            return {key: value[:0] for key, value in one.items()}
         results = [self._runner(**{PIXELS_INPUT: images[i : i + 1]}) for i in range(len(images))]
         return {key: np.concatenate([r[key] for r in results]) for key in results[0]}

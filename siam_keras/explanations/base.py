@@ -76,7 +76,10 @@ class ModelExplainer:
         return pixel_batch(images, self.image_size)
 
     def batches(self, images):
-        """Slices of `batch_size` images."""
+        """Slices of `batch_size` images; no images are one empty batch (the model maps
+        it to empty outputs of the right shapes)."""
+        if len(images) == 0:
+            return [images]
         return [images[i : i + self.batch_size] for i in range(0, len(images), self.batch_size)]
 
     @property

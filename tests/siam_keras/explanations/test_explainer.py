@@ -180,3 +180,19 @@ def test_every_explainer_shares_one_base_and_the_advertised_names_import(tiny_si
     assert isinstance(SIAMExplainer(tiny_siam), PredictionExplainer)
     with pytest.raises(TypeError, match="needs a SIAMModel or a BaselineModel"):
         GradCAM(object())
+
+
+def test_no_images_give_an_empty_explanation_of_the_right_shapes(explainer, tiny_export):
+    """An empty batch (the last shard of a split, a folder filtered to nothing) is
+    explained as empty, by Keras and by LiteRT, instead of failing."""
+    from siam_keras.edge import EdgeExplainer
+
+    empty = np.zeros((0, 32, 32, 3), "float32")
+    for model in (explainer, EdgeExplainer(tiny_export / "tflite" / "model_float32.tflite")):
+        explanation = model(empty)
+        output = explanation.output("scenicness")
+        assert output.value.shape == (0,)
+        assert output.contributions.shape == (0, len(explainer.attribute_names))
+        assert explanation.attribute_maps.shape[0] == 0
+    what_if = explainer.intervene(empty, {explainer.attribute_names[0]: 0.0})
+    assert what_if.output_change["scenicness"].shape == (0,)
