@@ -35,8 +35,10 @@ def _uses_keras_hub(path):
     """Whether the `.keras` archive at `path` holds keras-hub layers (by its config)."""
     import zipfile
 
+    from siam_keras.runtime.hub_presets import mentions_keras_hub
+
     try:
         with zipfile.ZipFile(path) as archive:
-            return b'"keras_hub' in archive.read("config.json")
+            return mentions_keras_hub(archive.read("config.json"))
     except (zipfile.BadZipFile, KeyError, OSError):
         return False  # not a .keras archive: Keras says so, below

@@ -13,7 +13,7 @@ MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 SCALE = [1 / (255 * s) for s in STD]
 OFFSET = [-m / s for m, s in zip(MEAN, STD)]
 
-#: family: (builder arguments, the converter class, leading tokens at the grid).
+#: The families, by the name `write_preset` takes.
 FAMILIES = ("resnet", "vit", "dinov2")
 
 
@@ -36,22 +36,25 @@ def _dinov2(keras_hub, image_size):
     backbone = keras_hub.models.DINOV2Backbone(
         patch_size=8, num_layers=1, hidden_dim=16, num_heads=2, intermediate_dim=32,
         num_register_tokens=2, image_shape=(image_size, image_size, 3),
-        position_embedding_shape=(image_size, image_size, 3))
+        # Learned at twice the size, as DINOv2's at 518 px: keras-hub interpolates them.
+        position_embedding_shape=(2 * image_size, 2 * image_size, 3))
     return backbone, keras_hub.layers.DINOV2ImageConverter
 
 
 BUILDERS = {"resnet": _resnet, "vit": _vit, "dinov2": _dinov2}
 
 
-def write_preset(family, folder, image_size=64, seed=0):
-    """Writes `family`'s tiny backbone and its converter as a keras-hub preset in `folder`."""
+def write_preset(family, folder, image_size=64, seed=0, converter=True):
+    """Writes `family`'s tiny backbone and (unless `converter` is False) its image converter
+    as a keras-hub preset in `folder`."""
     import keras
     import keras_hub
 
     keras.utils.set_random_seed(seed)
-    backbone, converter = BUILDERS[family](keras_hub, image_size)
+    backbone, converter_class = BUILDERS[family](keras_hub, image_size)
     folder = Path(folder)
     backbone.save_to_preset(str(folder))
-    converter(image_size=(image_size, image_size), scale=SCALE, offset=OFFSET).save_to_preset(
-        str(folder))
+    if converter:
+        converter_class(image_size=(image_size, image_size), scale=SCALE,
+                        offset=OFFSET).save_to_preset(str(folder))
     return folder

@@ -191,8 +191,11 @@ class DataConfig(_Table):
 class ModelConfig(_Table):
     PATH = "model"
     CHOICES = {"class_templates": CLASS_TEMPLATES}
+    #: One of the built-in networks, or "hub:<preset>": a keras-hub image backbone (a
+    #: preset name, a kaggle:// or hf:// handle, or a local preset folder).
     backbone: str = "small_cnn"
-    #: "" for random initialisation, "imagenet" (needs network), or a weights file.
+    #: "" for random initialisation, "imagenet" (needs network), or a weights file;
+    #: "preset" for a "hub:" backbone (the preset's weights).
     backbone_weights: str = ""
     head: str = "templates"
     num_templates: int = field(2, low=1, high=64)
@@ -307,10 +310,9 @@ SECTIONS = {f.name: f.type for f in dataclasses.fields(Config)}
 
 def _check_geometry(config):
     """The model's feature grid fits the templates and the border, and the data fit in memory."""
-    from siam_keras.runtime.feature_grid import (
-        BACKBONES,
+    from siam_keras.runtime.feature_grid import BACKBONES, feature_grid_size
+    from siam_keras.runtime.hub_presets import (
         HUB_EXTRA_MESSAGE,
-        feature_grid_size,
         is_hub_backbone,
         keras_hub_installed,
     )

@@ -68,14 +68,25 @@ def _run(config, out, devices, overwrite, log, keep_unhealthy):
     source = data_source(config, log)
     source.prepare()
     metrics = train_and_evaluate(config, source, out, log)
-    written = [out / MODEL_FILE, out / METRICS_FILE, out / "attribute_maps.png"]
-    if config.train.save_preset:  # from the file: the kept model, its photo distribution kept
-        written.append(load_model(out / MODEL_FILE).save_to_preset(out / PRESET_FOLDER))
     write_json(out / METRICS_FILE, metrics)
     log("\n" + format_report(metrics))
+    written = [out / MODEL_FILE, out / METRICS_FILE, out / "attribute_maps.png"]
+    if config.train.save_preset:
+        written.append(_save_preset(out))
     log(f"\nWrote {', '.join(map(str, written))}")
     check_health(metrics["health"], keep_unhealthy, log)
     return metrics
+
+
+def _save_preset(out):
+    """The kept SIAM model (read from its file: with its photo distribution) as the run's
+    keras-hub preset folder; the run itself is finished and kept if this fails."""
+    try:
+        return load_model(out / MODEL_FILE).save_to_preset(out / PRESET_FOLDER)
+    except (OSError, ValueError) as error:
+        raise type(error)(f"The run finished ({out / METRICS_FILE}), but its preset could not "
+                          f"be written to {out / PRESET_FOLDER}: {error}. Write it with "
+                          f"SIAMModel.save_to_preset after freeing the folder.") from error
 
 
 def train_and_evaluate(config, source, out, log=print):

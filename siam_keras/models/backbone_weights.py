@@ -5,7 +5,7 @@ import os
 
 import keras
 
-from siam_keras.runtime.feature_grid import is_hub_backbone
+from siam_keras.runtime.hub_presets import is_hub_backbone
 
 
 def resolve_weights(backbone, weights):
@@ -71,8 +71,9 @@ def _check_loaded(model, path, backbone):
         raise ValueError(
             f"Backbone weights file {path!r} does not fit the {backbone} backbone: "
             f"{len(missing)} of its {len(model.weights)} weights were not in the file (e.g. "
-            f"{missing[0]}). Pass the weights of this network (include_top=False), saved with "
-            f"save_weights or downloaded by keras.applications.")
+            f"{missing[0]}). Pass the weights of this network, saved with save_weights"
+            + (" from the preset's backbone." if is_hub_backbone(backbone) else
+               " (include_top=False) or downloaded by keras.applications."))
 
 
 def load_backbone_weights(model, weights, backbone):
@@ -81,5 +82,5 @@ def load_backbone_weights(model, weights, backbone):
         model.load_weights(weights)
     except (ValueError, KeyError, OSError) as error:
         raise ValueError(f"Could not load backbone weights file {weights!r} into the {backbone} "
-                         f"backbone: {error}") from None
+                         f"backbone: {error}") from error
     _check_loaded(model, weights, backbone)

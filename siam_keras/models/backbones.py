@@ -10,8 +10,8 @@ from siam_keras.runtime.feature_grid import (
     MIN_IMAGE_SIZE,
     SMALL_CNN_FILTERS,
     SMALL_CNN_STRIDES,
-    is_hub_backbone,
 )
+from siam_keras.runtime.hub_presets import is_hub_backbone
 
 __all__ = ["BACKBONES", "SMALL_CNN_FILTERS", "SMALL_CNN_STRIDES", "build_backbone",
            "load_backbone_weights", "resolve_weights"]

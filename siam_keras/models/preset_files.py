@@ -2,16 +2,18 @@
 
 The layout is keras-hub's (`save_to_preset` / `from_preset` of its models):
 
-- `config.json`: the model, serialised by Keras (`serialize_keras_object`);
-- `model.weights.h5`: its weights;
+- `config.json`: the model, serialised by Keras (`serialize_keras_object`), without
+  its compile settings (a preset is an inference model; compile it again to train);
+- `model.weights.h5`: its weights (no optimizer state);
 - `metadata.json`: the Keras, keras-hub and siam-keras versions, the parameter count,
   the date, and `siam_model`: the model's description as its export's sidecar gives
   it (`siam_model.json` less the export's own entries: signatures, TFLite variants,
   versions), so names, classes, tags and the head are readable without Keras.
 
-A folder is written whole or not at all (`replace_folder`). A remote handle
-(`kaggle://...`, `hf://...`) is downloaded through keras-hub, which must be installed;
-a local folder needs only Keras.
+A folder is written beside its destination and renamed into place (`replace_folder`):
+a kill leaves the old preset or the new one. A remote handle (`kaggle://...`,
+`hf://...`) is downloaded through keras-hub, which must be installed; a local folder
+needs only Keras.
 """
 
 import datetime
@@ -20,11 +22,16 @@ import os
 import shutil
 from pathlib import Path
 
+from siam_keras.runtime.atomic import replace_folder, write_json
+from siam_keras.runtime.hub_presets import is_remote, mentions_keras_hub
+
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 METADATA_FILE = "metadata.json"
 #: The sidecar entries that describe an export, not the model: not in a preset.
 EXPORT_ENTRIES = ("signatures", "exported_with", "tflite")
+#: `metadata.json`'s entry that marks a SIAM preset (and holds its description).
+DESCRIPTION = "siam_model"
 
 
 def model_description(model):
@@ -46,34 +53,34 @@ def model_description(model):
 def save_to_preset(model, folder):
     """Writes `model` (a `SIAMModel`) as a keras-hub preset in `folder`; returns its path.
 
-    An existing preset in `folder` is replaced whole; any other non-empty folder is
-    refused (FileExistsError), so a typo never overwrites someone's files.
+    An existing SIAM preset in `folder` is replaced whole; anything else there (a file,
+    a folder with other files, another model's preset) is refused (FileExistsError).
     """
     import keras
 
     import siam_keras
 
     folder = Path(folder)
-    if folder.is_dir() and any(folder.iterdir()) and not (folder / CONFIG_FILE).is_file():
-        raise FileExistsError(f"{folder} is a folder that holds no preset: pass an empty or new "
-                              "folder, or a preset folder to replace")
+    _check_replaceable(folder)
+    description = model_description(model)
+    config = keras.saving.serialize_keras_object(model)
+    config.pop("compile_config", None)
     folder.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_staging(folder)
     staging = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
-        _write_json(staging / CONFIG_FILE, keras.saving.serialize_keras_object(model))
-        model.save_weights(staging / WEIGHTS_FILE)
-        _write_json(staging / METADATA_FILE, {
+        write_json(staging / CONFIG_FILE, config, indent=4)
+        _uncompiled(model, config).save_weights(staging / WEIGHTS_FILE)
+        write_json(staging / METADATA_FILE, {
             "keras_version": keras.__version__,
             "keras_hub_version": _keras_hub_version(),
             "siam_keras_version": siam_keras.__version__,
             "parameter_count": int(model.count_params()),
             "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
-            "siam_model": model_description(model),
-        })
-        from siam_keras.runtime.atomic import replace_folder
-
+            DESCRIPTION: description,
+        }, indent=4)
         replace_folder(staging, folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -81,25 +88,37 @@ def save_to_preset(model, folder):
 
 
 def load_from_preset(handle):
-    """The SIAM model of a preset folder or handle written by `save_to_preset`."""
+    """The SIAM model of a preset folder or handle written by `save_to_preset`.
+
+    Raises:
+        FileNotFoundError: a folder without the preset's files.
+        ValueError: the preset holds another kind of model, or its files do not load.
+    """
     import keras
 
     import siam_keras.layers  # noqa: F401  (registers the SIAM layers)
     import siam_keras.models  # noqa: F401
 
-    config_file, weights_file = _preset_file(handle, CONFIG_FILE), _preset_file(handle,
-                                                                                WEIGHTS_FILE)
+    config_file = _preset_file(handle, CONFIG_FILE)
     text = Path(config_file).read_text(encoding="utf-8")
-    if '"keras_hub' in text:
+    try:
+        config = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"{config_file} is not JSON: {error}") from error
+    kind = config.get("registered_name") if isinstance(config, dict) else None
+    if kind != "siam_keras>SIAMModel":
+        raise ValueError(f"The preset {os.fspath(handle)!r} holds a {kind or 'non-Keras'} model, "
+                         "not a SIAM model. A keras-hub backbone preset is used as "
+                         f"model.backbone = \"hub:{os.fspath(handle)}\".")
+    if mentions_keras_hub(text):
         from siam_keras.models.hub_backbones import import_keras_hub
 
         import_keras_hub()
     try:
-        model = keras.saving.deserialize_keras_object(json.loads(text))
-    except (ValueError, TypeError, KeyError) as error:
-        raise ValueError(f"{config_file} does not describe a model siam-keras can build: "
-                         f"{error}") from None
-    model.load_weights(weights_file)
+        model = keras.saving.deserialize_keras_object(config)
+        model.load_weights(_preset_file(handle, WEIGHTS_FILE))
+    except (ValueError, TypeError, KeyError, OSError) as error:
+        raise ValueError(f"The preset {os.fspath(handle)!r} does not load: {error}") from error
     return model
 
 
@@ -108,11 +127,58 @@ def read_metadata(handle):
     return json.loads(Path(_preset_file(handle, METADATA_FILE)).read_text(encoding="utf-8"))
 
 
+def _check_replaceable(folder):
+    if folder.exists() and not folder.is_dir():
+        raise FileExistsError(f"The preset folder is a file: pass a new or empty folder, or a "
+                              f"SIAM preset folder to replace. Received: {folder}")
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return
+    try:
+        siam = DESCRIPTION in json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError):
+        siam = False
+    if not siam:
+        raise FileExistsError(f"{folder} holds files that are not a SIAM preset (only a folder "
+                              "written by save_to_preset is replaced): pass a new or empty "
+                              f"folder. Received: {folder}")
+
+
+def _remove_stale_staging(folder):
+    """Removes the staging folders of earlier writes that were killed (their process is
+    gone); a live writer's is left alone."""
+    for stale in folder.parent.glob(f".{folder.name}.*.tmp"):
+        pid = stale.name[len(folder.name) + 2:-len(".tmp")]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _uncompiled(model, config):
+    """`model`, or an uncompiled copy when it is compiled (its optimizer's state would
+    be saved with its weights)."""
+    import keras
+
+    if getattr(model, "optimizer", None) is None:
+        return model
+    copy = keras.saving.deserialize_keras_object(config)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def _preset_file(handle, name):
     """The local path of the preset's file `name`: in a folder, or downloaded by keras-hub."""
     handle = os.fspath(handle)
-    if "://" not in handle:
-        path = Path(handle) / name
+    if not is_remote(handle):
+        path = Path(handle).expanduser() / name
         if not path.is_file():
             raise FileNotFoundError(f"{handle!r} is not a preset folder: {name} is missing. Pass "
                                     "a folder written by save_to_preset (or siam-train with "
@@ -120,7 +186,11 @@ def _preset_file(handle, name):
         return path
     from siam_keras.models.hub_backbones import import_keras_hub
 
-    import_keras_hub()
+    try:
+        import_keras_hub()
+    except ImportError as error:
+        raise ImportError(f"A remote preset ({handle}) is downloaded through keras-hub: "
+                          f"{error}") from error
     from keras_hub.src.utils.preset_utils import get_file
 
     return get_file(handle, name)
@@ -134,7 +204,3 @@ def _keras_hub_version():
         return metadata.version("keras-hub")
     except metadata.PackageNotFoundError:
         return None
-
-
-def _write_json(path, data):
-    path.write_text(json.dumps(data, indent=4) + "\n", encoding="utf-8")

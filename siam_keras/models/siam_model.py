@@ -11,6 +11,7 @@ from siam_keras.models.backbones import build_backbone
 from siam_keras.models.dtype_policy import dtype_policy_scope
 from siam_keras.models.preset_files import load_from_preset, save_to_preset
 from siam_keras.models.presets import PRESETS, preset_arguments
+from siam_keras.runtime.hub_presets import is_local_path, is_remote
 
 
 @keras.saving.register_keras_serializable(package="siam_keras")
@@ -87,20 +88,20 @@ class SIAMModel(BackboneTask, keras.Model):
         `"siam_paper"`, built with random or ImageNet weights; the overrides are
         `build_siam_model` arguments), or a trained model shared as a keras-hub preset
         (a folder written by `save_to_preset`, or a `kaggle://` / `hf://` handle)."""
-        if preset in PRESETS:
+        if isinstance(preset, str) and preset in PRESETS:
             return build_siam_model(**preset_arguments(preset, **overrides))
         if overrides:
             raise ValueError(f"A saved preset is loaded as it was trained: it takes no "
                              f"overrides. Received: {sorted(overrides)}")
-        if "://" not in str(preset) and not os.path.isdir(preset):
-            raise ValueError(f"Unknown preset {preset!r}: neither a named configuration (one of "
-                             f"{', '.join(PRESETS)}) nor a preset folder (from save_to_preset) "
-                             "nor a kaggle:// or hf:// handle.")
-        model = load_from_preset(preset)
-        if not isinstance(model, cls):
-            raise ValueError(f"The preset {preset!r} holds a {type(model).__name__}, not a "
-                             f"{cls.__name__}.")
-        return model
+        handle = os.fspath(preset)
+        if not is_remote(handle) and not os.path.isdir(os.path.expanduser(handle)):
+            if is_local_path(handle):
+                raise FileNotFoundError(f"Preset folder not found: {handle!r}. Pass a folder "
+                                        "written by save_to_preset.")
+            raise ValueError(f"Unknown preset {handle!r}: neither a named configuration (one "
+                             f"of {', '.join(PRESETS)}) nor a preset folder (from "
+                             "save_to_preset) nor a kaggle:// or hf:// handle.")
+        return load_from_preset(handle)
 
     def save_to_preset(self, preset_dir):
         """Writes this model as a keras-hub preset folder (`config.json`,
@@ -127,9 +128,11 @@ def build_siam_model(
     Args:
         attribute_names: list of K attribute names, or K.
         output_names: names of the outputs, default `("scenicness", "scenicness_variance")`.
-        backbone: one of `siam_keras.models.BACKBONES`.
+        backbone: one of `siam_keras.models.BACKBONES`, or `"hub:<preset>"` (a keras-hub
+            image backbone: docs/backbones.md).
         image_size: input side in pixels (the model takes S x S x 3 in [0, 255]).
-        backbone_weights: None, a local weights file, or "imagenet" (needs network).
+        backbone_weights: None, a local weights file, or "imagenet" (needs network);
+            "preset" for a `hub:` backbone (the preset's weights).
         template_l1: L1 penalty on the templates (0 for none).
         contribution_l1: L1 penalty on the contributions, per image (0 for none):
             attributes that do not matter then contribute nothing.

@@ -14,9 +14,6 @@ BACKBONES = (
     "efficientnet_v2_b0",
 )
 
-#: The prefix of a keras-hub backbone: "hub:<preset>" (`siam_keras.models.hub_backbones`).
-HUB_PREFIX = "hub:"
-
 #: Channels and strides of the small CNN's three stages (two 3x3 convolutions each).
 #: Output stride 4: a 64 px image gives a 16 x 16 grid, cells of 6% of the side like
 #: the paper's 15 x 15 grid on 450 px (stride 8 gave 8 x 8 and maps too coarse to
@@ -26,26 +23,6 @@ SMALL_CNN_STRIDES = (2, 2, 1)
 #: The smallest input side a backbone is built for (and `data.image_size` may take): the
 #: deepest backbones divide the side by 32 before their last stage.
 MIN_IMAGE_SIZE = 32
-
-
-#: What a "hub:" backbone without keras-hub installed is refused with.
-HUB_EXTRA_MESSAGE = ("A 'hub:' backbone needs keras-hub, an optional extra: pip install "
-                     "'siam-keras[hub]' (or pip install keras-hub)")
-
-
-def is_hub_backbone(backbone):
-    """Whether `backbone` names a keras-hub preset ("hub:<preset>")."""
-    return isinstance(backbone, str) and backbone.startswith(HUB_PREFIX)
-
-
-def keras_hub_installed():
-    """Whether keras-hub can be imported (found without importing it)."""
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec("keras_hub") is not None
-    except (ImportError, ValueError):
-        return False
 
 
 def feature_grid_size(backbone, image_size):

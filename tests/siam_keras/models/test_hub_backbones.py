@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from siam_keras.models import SIAMModel, build_backbone, build_siam_model
-from siam_keras.models.hub_backbones import TokenGrid
 from siam_keras.models.image_preprocessing import ImagePreprocessing
 from tests.hub_presets import FAMILIES, OFFSET, SCALE, write_preset
 
@@ -52,14 +51,6 @@ def test_each_family_gives_its_patch_grid_from_0_255_pixels(family, presets):
     np.testing.assert_allclose(backbone.predict(pixels, verbose=0), raw, rtol=1e-4, atol=1e-4)
 
 
-def test_token_grid_drops_the_leading_tokens_and_keeps_row_order():
-    tokens = np.arange(2 * (3 + 6) * 2, dtype="float32").reshape(2, 9, 2)
-    grid = keras.ops.convert_to_numpy(TokenGrid(3, 2, 3)(tokens))
-    assert grid.shape == (2, 2, 3, 2)
-    np.testing.assert_array_equal(grid[1, 1, 0], tokens[1, 3 + 3])
-    assert TokenGrid.from_config(TokenGrid(3, 2, 3).get_config()).leading == 3
-
-
 def test_backbone_weights_preset_random_or_a_file(presets, tmp_path):
     name = f"hub:{presets['resnet']}"
     pixels = _pixels()
@@ -81,6 +72,24 @@ def test_backbone_weights_preset_random_or_a_file(presets, tmp_path):
         build_backbone(f"hub:{tmp_path / 'nowhere'}", 64)
     with pytest.raises(ValueError, match="names its keras-hub preset"):
         build_backbone("hub:", 64)
+    with pytest.raises(ValueError, match=r"vit' cannot be built at 60 px \(data.image_size\): "
+                                         "Input height 60 should be divisible by patch size 8"):
+        build_backbone(f"hub:{presets['vit']}", 60, "preset")
+
+
+def test_a_preset_without_a_converter_gets_pixels_unchanged(tmp_path):
+    folder = write_preset("resnet", tmp_path / "bare", converter=False)
+    backbone = build_backbone(f"hub:{folder}", 64)
+    modes = [layer.mode for layer in backbone.layers if isinstance(layer, ImagePreprocessing)]
+    assert modes == ["none"]
+    import keras_hub
+
+    keras_hub.layers.ResNetImageConverter(image_size=(64, 64)).save_to_preset(str(folder))
+    backbone = build_backbone(f"hub:{folder}", 64)  # a converter that only resizes
+    layer = next(layer for layer in backbone.layers if isinstance(layer, ImagePreprocessing))
+    assert (layer.mode, layer.scale, layer.offset) == ("affine", None, None)
+    pixels = _pixels()
+    np.testing.assert_allclose(layer(pixels), pixels)
 
 
 def test_a_frozen_hub_backbone_keeps_its_weights(presets):
@@ -112,17 +121,75 @@ def test_a_saved_preset_loads_back_with_identical_outputs_names_and_classes(pres
     assert set(got) == set(expected)
     for key in expected:
         np.testing.assert_array_equal(got[key], expected[key])
-    assert again.output_names == model.output_names
-    assert again.attribute_names == model.attribute_names
+    assert again.output_names == ["attribute_maps", "attribute_scores", "scenicness",
+                                  "scenicness_contributions", "terrain", "terrain_contributions"]
+    assert again.attribute_names == ("a", "b", "c")
     assert again.output_classes == {"terrain": ("flat", "hilly", "steep")}
-    model.save_to_preset(folder)  # a preset folder is replaced whole
+    assert SIAMModel.from_preset(folder).name == model.name  # a Path too
+    (folder / "stray.txt").write_text("old")
+    model.save_to_preset(folder)  # a SIAM preset folder is replaced whole
+    assert not (folder / "stray.txt").exists()
+    with pytest.raises(FileExistsError, match="not a SIAM preset"):
+        model.save_to_preset(presets["dinov2"])  # a keras-hub backbone preset is kept
+    with pytest.raises(ValueError, match="holds a keras_hub>DINOV2Backbone model, not a SIAM "
+                                         "model. A keras-hub backbone preset is used as "
+                                         "model.backbone"):
+        SIAMModel.from_preset(presets["dinov2"])
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
-    with pytest.raises(FileExistsError, match="holds no preset"):
+    with pytest.raises(FileExistsError, match="holds files that are not a SIAM preset"):
         model.save_to_preset(tmp_path / "mine")
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
-    with pytest.raises(ValueError, match="neither a named configuration"):
+    with pytest.raises(FileNotFoundError, match="Preset folder not found"):
         SIAMModel.from_preset(str(tmp_path / "absent"))
+    with pytest.raises(ValueError, match="neither a named configuration"):
+        SIAMModel.from_preset("siam_paper_v2")
+
+
+def test_trained_dinov2_position_embeddings_survive_saving(presets, tmp_path):
+    """keras-hub re-interpolates trained DINOv2 position embeddings to the preset's size
+    when saving (lossy): they stay as the preset's, and the saved model is the trained one."""
+    from siam_keras.saving import load_model
+
+    model = build_siam_model(["a", "b"], image_size=64, backbone=f"hub:{presets['dinov2']}",
+                             backbone_weights="preset", template_size=4, border_size=0)
+    model.compile(keras.optimizers.SGD(0.5), loss={"scenicness": "mse"})
+    model.fit(_pixels(4), {"scenicness": np.arange(4, dtype="float32") * 10}, epochs=2,
+              verbose=0)
+    model.save(tmp_path / "trained.keras")
+    pixels = _pixels(3, seed=1)
+    expected = model.predict(pixels, verbose=0)
+    again = load_model(tmp_path / "trained.keras").predict(pixels, verbose=0)
+    for key in expected:
+        np.testing.assert_allclose(again[key], expected[key], rtol=1e-5, atol=1e-6)
+
+
+def test_a_fresh_process_loads_a_hub_model_and_a_compiled_models_preset(presets, tmp_path):
+    """Nothing imported beforehand: the .keras file's keras-hub classes are found, and a
+    preset saved from a compiled, trained model loads without its optimizer."""
+    model = build_siam_model(["a", "b"], image_size=64, backbone=f"hub:{presets['vit']}",
+                             backbone_weights="preset", template_size=4, border_size=0)
+    model.compile("adam", loss={"scenicness": "mse"})
+    model.fit(_pixels(4), {"scenicness": np.arange(4, dtype="float32")}, verbose=0)
+    model.save(tmp_path / "vit.keras")
+    model.save_to_preset(tmp_path / "vit_preset")
+    np.save(tmp_path / "expected.npy", model.predict(_pixels(2), verbose=0)["scenicness"])
+    script = f"""
+import sys
+import numpy as np
+from siam_keras.models import SIAMModel
+from siam_keras.saving import load_model
+assert "keras_hub" not in sys.modules
+pixels = np.random.default_rng(0).uniform(0, 255, (2, 64, 64, 3)).astype("float32")
+expected = np.load({str(tmp_path / 'expected.npy')!r})
+for model in (load_model({str(tmp_path / 'vit.keras')!r}),
+              SIAMModel.from_preset({str(tmp_path / 'vit_preset')!r})):
+    np.testing.assert_array_equal(model.predict(pixels, verbose=0)["scenicness"], expected)
+    print("LOADED", getattr(model, "optimizer", None) is None)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert done.stdout.count("LOADED True") == 2, done.stderr[-3000:]
 
 
 def test_without_keras_hub_everything_else_works_and_hub_names_say_how_to_install(tmp_path):
@@ -144,9 +211,9 @@ sys.exit(main(["--config", "demo", "--out", {str(tmp_path / 'run')!r}, "--set",
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=300)
-    assert "ERROR A 'hub:' backbone needs keras-hub, an optional extra: pip install " \
-           "'siam-keras[hub]'" in done.stdout
+    assert "ERROR The backbone 'hub:resnet_50_imagenet' needs keras-hub: keras-hub is not " \
+           "installed; it is an optional extra: pip install 'siam-keras[hub]'" in done.stdout
     assert done.returncode == 2, done.stderr[-2000:]
-    assert "with --set overrides: model.backbone = 'hub:resnet_50_imagenet': A 'hub:' backbone " \
-           "needs keras-hub, an optional extra: pip install 'siam-keras[hub]'" in done.stderr
+    assert "with --set overrides: model.backbone = 'hub:resnet_50_imagenet': keras-hub is not " \
+           "installed; it is an optional extra: pip install 'siam-keras[hub]'" in done.stderr
     assert not (tmp_path / "run").exists()
