@@ -16,6 +16,7 @@ the exact mean of the per-batch statistics over the next `num_batches` training 
 
 import keras
 
+from training import multi_host
 from training.replicas import batch_normalizations
 
 #: Training batches the statistics are averaged over (fewer when an epoch has fewer).
@@ -85,7 +86,9 @@ class BatchNormStatistics(keras.callbacks.Callback):
         used = 0
         for batch in batches:
             self._momentum.assign(used / (used + 1.0))
-            self._call(batch[0] if isinstance(batch, (tuple, list)) else batch)
+            images = batch[0] if isinstance(batch, (tuple, list)) else batch
+            # Several processes: each holds its rows of the global batch, joined here.
+            self._call(multi_host.global_batch(images))
             used += 1
             if used >= self.num_batches:
                 break

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from siam_keras import vocabulary
+from training.replicas import predict_batch
 
 
 class AttributeMapImages(keras.callbacks.Callback):
@@ -26,7 +27,7 @@ class AttributeMapImages(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(self.log_dir)
-        maps = np.asarray(self.model(self.images, training=False)[vocabulary.ATTRIBUTE_MAPS])
+        maps = np.asarray(predict_batch(self.model, self.images)[vocabulary.ATTRIBUTE_MAPS])
         peak = np.maximum(maps.max(axis=(0, 1, 2), keepdims=True), 1e-6)
         scaled = maps / peak
         with self._writer.as_default(step=epoch):

@@ -40,12 +40,40 @@ def build_parser():
                         help="start over in --out: replaces a finished run, or an unfinished one "
                              "with another config (both refused otherwise); removes only the "
                              "files a run writes, nothing else in the folder")
+    jobs = parser.add_argument_group(
+        "several processes (train.distribution = \"multi_host\", JAX backend; docs/devices.md)",
+        "Every process runs siam-train with the same config, data and --out; process 0 "
+        "writes --out. Left out, these come from KERAS_DISTRIBUTION_JOB_ADDRESSES, "
+        "KERAS_DISTRIBUTION_NUM_PROCESSES and KERAS_DISTRIBUTION_PROCESS_ID, or JAX detects "
+        "them (SLURM, Open MPI, Kubernetes, Cloud TPU).")
+    jobs.add_argument("--coordinator", metavar="HOST:PORT",
+                      help="address of process 0, which every process connects to")
+    jobs.add_argument("--num-processes", type=int, metavar="N", help="processes in the job")
+    jobs.add_argument("--process-id", type=int, metavar="I", help="this process, 0 to N - 1")
+    jobs.add_argument("--local-processes", type=int, metavar="N",
+                      help="start N processes of this job on this machine (127.0.0.1, one GPU "
+                           "each where there are GPUs) and wait for them: for testing, and for "
+                           "a several-GPU machine without a cluster manager")
     parser.add_argument("--keep-unhealthy", action="store_true",
                         help="exit 0 even when the kept SIAM model fails its health checks "
                              "(a constant output, a dead attribute, non-finite values: see "
                              "metrics.json's health). Without it such a run writes everything, "
                              "says what to change, and exits with status 3")
     return parser
+
+
+def _without_launcher(argv):
+    """`argv` without --local-processes (what each started process is given)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--local-processes":
+            skip = True
+        elif not arg.startswith("--local-processes="):
+            kept.append(arg)
+    return kept
 
 
 def main(argv=None):
@@ -70,6 +98,24 @@ def main(argv=None):
         check_backend(config.train)  # before TensorFlow is imported, under any backend
     except (ConfigError, FileNotFoundError) as error:
         print(f"error: {printable(error)}", file=sys.stderr)
+        return 2
+    if config.train.distribution == "multi_host":
+        if args.local_processes:
+            from training.launcher import launch
+
+            return launch(args.local_processes, _without_launcher(argv))
+        from training import multi_host
+
+        try:
+            multi_host.initialize(args.coordinator, args.num_processes, args.process_id)
+        except (ValueError, RuntimeError) as error:
+            print(f"error: could not join the multi_host job: {printable(error)}",
+                  file=sys.stderr)
+            return 2
+    elif args.local_processes or args.coordinator or args.num_processes is not None:
+        print("error: --local-processes, --coordinator and --num-processes are for "
+              "train.distribution = \"multi_host\" (set it with --set). Received: "
+              f"train.distribution = {config.train.distribution!r}", file=sys.stderr)
         return 2
     from training.health import UnhealthyModel
     from training.run import run

@@ -33,7 +33,7 @@ LOSS_WEIGHTINGS = ("fixed", "paper")
 OPTIMIZERS = ("adam", "pytorch_adam")
 #: `train.distribution` choices (`training.distribution`): one device, TensorFlow's
 #: MirroredStrategy, Keras' DataParallel on the JAX backend.
-DISTRIBUTIONS = ("none", "mirrored", "data_parallel")
+DISTRIBUTIONS = ("none", "mirrored", "data_parallel", "multi_host")
 #: The TFDS configs of the two datasets (`siam_keras.data.tfds`' builders).
 SUN_CONFIGS = tuple(sun_attributes.CONFIGS)
 SON_CONFIGS = tuple(scenic_or_not.CONFIGS)
@@ -266,7 +266,8 @@ class TrainConfig(_Table):
     seed: int = field(0, low=0, high=MAX_SEED)
     #: "none" (one device), "mirrored" (TensorFlow backend: tf.distribute.MirroredStrategy
     #: over the local GPUs) or "data_parallel" (JAX backend: keras.distribution.DataParallel
-    #: over the devices JAX sees); see `training.distribution` and the README.
+    #: over the devices JAX sees) or "multi_host" (JAX backend: data_parallel over every
+    #: process of a job, `training.multi_host`); see docs/devices.md.
     distribution: str = "none"
     #: The devices to train on (empty: all): TensorFlow names for "mirrored" ("/gpu:0"),
     #: Keras' names for "data_parallel" ("gpu:0", as `keras.distribution.list_devices()`).

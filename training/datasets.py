@@ -8,6 +8,7 @@ from siam_keras import vocabulary
 from siam_keras.data import SyntheticScenes
 from siam_keras.data.synthetic_scenes import scene_settings
 from siam_keras.runtime.output_kinds import REGRESSION, kinds_of
+from training import multi_host
 from training.augmentation import random_affine
 
 #: Shuffle buffer of each part mixed by `mixed_batches`.
@@ -48,12 +49,25 @@ def make_dataset(images, targets, weights, batch_size, training, train_config=No
     dataset = dataset.batch(batch_size, drop_remainder=training)
     if repeat:
         dataset = dataset.repeat()
-    return finish_batches(dataset, training, train_config)
+    if training:
+        return finish_batches(*_local_rows(dataset, batch_size), True, train_config)
+    return finish_batches(dataset, None, training, train_config)
 
 
-def finish_batches(dataset, training, train_config=None):
+def _local_rows(dataset, batch_size):
+    """(dataset, rows): this process's rows of each global training batch, and (start,
+    stop, batch_size) for the augmentation (None in a one-process job)."""
+    if multi_host.process_count() == 1:
+        return dataset, None
+    start, stop = multi_host.local_slice(batch_size)
+    local = dataset.map(lambda *batch: tf.nest.map_structure(lambda t: t[start:stop], batch))
+    return local, (start, stop, batch_size)
+
+
+def finish_batches(dataset, rows, training, train_config=None):
     """Batches of (uint8 images, targets, weights) -> float32 images, augmented when
-    training (one warp per batch, `augmentation.random_affine`), prefetched."""
+    training (one warp per image, `augmentation.random_affine`; `rows`: see there),
+    prefetched."""
     aug = train_config.augmentation if train_config is not None else None
     augment = training and aug is not None and (
         aug.flip or aug.crop_min_scale < 1 or aug.rotation_degrees > 0
@@ -69,6 +83,7 @@ def finish_batches(dataset, training, train_config=None):
                 flip=aug.flip,
                 crop_min_scale=aug.crop_min_scale,
                 rotation_degrees=aug.rotation_degrees,
+                rows=rows,
             )
             return x, y, w
 
@@ -84,11 +99,13 @@ def mixed_batches(parts, batch_size, train_config, shuffle_buffer=SHUFFLE_BUFFER
                   num_replicas=None):
     """Endless training batches: `batch_size` examples of each part, concatenated.
 
-    A `tf.distribute` strategy of R replicas (`num_replicas`, default: the current
-    strategy's) splits each batch into R consecutive slices, one per replica: the parts
-    are then interleaved slice by slice, so that every replica gets `batch_size / R`
-    examples of each part, and its masked losses (means over the samples that have
-    each label) average to the losses of the whole batch.
+    A distribution over R devices (`num_replicas`, default: the current TensorFlow
+    strategy's replicas, or the current Keras distribution's devices) splits each batch
+    into R consecutive slices, one per device: the parts are then interleaved slice by
+    slice, so that every device gets `batch_size / R` examples of each part, and its
+    masked losses (means over the samples that have each label) average to the losses
+    of the whole batch. The global batch is the same for every split of those devices
+    over processes (`training.multi_host`), each process keeping its devices' slices.
     """
     batched = tuple(
         part.shuffle(shuffle_buffer, seed=train_config.seed + i, reshuffle_each_iteration=True)
@@ -97,7 +114,9 @@ def mixed_batches(parts, batch_size, train_config, shuffle_buffer=SHUFFLE_BUFFER
     if len(batched) == 1:
         mixed = batched[0]
     else:
-        replicas = num_replicas or tf.distribute.get_strategy().num_replicas_in_sync
+        from training.distribution import devices_in_use
+
+        replicas = num_replicas or devices_in_use()
 
         def interleaved(*tensors):
             slices = [tf.split(t, replicas) for t in tensors]
@@ -105,7 +124,7 @@ def mixed_batches(parts, batch_size, train_config, shuffle_buffer=SHUFFLE_BUFFER
 
         mixed = tf.data.Dataset.zip(batched).map(
             lambda *batches: tf.nest.map_structure(interleaved, *batches))
-    return finish_batches(mixed, True, train_config)
+    return finish_batches(*_local_rows(mixed, batch_size * len(batched)), True, train_config)
 
 
 def evaluation_batches(parts, batch_size):
@@ -114,4 +133,4 @@ def evaluation_batches(parts, batch_size):
     combined = batched[0]
     for more in batched[1:]:
         combined = combined.concatenate(more)
-    return finish_batches(combined, False)
+    return finish_batches(combined, None, False)

@@ -13,8 +13,11 @@
   JAX sees, or `train.devices`. JAX computes the step on the global batch, sharded over
   the devices: the same step as on one device.
 
-MultiWorkerMirroredStrategy (several machines) is not offered: Keras 3's `model.fit`
-fails under it (keras-team/keras#20585; see the README).
+- `"multi_host"` (JAX backend): `data_parallel` over the devices of every process of
+  a job (`training.multi_host`), each process reading its own rows of each batch.
+
+MultiWorkerMirroredStrategy (several machines on TensorFlow) is not offered: Keras 3's
+`model.fit` fails under it (keras-team/keras#20585); use "multi_host" on JAX.
 
 The models, their optimizers and the training data are built inside
 `training_scope(train_config)`; the trained models are evaluated on one device, loaded
@@ -26,14 +29,16 @@ import functools
 
 import keras
 
+from training import multi_host
 from training.config_ranges import ConfigError
 from training.replicas import num_replicas
 
 #: {train.distribution: the Keras backend it runs on}.
-BACKENDS = {"mirrored": "tensorflow", "data_parallel": "jax"}
+BACKENDS = {"mirrored": "tensorflow", "data_parallel": "jax", "multi_host": "jax"}
 _WHY = {
     "mirrored": "it is TensorFlow's tf.distribute.MirroredStrategy",
     "data_parallel": "keras.distribution works on the JAX backend only",
+    "multi_host": "it is JAX's distributed runtime under keras.distribution",
 }
 
 
@@ -78,7 +83,9 @@ def distribution_devices(train_config):
     if train_config.distribution == "mirrored":
         strategy = _mirrored_strategy(_tensorflow_devices(train_config.devices))
         names = [name.split("/device:")[-1] for name in strategy.extended.worker_devices]
-    elif train_config.distribution == "data_parallel":
+    elif train_config.distribution in ("data_parallel", "multi_host"):
+        if train_config.distribution == "multi_host":
+            multi_host.initialize()  # from the environment, unless siam-train did it
         names = _keras_devices(train_config.devices)
     else:
         return []
@@ -92,7 +99,9 @@ def describe(train_config, names):
     line = (f"Training on {len(names)} device(s) ({train_config.distribution}): "
             f"{', '.join(names)}; global batch {train_config.batch_size}, {per_device} per device"
             " (of each dataset, when several are mixed)")
-    if len(names) == 1:
+    if train_config.distribution == "multi_host":
+        line += f"; {multi_host.process_count()} processes (process 0 writes --out)"
+    elif len(names) == 1:
         line += " (only one: list several in train.devices; see the README)"
     return line
 
@@ -107,9 +116,13 @@ def training_scope(train_config):
     if train_config.distribution == "mirrored":
         with _mirrored_strategy(_tensorflow_devices(train_config.devices)).scope():
             yield
-    elif train_config.distribution == "data_parallel":
+    elif train_config.distribution in ("data_parallel", "multi_host"):
         devices = _keras_devices(train_config.devices)
-        with keras.distribution.DataParallel(devices=devices).scope():
+        # Several processes: each reads its own rows of every global batch itself
+        # (`training.datasets`), so Keras must not shard the datasets again.
+        sharded = train_config.distribution == "multi_host"
+        with keras.distribution.DataParallel(devices=devices,
+                                             auto_shard_dataset=not sharded).scope():
             yield
     else:
         yield

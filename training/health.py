@@ -28,11 +28,11 @@ change, and writes them to history.csv and metrics.json.
 import dataclasses
 import math
 
-import keras
 import numpy as np
 
 from siam_keras import vocabulary
 from siam_keras.runtime.output_kinds import REGRESSION, kinds_of
+from training import multi_host
 from training.replicas import batch_normalizations
 
 #: Below this share of the labels' spread, an output counts as constant.
@@ -182,15 +182,15 @@ def mode_gap(model, images, output_names):
     saved = [layer.momentum for layer in layers]
     for layer in layers:
         layer.momentum = 1.0  # moving statistics * 1 + batch statistics * 0: unchanged
+    images = multi_host.global_batch(images)  # several processes: one batch of copies
     try:
-        training = model(images, training=True)
+        training = multi_host.local_rows(model(images, training=True))
     finally:
         for layer, momentum in zip(layers, saved):
             layer.momentum = momentum
-    inference = model(images, training=False)
+    inference = multi_host.local_rows(model(images, training=False))
     keys = [key for key in (*output_names, vocabulary.ATTRIBUTE_SCORES) if key in inference]
-    gaps = {key: _relative_gap(keras.ops.convert_to_numpy(training[key]),
-                               keras.ops.convert_to_numpy(inference[key])) for key in keys}
+    gaps = {key: _relative_gap(training[key], inference[key]) for key in keys}
     if not gaps:
         return None, ""
     worst = max(gaps, key=gaps.get)

@@ -10,8 +10,9 @@ import tensorflow as tf
 from siam_keras import vocabulary
 from siam_keras.metrics.report import format_report
 from siam_keras.runtime.atomic import write_json
-from siam_keras.runtime.run_lock import RunLock
+from siam_keras.runtime.run_lock import LOCK_NAME, RunLock
 from siam_keras.saving import load_model
+from training import multi_host
 from training.builders import (
     baseline_from_config,
     dtype_policy,
@@ -52,14 +53,42 @@ def run(config, out_dir, overwrite=False, log=print, keep_unhealthy=False):
     """
     devices = distribution_devices(config.train)
     out = Path(out_dir)
+    if multi_host.process_index() > 0:
+        return _follow(config, out, devices, keep_unhealthy)
     if out.exists() and not out.is_dir():
+        multi_host.broadcast_flag(False)
         raise RunFolderError(f"--out {out} is a file, not a folder")
     with RunLock(out, "siam-train"):  # a second run on this folder is refused, naming this one
         return _run(config, out, devices, overwrite, log, keep_unhealthy)
 
 
+def _follow(config, out, devices, keep_unhealthy):
+    """A process other than 0 of a multi-process job: it runs the same job, silently, in
+    a scratch copy of the run folder process 0 prepared (so it resumes where process 0
+    resumes), thrown away at the end: only process 0 writes --out."""
+    import shutil
+    import tempfile
+
+    if not multi_host.broadcast_flag(True):
+        raise RunFolderError(f"process 0 could not prepare --out {out}: see its error")
+    with tempfile.TemporaryDirectory(prefix="siam-train-process-") as scratch:
+        copy = Path(scratch) / "run"
+        shutil.copytree(out, copy, ignore=shutil.ignore_patterns(LOCK_NAME))
+        multi_host.barrier("siam-train: run folder copied")
+        return _run(config, copy, devices, False, lambda *args, **kwargs: None, keep_unhealthy)
+
+
 def _run(config, out, devices, overwrite, log, keep_unhealthy):
-    prepare_run_folder(out, config, overwrite, log)
+    if multi_host.process_index() == 0:
+        try:
+            prepare_run_folder(out, config, overwrite, log)
+        except BaseException:
+            multi_host.broadcast_flag(False)
+            raise
+        multi_host.broadcast_flag(True)
+        multi_host.barrier("siam-train: run folder copied")
+    else:
+        prepare_run_folder(out, config, False, log)
     keras.utils.set_random_seed(config.train.seed)
     if dtype_policy(config) and not tf.config.list_physical_devices("GPU"):
         log("warning: mixed precision without a GPU trains about 5x slower than float32 on CPU")

@@ -31,6 +31,7 @@ def _train_config(*overrides):
     ("mirrored", "jax", "KERAS_BACKEND=tensorflow", "'data_parallel' for the jax backend"),
     ("data_parallel", "tensorflow", "KERAS_BACKEND=jax", "'mirrored' for the tensorflow backend"),
     ("data_parallel", "torch", "KERAS_BACKEND=jax", '"none"'),
+    ("multi_host", "tensorflow", "KERAS_BACKEND=jax", "'mirrored' for the tensorflow backend"),
 ])
 def test_a_distribution_on_the_wrong_backend_says_which_to_use(distribution, backend, needed,
                                                                instead):
@@ -45,6 +46,15 @@ def test_one_device_runs_on_every_backend(backend):
     check_backend(_train_config(), backend)  # "none": nothing to refuse
 
 
+def test_the_process_flags_are_for_multi_host_only(tmp_path, capsys):
+    assert main(["--config", "demo", "--out", str(tmp_path / "run"), "--num-processes",
+                 "2"]) == 2
+    assert "--local-processes, --coordinator and --num-processes are for train.distribution " \
+           "= \"multi_host\" (set it with --set). Received: train.distribution = 'none'" in \
+           capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
 def test_siam_train_refuses_data_parallel_on_tensorflow_before_writing(tmp_path, capsys):
     out = tmp_path / "run"
     code = main(["--keep-unhealthy", "--config", "demo", "--out", str(out), "--set", "train.distribution=data_parallel"])
@@ -55,7 +65,7 @@ def test_siam_train_refuses_data_parallel_on_tensorflow_before_writing(tmp_path,
 
 @pytest.mark.parametrize("overrides, match", [
     (["train.distribution=pipeline"], "train.distribution must be one of: none, mirrored, "
-                                      "data_parallel. Received: 'pipeline'"),
+                                      "data_parallel, multi_host. Received: 'pipeline'"),
     (['train.devices=["/gpu:0"]'], 'train.devices is for train.distribution = "mirrored" or '
                                    '"data_parallel"'),
     (["train.distribution=mirrored", 'train.devices=["/gpu:0", "/gpu:0"]'],
