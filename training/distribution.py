@@ -5,8 +5,9 @@
   device, each device computes its slice's gradients, and they are summed; batch
   normalisation takes its statistics over the whole global batch, so with fully
   labelled data a step is the one-device step on the same batch, up to float rounding
-  (`training.replicas` holds what Keras needs for it); where rows lack a label, each
-  device averages its masked losses over its own labelled rows (README). Keras reads one batch before the first epoch under a
+  (`training.replicas` holds what Keras needs for it), and where rows lack a label the
+  masked losses are means over the global batch's labelled rows (`MaskedMeanLoss`).
+  Keras reads one batch before the first epoch under a
   strategy, which starts a pass of the shuffled data of its own: the epochs see the
   same data as on one device, in another order.
 - `"data_parallel"` (JAX backend): `keras.distribution.DataParallel` over the devices

@@ -4,7 +4,9 @@ sample weights can mask samples whose label is missing (two-dataset training).
 Both reduce with `mean_with_sample_weight`: a task's loss is the mean over the
 samples that have its label, so the samples of the other dataset add exactly
 nothing to it, neither to its value nor to its gradient (with Keras' default
-reduction they would still shrink it, as the divisor would count them).
+reduction they would still shrink it, as the divisor would count them). Under a
+TensorFlow strategy of several replicas the mean is over the labelled samples of the
+whole global batch, not of each replica's share (`MaskedMeanLoss`).
 """
 
 import keras
@@ -51,8 +53,39 @@ def log_one_minus_tanh(scores):
     return ops.maximum(LOG_2 - 2.0 * scores - ops.softplus(-2.0 * scores), LOG_FLOOR)
 
 
+def _replica_context():
+    """The TensorFlow replica context of a step over several replicas, else None."""
+    if keras.backend.backend() != "tensorflow":
+        return None  # JAX computes the loss on the global batch
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    return context if context is not None and context.num_replicas_in_sync > 1 else None
+
+
+class MaskedMeanLoss(keras.losses.Loss):
+    """A per-sample loss averaged over the samples that have a label (sample weight > 0)
+    of the whole global batch.
+
+    Keras reduces each replica's share on its own: its mean over that replica's labelled
+    samples. Where the replicas hold different numbers of them (empty cells, unevenly
+    spread), the replicas' means, averaged, are not the batch's mean. Each replica's
+    mean is rescaled by its count over the replicas' mean count (summed across them), so
+    that the average is the global batch's mean, as on one device.
+    """
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        loss = super().__call__(y_true, y_pred, sample_weight)
+        context = _replica_context()
+        if sample_weight is None or context is None:
+            return loss
+        count = ops.sum(ops.cast(sample_weight, "float32"))
+        mean_count = context.all_reduce("sum", count) / context.num_replicas_in_sync
+        return loss * ops.cast(ops.divide_no_nan(count, mean_count), loss.dtype)
+
+
 @keras.saving.register_keras_serializable(package="siam_training")
-class AttributeLoss(keras.losses.Loss):
+class AttributeLoss(MaskedMeanLoss):
     """Binary cross-entropy between labels in [0, 1] and tanh(attribute score).
 
     Attribute scores are spatial means of non-negative maps, so tanh maps them
@@ -75,7 +108,7 @@ class AttributeLoss(keras.losses.Loss):
 
 
 @keras.saving.register_keras_serializable(package="siam_training")
-class SquaredError(keras.losses.Loss):
+class SquaredError(MaskedMeanLoss):
     """(y_true - y_pred)^2 per sample, for scalar outputs of shape (B,)."""
 
     def __init__(self, name="squared_error", reduction=MASKED_MEAN, **kwargs):
@@ -86,7 +119,7 @@ class SquaredError(keras.losses.Loss):
 
 
 @keras.saving.register_keras_serializable(package="siam_training")
-class SoftmaxCrossEntropy(keras.losses.Loss):
+class SoftmaxCrossEntropy(MaskedMeanLoss):
     """Softmax cross-entropy of (B, C) logits against (B,) class indices, per sample.
 
     A missing label (index < 0) is taken as class 0 here; its sample weight of 0
@@ -103,7 +136,7 @@ class SoftmaxCrossEntropy(keras.losses.Loss):
 
 
 @keras.saving.register_keras_serializable(package="siam_training")
-class SigmoidCrossEntropy(keras.losses.Loss):
+class SigmoidCrossEntropy(MaskedMeanLoss):
     """Binary cross-entropy of (B, T) logits against (B, T) 0/1 tags, a sigmoid per tag,
     averaged over the tags: one value per sample (a row with a missing tag has sample
     weight 0)."""

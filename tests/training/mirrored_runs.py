@@ -10,6 +10,7 @@ Writes `OUT/results.json`:
 - `mirrored_log`: the progress lines of both mirrored attempts.
 - `overflow`: a mixed-precision step on which only the second replica's float16
   gradients overflow: whether it was skipped, and whether the weights stayed finite.
+- `sgd_step_empty_cells`: the same with a label missing on one replica only.
 - `sgd_step`: the largest difference between the weight updates of one plain SGD step
   on one device and mirrored over two, relative to the largest update (Adam, which training uses, would hide a
   gradient scaled by the number of replicas: it is invariant to the gradient's scale).
@@ -89,8 +90,9 @@ def _overflow_step():
             "weights_finite": all(np.isfinite(np.asarray(w)).all() for w in model.weights)}
 
 
-def _sgd_step():
-    """The weights after one SGD step of a baseline model, on one device and mirrored."""
+def _sgd_step(labelled=None):
+    """The weights after one SGD step of a baseline model, on one device and mirrored;
+    `labelled`: the rows that have a label (the others have sample weight 0)."""
     import keras
     import numpy as np
     import tensorflow as tf
@@ -104,6 +106,8 @@ def _sgd_step():
     rng = np.random.default_rng(1)
     images = rng.uniform(0, 255, (4, 32, 32, 3)).astype("float32")
     targets = {"scenicness": rng.normal(5.0, 2.0, 4).astype("float32")}
+    weights = {"scenicness": np.isin(np.arange(4), labelled if labelled is not None
+                                     else range(4)).astype("float32")}
     updates = {}
     for name, overrides in (("one", []), ("mirrored", MIRRORED)):
         keras.utils.set_random_seed(0)
@@ -113,7 +117,8 @@ def _sgd_step():
             model.compile(optimizer=keras.optimizers.SGD(0.05),
                           loss={"scenicness": SquaredError()})
             with global_batch_statistics(model):  # as training.fit trains
-                model.fit(tf.data.Dataset.from_tensors((images, targets)), epochs=1, verbose=0)
+                model.fit(tf.data.Dataset.from_tensors((images, targets, weights)), epochs=1,
+                          verbose=0)
         updates[name] = np.concatenate([(np.asarray(w) - b).ravel()
                                         for w, b in zip(model.trainable_weights, before)])
     # The update is the learning rate times the gradient: twice as large if the replicas'
@@ -142,7 +147,9 @@ def main(out):
         training.fit.EpochTimer = timer
     _train(out / "mirrored", MIRRORED, log=lines.append)
     results = {"one_device": _rows(out / "one_device"), "mirrored": _rows(out / "mirrored"),
-               "mirrored_log": lines, "overflow": _overflow_step(), "sgd_step": _sgd_step()}
+               "mirrored_log": lines, "overflow": _overflow_step(), "sgd_step": _sgd_step(),
+               # One labelled row on the first replica (rows 0, 1), both on the second.
+               "sgd_step_empty_cells": _sgd_step(labelled=[0, 2, 3])}
     (out / "results.json").write_text(json.dumps(results, indent=1))
 
 

@@ -147,6 +147,13 @@ def test_one_mirrored_sgd_step_is_the_one_device_step(mirrored):
 
 
 @pytest.mark.slow
+def test_with_empty_cells_a_mirrored_step_is_the_one_device_step(mirrored):
+    """The masked losses are means over the labelled rows of the whole global batch:
+    each replica used to average over its own (here 1 and 2 labelled rows)."""
+    assert mirrored[0]["sgd_step_empty_cells"] < 1e-4
+
+
+@pytest.mark.slow
 def test_a_killed_mirrored_run_resumes_and_finishes(mirrored):
     results, out = mirrored
     log = results["mirrored_log"]
