@@ -3,6 +3,7 @@
 import argparse
 import errno
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ def builtin_configs():
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="siam-train",
+        allow_abbrev=False,  # --local-processes is removed by name from the processes' own
         description=(
             "Train a SIAM model and the unconstrained baseline, evaluate both on the held-out "
             "split, and write model.keras, history.csv, metrics.json, config.toml and a figure "
@@ -100,7 +102,12 @@ def main(argv=None):
         print(f"error: {printable(error)}", file=sys.stderr)
         return 2
     if config.train.distribution == "multi_host":
-        if args.local_processes:
+        if args.local_processes is not None and args.process_id is not None:
+            print("error: --local-processes starts the processes and gives each its "
+                  "--process-id: pass one or the other. Received: --local-processes "
+                  f"{args.local_processes}, --process-id {args.process_id}", file=sys.stderr)
+            return 2
+        if args.local_processes is not None:
             from training.launcher import launch
 
             return launch(args.local_processes, _without_launcher(argv))
@@ -109,11 +116,16 @@ def main(argv=None):
         try:
             multi_host.initialize(args.coordinator, args.num_processes, args.process_id)
         except (ValueError, RuntimeError) as error:
-            print(f"error: could not join the multi_host job: {printable(error)}",
-                  file=sys.stderr)
+            print(f"error: could not join the multi_host job (from --coordinator, "
+                  "--num-processes and --process-id, the KERAS_DISTRIBUTION_* variables, or "
+                  f"the cluster's own): {printable(error)}", file=sys.stderr)
             return 2
-    elif args.local_processes or args.coordinator or args.num_processes is not None:
-        print("error: --local-processes, --coordinator and --num-processes are for "
+        # Stopped by the launcher or the cluster: leave through Python, so that a
+        # process's scratch copy of the run folder is removed.
+        signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
+    elif (args.local_processes is not None or args.coordinator or args.num_processes is not None
+          or args.process_id is not None):
+        print("error: --local-processes, --coordinator, --num-processes and --process-id are for "
               "train.distribution = \"multi_host\" (set it with --set). Received: "
               f"train.distribution = {config.train.distribution!r}", file=sys.stderr)
         return 2

@@ -86,6 +86,11 @@ def distribution_devices(train_config):
         names = [name.split("/device:")[-1] for name in strategy.extended.worker_devices]
     elif train_config.distribution in ("data_parallel", "multi_host"):
         if train_config.distribution == "multi_host":
+            if train_config.devices:
+                raise ValueError("train.devices is not for train.distribution = "
+                                 "\"multi_host\": it trains on every device of every process "
+                                 "(choose a process's devices with CUDA_VISIBLE_DEVICES). "
+                                 f"Received: {list(train_config.devices)}")
             multi_host.initialize()  # from the environment, unless siam-train did it
         names = _keras_devices(train_config.devices)
     else:

@@ -178,11 +178,11 @@ def mode_gap(model, images, output_names):
     centred over the batch and relative to their spread (`_relative_gap`), and which
     output it is. Batch-norm statistics are left as they were.
     """
+    images = multi_host.global_batch(images)  # several processes: one batch of copies
     layers = [layer for layer in batch_normalizations(model) if layer.trainable]
     saved = [layer.momentum for layer in layers]
     for layer in layers:
         layer.momentum = 1.0  # moving statistics * 1 + batch statistics * 0: unchanged
-    images = multi_host.global_batch(images)  # several processes: one batch of copies
     try:
         training = multi_host.local_rows(model(images, training=True))
     finally:

@@ -24,7 +24,8 @@ def launch(count, argv):
     On a machine with GPUs each process sees one (`CUDA_VISIBLE_DEVICES`, unless set).
     """
     if count < 1:
-        print(f"error: --local-processes must be at least 1. Received: {count}", file=sys.stderr)
+        print(f"error: --local-processes must be at least 1. Received: --local-processes {count}",
+              file=sys.stderr)
         return 2
     coordinator = f"127.0.0.1:{free_port()}"
     processes = []
@@ -40,8 +41,11 @@ def launch(count, argv):
 
 def _wait(processes):
     status = 0
+    stopped = lambda number, frame: (_stop(processes), sys.exit(128 + number))  # noqa: E731
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, stopped)
     try:
-        while any(p.poll() is None for p in processes):
+        while None in [p.poll() for p in processes]:  # every one polled (no short cut)
             failed = [p.returncode for p in processes if p.returncode not in (None, 0)]
             if failed:
                 status = failed[0]
@@ -52,14 +56,17 @@ def _wait(processes):
         _stop(processes)
         raise
     codes = [p.wait() for p in processes]
-    return status or next((code for code in codes if code), 0)
+    status = status or next((code for code in codes if code), 0)
+    return 128 - status if status < 0 else status  # killed by signal N: the shell's 128 + N
 
 
 def _stop(processes):
     for process in processes:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 30
+    # A process that lost a peer waits in JAX's shutdown barrier (100 s heartbeat) on
+    # its way out: 10 s to leave (its scratch folder removed first), then it is killed.
+    deadline = time.monotonic() + 10
     for process in processes:
         try:
             process.wait(max(0.1, deadline - time.monotonic()))

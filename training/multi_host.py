@@ -33,10 +33,13 @@ def initialize(coordinator=None, num_processes=None, process_id=None):
     """
     if _state["initialized"]:
         return
+    if num_processes is not None and num_processes < 1:
+        raise ValueError(f"--num-processes must be at least 1. Received: --num-processes "
+                         f"{num_processes}")
     if num_processes is not None and process_id is not None and not (
             0 <= process_id < num_processes):
-        raise ValueError(f"--process-id must be between 0 and --num-processes - 1 "
-                         f"({num_processes - 1}). Received: {process_id}")
+        raise ValueError(f"--process-id must be between 0 and --num-processes - 1. Received: "
+                         f"--process-id {process_id}, --num-processes {num_processes}")
     import jax
     import keras
 
@@ -79,6 +82,17 @@ def broadcast_flag(flag):
     return bool(multihost_utils.broadcast_one_to_all(np.int32(bool(flag))))
 
 
+def all_ok(flag):
+    """Whether `flag` holds on every process: each process's flag, gathered. Every process
+    calls it, also one that failed (with False), so that none waits for it forever."""
+    if process_count() == 1:
+        return bool(flag)
+    import numpy as np
+    from jax.experimental import multihost_utils
+
+    return bool(np.all(multihost_utils.process_allgather(np.int32(bool(flag)))))
+
+
 def barrier(name):
     """Waits until every process of the job reaches the barrier `name`."""
     if process_count() > 1:
@@ -90,6 +104,9 @@ def barrier(name):
 def local_slice(batch_size):
     """(start, stop) of this process's rows in each global batch of `batch_size`."""
     count, index = process_count(), process_index()
+    if batch_size % count:
+        raise ValueError(f"train.batch_size must be a multiple of the {count} processes of "
+                         f"train.distribution = \"multi_host\". Received: {batch_size}")
     share = batch_size // count
     return index * share, (index + 1) * share
 
@@ -129,7 +146,9 @@ def local_rows(outputs):
         return keras.tree.map_structure(keras.ops.convert_to_numpy, outputs)
 
     def local(array):
-        if array.is_fully_addressable or array.sharding.is_fully_replicated:
+        if array.is_fully_addressable:
+            return np.asarray(array)
+        if array.sharding.is_fully_replicated:
             return np.asarray(array.addressable_data(0))
         shards = sorted(array.addressable_shards, key=lambda s: s.index[0].start or 0)
         return np.concatenate([np.asarray(shard.data) for shard in shards])

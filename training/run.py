@@ -1,6 +1,7 @@
 """The training job: build -> fit -> evaluate -> write, for SIAM and the baseline, on any
 data source (`training.sources`)."""
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import tensorflow as tf
 from siam_keras import vocabulary
 from siam_keras.metrics.report import format_report
 from siam_keras.runtime.atomic import write_json
-from siam_keras.runtime.run_lock import LOCK_NAME, RunLock
+from siam_keras.runtime.run_lock import RunLock
 from siam_keras.saving import load_model
 from training import multi_host
 from training.builders import (
@@ -27,7 +28,13 @@ from training.distribution import describe, distribution_devices, evaluable, tra
 from training.fit import MODEL_FILE, Stage, fit_stage
 from training.health import check_health
 from training.photo_distribution import keep_training_distribution
-from training.run_folder import METRICS_FILE, PRESET_FOLDER, RunFolderError, prepare_run_folder
+from training.run_folder import (
+    METRICS_FILE,
+    PRESET_FOLDER,
+    RUN_ENTRIES,
+    RunFolderError,
+    prepare_run_folder,
+)
 from training.sources import data_source
 
 
@@ -55,10 +62,15 @@ def run(config, out_dir, overwrite=False, log=print, keep_unhealthy=False):
     out = Path(out_dir)
     if multi_host.process_index() > 0:
         return _follow(config, out, devices, keep_unhealthy)
-    if out.exists() and not out.is_dir():
-        multi_host.broadcast_flag(False)
-        raise RunFolderError(f"--out {out} is a file, not a folder")
-    with RunLock(out, "siam-train"):  # a second run on this folder is refused, naming this one
+    with contextlib.ExitStack() as held:
+        try:
+            if out.exists() and not out.is_dir():
+                raise RunFolderError(f"--out {out} is a file, not a folder")
+            # A second run on this folder is refused, naming this one.
+            held.enter_context(RunLock(out, "siam-train"))
+        except BaseException:
+            multi_host.broadcast_flag(False)  # the other processes wait for the folder
+            raise
         return _run(config, out, devices, overwrite, log, keep_unhealthy)
 
 
@@ -69,12 +81,27 @@ def _follow(config, out, devices, keep_unhealthy):
     import shutil
     import tempfile
 
+    index = multi_host.process_index()
     if not multi_host.broadcast_flag(True):
-        raise RunFolderError(f"process 0 could not prepare --out {out}: see its error")
+        raise RunFolderError(f"process {index}: process 0 could not prepare or lock --out "
+                             f"{out}; its error says why")
     with tempfile.TemporaryDirectory(prefix="siam-train-process-") as scratch:
         copy = Path(scratch) / "run"
-        shutil.copytree(out, copy, ignore=shutil.ignore_patterns(LOCK_NAME))
-        multi_host.barrier("siam-train: run folder copied")
+        copied = None
+        try:
+            copy.mkdir()
+            for name in RUN_ENTRIES:  # what resuming reads, nothing else
+                source = out / name
+                if source.is_dir():
+                    shutil.copytree(source, copy / name)
+                elif source.is_file():
+                    shutil.copy2(source, copy / name)
+        except OSError as error:
+            copied = error
+        if not multi_host.all_ok(copied is None):
+            raise RunFolderError(f"process {index} could not copy process 0's --out {out} "
+                                 f"(it must be shared, or copied to every host): "
+                                 f"{copied or 'another process failed to'}")
         return _run(config, copy, devices, False, lambda *args, **kwargs: None, keep_unhealthy)
 
 
@@ -86,7 +113,9 @@ def _run(config, out, devices, overwrite, log, keep_unhealthy):
             multi_host.broadcast_flag(False)
             raise
         multi_host.broadcast_flag(True)
-        multi_host.barrier("siam-train: run folder copied")
+        if not multi_host.all_ok(True):
+            raise RunFolderError("a process could not copy --out to run from it (it must be "
+                                 "shared, or copied to every host); its error says which")
     else:
         prepare_run_folder(out, config, False, log)
     keras.utils.set_random_seed(config.train.seed)

@@ -49,8 +49,9 @@ def test_one_device_runs_on_every_backend(backend):
 def test_the_process_flags_are_for_multi_host_only(tmp_path, capsys):
     assert main(["--config", "demo", "--out", str(tmp_path / "run"), "--num-processes",
                  "2"]) == 2
-    assert "--local-processes, --coordinator and --num-processes are for train.distribution " \
-           "= \"multi_host\" (set it with --set). Received: train.distribution = 'none'" in \
+    assert "--local-processes, --coordinator, --num-processes and --process-id are for " \
+           "train.distribution = \"multi_host\" (set it with --set). Received: " \
+           "train.distribution = 'none'" in \
            capsys.readouterr().err
     assert not (tmp_path / "run").exists()
 
@@ -211,3 +212,15 @@ def test_siam_train_refuses_mirrored_on_jax_before_writing(tmp_path):
            "'jax' here" in result.stderr
     assert "KERAS_BACKEND=tensorflow, or set train.distribution = 'data_parallel'" in result.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_the_launcher_gives_each_process_the_command_without_itself():
+    """Each started process runs the same command less --local-processes (in any
+    spelling argparse takes: abbreviations are refused, or every process would launch)."""
+    from training.cli import _without_launcher, build_parser
+
+    assert _without_launcher(["--config", "demo", "--local-processes", "2", "--set", "a=1"]) \
+        == ["--config", "demo", "--set", "a=1"]
+    assert _without_launcher(["--local-processes=2", "--out", "x"]) == ["--out", "x"]
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--local", "2"])

@@ -83,9 +83,13 @@ def test_each_process_reads_its_own_rows_and_together_every_row(monkeypatch):
 
     train = load_config(None, ["train.seed=3"]).train
     rows = np.arange(40, dtype="int32")
-    images = np.broadcast_to(rows[:, None, None, None], (40, 8, 8, 3)).astype("uint8")
+    # Each row its own picture (a gradient, so that every warp changes it).
+    ramp = np.arange(8, dtype="int32")[None, :, None, None] * 9 + np.arange(8)[None, None, :,
+                                                                            None]
+    images = ((ramp + rows[:, None, None, None] * 3) % 200).astype("uint8")
+    images = np.broadcast_to(images, (40, 8, 8, 3)).copy()
     part = lambda offset: tf.data.Dataset.from_tensor_slices(  # noqa: E731
-        (images + offset, {"y": rows + offset}, {"y": np.ones(40, "float32")}))
+        (images + offset // 2, {"y": rows + offset}, {"y": np.ones(40, "float32")}))
 
     def batches(index, count, mixed):
         monkeypatch.setattr(multi_host, "process_count", lambda: count)
@@ -97,8 +101,12 @@ def test_each_process_reads_its_own_rows_and_together_every_row(monkeypatch):
                                          8, True, train, repeat=True)
         return [(x.numpy(), y["y"].numpy()) for x, y, _ in data.take(5)]
 
+    unwarped = np.stack([images[r] for r in rows]).astype("float32")
     for mixed in (False, True):
         whole = batches(0, 1, mixed)
+        if not mixed:  # the warps do change the pictures: the check below can fail
+            x, y = whole[0]
+            assert np.abs(x - unwarped[y]).max() > 1
         shards = [batches(index, 2, mixed) for index in (0, 1)]
         for step, (x, y) in enumerate(whole):
             first, second = shards[0][step], shards[1][step]
@@ -117,18 +125,26 @@ def test_a_killed_process_stops_the_job_and_a_restart_resumes(tmp_path):
     job = _siam_train(out, "train.distribution=multi_host", "train.epochs=2",
                       "train.min_steps_per_epoch=8", processes=2, wait=False)
     state = out / "checkpoints" / "state.json"
-    deadline = time.monotonic() + 400
-    while time.monotonic() < deadline and job.poll() is None:
-        if state.is_file() and '"epoch": 1' in state.read_text():  # epoch 0 committed
-            break
-        time.sleep(0.05)
-    children = subprocess.run(["pgrep", "-f", "--", f"{out} .*--process-id 1"],
-                              capture_output=True, text=True).stdout.split()
-    assert children, "process 1 was not found running"
-    for pid in children:
-        os.kill(int(pid), signal.SIGKILL)
-    output, _ = job.communicate(timeout=120)
+    try:
+        deadline = time.monotonic() + 400
+        while time.monotonic() < deadline and job.poll() is None:
+            if state.is_file() and '"epoch": 1' in state.read_text():  # epoch 0 committed
+                break
+            time.sleep(0.05)
+        assert job.poll() is None and '"epoch": 1' in state.read_text(), "epoch 0 unseen"
+        children = subprocess.run(["pgrep", "-f", "--", f"{re.escape(str(out))} .*--process-id 1"],
+                                  capture_output=True, text=True).stdout.split()
+        assert children, "process 1 was not found running"
+        for pid in children:
+            os.kill(int(pid), signal.SIGKILL)
+        killed = time.monotonic()
+        output, _ = job.communicate(timeout=120)
+    finally:
+        if job.poll() is None:
+            job.kill()
+    # The launcher stopped the job within seconds, not after JAX's 100 s heartbeat.
     assert job.returncode != 0, output[-2000:]
+    assert time.monotonic() - killed < 40
     again = _siam_train(out, "train.distribution=multi_host", "train.epochs=2",
                         "train.min_steps_per_epoch=8", processes=2)
     assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-3000:]
