@@ -182,17 +182,25 @@ def test_every_explainer_shares_one_base_and_the_advertised_names_import(tiny_si
         GradCAM(object())
 
 
-def test_no_images_give_an_empty_explanation_of_the_right_shapes(explainer, tiny_export):
-    """An empty batch (the last shard of a split, a folder filtered to nothing) is
-    explained as empty, by Keras and by LiteRT, instead of failing."""
-    from siam_keras.edge import EdgeExplainer
+def _assert_empty(explanation, num_attributes):
+    output = explanation.output("scenicness")
+    assert output.value.shape == (0,)
+    assert output.contributions.shape == (0, num_attributes)
+    assert explanation.attribute_maps.shape[0] == 0
 
+
+def test_no_images_give_an_empty_explanation_of_the_right_shapes(explainer):
+    """An empty batch (the last shard of a split, a folder filtered to nothing) is
+    explained as empty instead of failing."""
     empty = np.zeros((0, 32, 32, 3), "float32")
-    for model in (explainer, EdgeExplainer(tiny_export / "tflite" / "model_float32.tflite")):
-        explanation = model(empty)
-        output = explanation.output("scenicness")
-        assert output.value.shape == (0,)
-        assert output.contributions.shape == (0, len(explainer.attribute_names))
-        assert explanation.attribute_maps.shape[0] == 0
+    _assert_empty(explainer(empty), len(explainer.attribute_names))
     what_if = explainer.intervene(empty, {explainer.attribute_names[0]: 0.0})
     assert what_if.output_change["scenicness"].shape == (0,)
+
+
+@pytest.mark.slow  # the TFLite model comes from siam-export (TensorFlow)
+def test_litert_explains_no_images_as_empty(explainer, tiny_export):
+    from siam_keras.edge import EdgeExplainer
+
+    edge = EdgeExplainer(tiny_export / "tflite" / "model_float32.tflite")
+    _assert_empty(edge(np.zeros((0, 32, 32, 3), "float32")), len(explainer.attribute_names))
