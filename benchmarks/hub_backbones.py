@@ -71,15 +71,17 @@ def measure(family, image_size, repeats, folder):
     import numpy as np
     import tensorflow as tf
 
-    from siam_keras.models import build_siam_model
+    from siam_keras.layers import SIAMLayer
+    from siam_keras.models import SIAMModel, build_backbone
     from siam_keras.runtime.benchmarking import interleaved_rounds
     from siam_keras.vocabulary import PAPER_ATTRIBUTES
 
     write_family_preset(family, image_size, folder)
-    grid = _grid(folder, image_size)
-    model = build_siam_model(list(PAPER_ATTRIBUTES), backbone=f"hub:{folder}",
-                             image_size=image_size, num_templates=2, template_size=min(15, grid),
-                             border_size=min(2, (grid - 1) // 2))
+    backbone = build_backbone(f"hub:{folder}", image_size)
+    grid = min(backbone.output_shape[1:3])  # the head's templates fit the grid it gives
+    model = SIAMModel(backbone, SIAMLayer(list(PAPER_ATTRIBUTES), num_templates=2,
+                                          template_size=min(15, grid),
+                                          border_size=min(2, (grid - 1) // 2), name="siam_head"))
     images = tf.constant(np.random.default_rng(0).uniform(0, 255, (1, image_size, image_size, 3)),
                          tf.float32)
     features = model.backbone(images)
@@ -94,12 +96,6 @@ def measure(family, image_size, repeats, folder):
     medians = {name: 1000 * statistics.median(values) for name, values in seconds.items()}
     height, width = model.backbone.output_shape[1:3]
     return {"grid": f"{height} x {width}", "params": model.count_params(), **medians}
-
-
-def _grid(folder, image_size):
-    from siam_keras.models import build_backbone
-
-    return min(build_backbone(f"hub:{folder}", image_size).output_shape[1:3])
 
 
 def main(argv=None):

@@ -5,6 +5,7 @@ edge wheel and, with --web, the web page: each is a target that refuses early, w
 and checks what it wrote. This module knows none of them by name.
 """
 
+import dataclasses
 import errno
 from pathlib import Path
 
@@ -24,9 +25,7 @@ from export.targets.tflite import (
     check_tflite_outputs,
 )
 from siam_keras.models import get_siam_layer
-from siam_keras.runtime.decomposition import HeadWeights
 from siam_keras.runtime.run_lock import RunLock
-from siam_keras.runtime.sidecar import ModelSidecar
 
 __all__ = ["FIDELITY", "MIN_CALIBRATION_IMAGES", "RECOMMENDED_CALIBRATION_IMAGES", "STAGING",
            "TFLITE", "calibration_images", "check_tflite_outputs", "model_sidecar", "run"]
@@ -35,18 +34,15 @@ __all__ = ["FIDELITY", "MIN_CALIBRATION_IMAGES", "RECOMMENDED_CALIBRATION_IMAGES
 def model_sidecar(model, model_path="the model", max_pixels=None):
     """The `ModelSidecar` of a SIAM Keras model (its TFLite variants are added later)."""
     try:
-        layer = get_siam_layer(model)
+        get_siam_layer(model)
     except ValueError as error:
         raise ValueError(f"{model_path}: {error} The export writes explanation signatures, so it "
                          "needs a SIAM model.") from None
     limits = {} if max_pixels is None else {"max_pixels": max_pixels}
-    return ModelSidecar(name=model.name, attribute_names=tuple(layer.attribute_names),
-                        output_names=tuple(layer.output_names),
-                        image_size=tuple(int(d) for d in model.input_shape[1:3]),
-                        head=HeadWeights.from_layer(layer),
-                        signatures=saved_model.signatures(model, **limits),
-                        exported_with={"tensorflow": tf.__version__, "keras": keras.__version__,
-                                       "siam_keras": siam_keras.__version__})
+    return dataclasses.replace(
+        model.sidecar(), signatures=saved_model.signatures(model, **limits),
+        exported_with={"tensorflow": tf.__version__, "keras": keras.__version__,
+                       "siam_keras": siam_keras.__version__})
 
 
 def run(config, log=print):

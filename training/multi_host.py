@@ -17,10 +17,6 @@ loaded before training). Process 0 writes `--out`; the others follow its run fol
 (they resume where it resumes) in a scratch copy that is thrown away.
 """
 
-#: The Keras environment variables `keras.distribution.initialize` reads.
-ENVIRONMENT = ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES",
-               "KERAS_DISTRIBUTION_PROCESS_ID")
-
 _state = {"initialized": False}
 
 
@@ -47,10 +43,6 @@ def initialize(coordinator=None, num_processes=None, process_id=None):
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
     keras.distribution.initialize(coordinator, num_processes, process_id)
     _state["initialized"] = True
-
-
-def is_initialized():
-    return _state["initialized"]
 
 
 def process_index():
@@ -91,14 +83,6 @@ def all_ok(flag):
     from jax.experimental import multihost_utils
 
     return bool(np.all(multihost_utils.process_allgather(np.int32(bool(flag)))))
-
-
-def barrier(name):
-    """Waits until every process of the job reaches the barrier `name`."""
-    if process_count() > 1:
-        from jax.experimental import multihost_utils
-
-        multihost_utils.sync_global_devices(name)
 
 
 def local_slice(batch_size):

@@ -33,8 +33,6 @@ from siam_keras.runtime.hub_presets import HUB_EXTRA_MESSAGE, HUB_PREFIX, is_loc
 
 #: `backbone_weights` of a hub backbone that loads the preset's own weights.
 PRESET_WEIGHTS = "preset"
-#: The image converter's file in a keras-hub preset.
-CONVERTER_FILE = "image_converter.json"
 
 
 def import_keras_hub():

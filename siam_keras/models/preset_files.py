@@ -36,18 +36,11 @@ DESCRIPTION = "siam_model"
 
 def model_description(model):
     """The sidecar's description of a SIAM model (`siam_model.json` less `EXPORT_ENTRIES`)."""
-    from siam_keras.runtime.decomposition import HeadWeights
-    from siam_keras.runtime.sidecar import ModelSidecar
-
-    layer = getattr(model, "siam_head", None)
-    if layer is None:
+    if not callable(getattr(model, "sidecar", None)):
         raise ValueError(f"Model {model.name!r} is a {type(model).__name__}, not a SIAMModel: "
                          "only a SIAM model is saved as a preset.")
-    sidecar = ModelSidecar(name=model.name, attribute_names=tuple(layer.attribute_names),
-                           output_names=tuple(layer.output_names),
-                           image_size=tuple(int(d) for d in model.input_shape[1:3]),
-                           head=HeadWeights.from_layer(layer))
-    return {key: value for key, value in sidecar.to_json().items() if key not in EXPORT_ENTRIES}
+    return {key: value for key, value in model.sidecar().to_json().items()
+            if key not in EXPORT_ENTRIES}
 
 
 def save_to_preset(model, folder):
@@ -120,11 +113,6 @@ def load_from_preset(handle):
     except (ValueError, TypeError, KeyError, OSError) as error:
         raise ValueError(f"The preset {os.fspath(handle)!r} does not load: {error}") from error
     return model
-
-
-def read_metadata(handle):
-    """The preset's `metadata.json`, as a dict."""
-    return json.loads(Path(_preset_file(handle, METADATA_FILE)).read_text(encoding="utf-8"))
 
 
 def _check_replaceable(folder):

@@ -79,6 +79,18 @@ class SIAMModel(BackboneTask, keras.Model):
         """The layer that reads the backbone's features (what CAM methods explain)."""
         return self.siam_head
 
+    def sidecar(self):
+        """The model's `ModelSidecar` (`siam_keras.runtime.sidecar`): names, each output's
+        kind, the input size and the head's weights. An export adds its TFLite variants,
+        signatures and versions; a preset's `metadata.json` holds the rest."""
+        from siam_keras.runtime.decomposition import HeadWeights
+        from siam_keras.runtime.sidecar import ModelSidecar
+
+        head = self.siam_head
+        return ModelSidecar(name=self.name, attribute_names=tuple(head.attribute_names),
+                            output_names=tuple(head.output_names), image_size=self.image_size,
+                            head=HeadWeights.from_layer(head))
+
     def get_config(self):
         return {**self.part_configs(), "name": self.name, "trainable": self.trainable}
 
