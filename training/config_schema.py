@@ -316,11 +316,14 @@ def _check_geometry(config):
         HUB_EXTRA_MESSAGE,
         is_hub_backbone,
         keras_hub_installed,
+        missing_preset_folder,
     )
 
     data, model = config.data, config.model
     if is_hub_backbone(model.backbone) and not keras_hub_installed():
         raise ConfigError(f"model.backbone = {model.backbone!r}: {HUB_EXTRA_MESSAGE}.")
+    if is_hub_backbone(model.backbone) and missing_preset_folder(model.backbone):
+        raise ConfigError(f"model.backbone: {missing_preset_folder(model.backbone)}")
     if model.backbone in BACKBONES:  # an unknown one is refused, with the choices, when built
         grid = feature_grid_size(model.backbone, data.image_size)
         where = f"the {grid} x {grid} feature grid of {model.backbone} at {data.image_size} px"

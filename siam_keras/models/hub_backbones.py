@@ -29,7 +29,7 @@ from siam_keras.layers.token_grid import TokenGrid
 from siam_keras.models.backbone_weights import load_backbone_weights
 from siam_keras.models.image_preprocessing import ImagePreprocessing
 from siam_keras.models.nested_layers import nested_layers
-from siam_keras.runtime.hub_presets import HUB_EXTRA_MESSAGE, HUB_PREFIX, is_local_path
+from siam_keras.runtime.hub_presets import HUB_EXTRA_MESSAGE, HUB_PREFIX, missing_preset_folder
 
 #: `backbone_weights` of a hub backbone that loads the preset's own weights.
 PRESET_WEIGHTS = "preset"
@@ -73,10 +73,9 @@ def build_hub_backbone(backbone, image_size, weights=None):
     except ImportError as error:
         raise ImportError(f"The backbone {backbone!r} needs keras-hub: {error}") from error
     handle = preset_handle(backbone)
-    if is_local_path(handle) and not os.path.isdir(handle):
-        raise FileNotFoundError(f"keras-hub preset folder not found: {handle!r} (from backbone "
-                                f"{backbone!r}). Pass a folder holding config.json, or a preset "
-                                "name such as 'hub:resnet_50_imagenet'.")
+    missing = missing_preset_folder(backbone)
+    if missing:
+        raise FileNotFoundError(missing)
     network = _load_network(keras_hub, handle, image_size, weights == PRESET_WEIGHTS)
     if weights not in (None, PRESET_WEIGHTS):
         load_backbone_weights(network, weights, backbone)

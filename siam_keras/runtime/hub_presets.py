@@ -28,6 +28,16 @@ def is_local_path(handle):
     return not is_remote(text) and (os.sep in text or text.startswith((".", "~")))
 
 
+def missing_preset_folder(backbone):
+    """The message for a `"hub:<folder>"` backbone whose folder does not exist (None for a
+    preset name, a remote handle, or a folder that is there)."""
+    handle = os.path.expanduser(backbone[len(HUB_PREFIX):].strip())
+    if not is_local_path(handle) or os.path.isdir(handle):
+        return None
+    return (f"keras-hub preset folder not found: {handle!r} (from backbone {backbone!r}). Pass "
+            "a folder holding config.json, or a preset name such as 'hub:resnet_50_imagenet'.")
+
+
 def keras_hub_installed():
     """Whether keras-hub can be imported (found without importing it)."""
     import importlib.util

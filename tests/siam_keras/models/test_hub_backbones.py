@@ -217,3 +217,12 @@ sys.exit(main(["--config", "demo", "--out", {str(tmp_path / 'run')!r}, "--set",
     assert "with --set overrides: model.backbone = 'hub:resnet_50_imagenet': keras-hub is not " \
            "installed; it is an optional extra: pip install 'siam-keras[hub]'" in done.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_siam_train_refuses_a_missing_preset_folder_before_writing(tmp_path, capsys):
+    from training.cli import main
+
+    assert main(["--config", "demo", "--out", str(tmp_path / "run"), "--set",
+                 f'model.backbone="hub:{tmp_path / "no_preset"}"']) == 2
+    assert "model.backbone: keras-hub preset folder not found" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
