@@ -39,11 +39,13 @@ def training_throughput(num_images, repeats):
     model = siam_model_from_config(config, scenes.attribute_names, outputs)
     model.compile(keras.optimizers.Adam(config.train.learning_rate), loss=siam_losses(outputs))
     batch = config.train.batch_size
-    pipeline = datasets.make_dataset(split["image"], targets, weights, batch, True, config.train)
+    steps = num_images // batch
+    pipeline = datasets.make_dataset(split["image"], targets, weights, batch, True,
+                                     config.train).dataset()
     in_memory = tf.constant(split["image"].astype("float32"))
 
     def run_pipeline():
-        model.fit(pipeline, epochs=1, verbose=0, shuffle=False)
+        model.fit(pipeline, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
 
     def run_in_memory():
         model.fit(in_memory, targets, sample_weight=weights, batch_size=batch, epochs=1, verbose=0)

@@ -3,15 +3,17 @@
 Runs on the Keras backend that KERAS_BACKEND names (tensorflow or jax). On JAX it
 needs only Keras, NumPy and this repository: TensorFlow is never imported.
 
-Two models, as `siam-train` builds them from its configs, with random weights (no
-download) and random data generated here:
+Two models, built by `siam-train`'s own code (`training.builders`,
+`training.optimizers`) from its configs, with random weights (no download) and random
+data generated here:
 - paper: `training/configs/sun_son_resnet50.toml`, ResNet-50 at 450 px, 33
   attributes; every step is one two-source batch of 10 SUN images (attribute labels
   only) + 10 ScenicOrNot images (scenicness and its variance only), the other
-  task's targets masked with sample weight 0, and the paper's loss weighting;
+  task's targets masked with sample weight 0, the paper's loss weighting and PyTorch's
+  Adam, as the config says;
 - demo: `training/configs/demo.toml`, the small CNN at 64 px, batch 32, all labels.
 
-Each under float32, mixed_float16 (Adam in a `LossScaleOptimizer`, as training
+Each under float32, mixed_float16 (the optimizer in a `LossScaleOptimizer`, as training
 wraps it: its dynamic scale is read after every step, and the steps it skipped,
 whose gradients were not finite, are counted) and mixed_bfloat16. A step is one
 `train_on_batch` on a batch already on the device (no input pipeline); after
@@ -36,8 +38,6 @@ import sys
 import time
 from pathlib import Path
 
-import tomllib
-
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,83 +46,72 @@ CONFIGS = {"paper": ROOT / "training/configs/sun_son_resnet50.toml",
 POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
 #: `--smoke`'s sizes: either model at 32 px on the small CNN, 2 + 2 or 4 images a step.
 SMOKE = {
-    "paper": {"backbone": "small_cnn", "image_size": 32, "template_size": 8, "batch_size": 2},
-    "demo": {"image_size": 32, "batch_size": 4},
+    "paper": ["model.backbone=small_cnn", "data.image_size=32", "model.template_size=8",
+              "train.batch_size=2"],
+    "demo": ["data.image_size=32", "train.batch_size=4"],
 }
-#: The demo's attributes: synthetic_scenes' 8 concepts (`siam_keras.data` needs Pillow).
-DEMO_ATTRIBUTES = 8
 RESULT = "RESULT "
 #: A configuration still running after this long is reported as failed, and the rest run.
 CONFIGURATION_TIMEOUT_S = 1800
+#: Steps an epoch, for the learning-rate schedule (the benchmark stays in the first epoch).
+STEPS_PER_EPOCH = 1000
 
 
-def settings(model_name, smoke):
-    """What the model's training config sets (read with tomllib: `training.config` imports
-    the data packages, and with them Pillow), with `--smoke`'s sizes."""
-    with open(CONFIGS[model_name], "rb") as file:
-        config = tomllib.load(file)
-    data, model, train = config["data"], config["model"], config["train"]
-    values = {
-        "image_size": data["image_size"], "batch_size": train["batch_size"],
-        "backbone": model["backbone"], "head": model["head"],
-        "num_templates": model["num_templates"], "template_size": model["template_size"],
-        "border_size": model["border_size"], "learning_rate": train["learning_rate"],
-        "template_l1": train["template_l1"], "contribution_l1": train["contribution_l1"],
-        # training/config_schema.py's defaults where the file leaves them out
-        "paper_weighting": train.get("loss_weighting", "fixed") == "paper",
-        "attribute_loss_weight": train.get("attribute_loss_weight", 1.0),
-        "output_loss_weights": train.get("output_loss_weights", {}),
-    }
-    return {**values, **(SMOKE[model_name] if smoke else {})}
+def config_for(model_name, policy, smoke):
+    """The model's training config as `siam-train` reads it, with random backbone weights
+    (nothing downloaded), `train.mixed_precision` as `policy` asks, and `--smoke`'s sizes.
+    (`training.config` imports neither TensorFlow nor Pillow.)"""
+    from training.config import load_config
+
+    overrides = ["model.backbone_weights=''",
+                 f"train.mixed_precision={str(policy == 'mixed_float16').lower()}"]
+    return load_config(CONFIGS[model_name], overrides + (SMOKE[model_name] if smoke else []))
 
 
 def build(model_name, policy, smoke):
     """(trained model, images, targets, sample weights, description) of one configuration,
-    built as `siam-train` builds it (`training.builders.siam_model_from_config`,
-    `trained_as`, `loss_setup`, `training.fit.optimizer_for`), from the same parts."""
+    built by what `siam-train` builds it with (`training.builders`: the model, the class it
+    trains as and its losses; `training.optimizers.optimizer_for`: Adam or PyTorch's Adam
+    on the schedule, loss-scaled under float16). mixed_bfloat16, which no config sets, is
+    Keras' global policy while the model is built."""
     import keras
     import numpy as np
 
     from siam_keras import vocabulary
-    from siam_keras.models import build_siam_model
+    from siam_keras.data.scene_rendering import CONCEPTS
     from siam_keras.models.dtype_policy import rewrapped
-    from training.losses import siam_losses
-    from training.weighting import PaperLossWeighting
+    from training.builders import loss_setup, siam_model_from_config, trained_as
+    from training.optimizers import optimizer_for
+    from training.replicas import ReplicaSafeModel
 
-    values = settings(model_name, smoke)
+    config = config_for(model_name, policy, smoke)
     paper = model_name == "paper"
-    attributes = list(vocabulary.PAPER_ATTRIBUTES) if paper else DEMO_ATTRIBUTES
+    attributes = list(vocabulary.PAPER_ATTRIBUTES if paper else CONCEPTS)
     outputs = list(vocabulary.PAPER_OUTPUTS)
-    model = build_siam_model(
-        attributes, outputs, backbone=values["backbone"], image_size=values["image_size"],
-        head=values["head"], num_templates=values["num_templates"],
-        template_size=values["template_size"], border_size=values["border_size"],
-        template_l1=values["template_l1"], contribution_l1=values["contribution_l1"],
-        dtype_policy=policy)
-    trained = rewrapped(model, PaperLossWeighting if values["paper_weighting"] else None)
-    optimizer = keras.optimizers.Adam(values["learning_rate"])
-    if policy == "mixed_float16":  # as `training.fit.optimizer_for` wraps it
-        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-    if values["paper_weighting"]:
-        trained.compile(optimizer=optimizer)  # the model computes the paper's loss
-    else:
-        loss_weights = {name: values["output_loss_weights"].get(name, 1.0) for name in outputs}
-        loss_weights[vocabulary.ATTRIBUTE_SCORES] = values["attribute_loss_weight"]
-        trained.compile(optimizer=optimizer, loss=siam_losses(outputs), loss_weights=loss_weights)
+    default = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16" if policy == "mixed_bfloat16" else default)
+    try:
+        model = siam_model_from_config(config, attributes, outputs)
+    finally:
+        keras.config.set_dtype_policy(default)
+    trained = rewrapped(model, trained_as(config, model, config.train.freeze_backbone)
+                        or ReplicaSafeModel)
+    losses, loss_weights = loss_setup(config, outputs)
+    trained.compile(optimizer=optimizer_for(model, config.train, STEPS_PER_EPOCH),
+                    loss=losses, loss_weights=loss_weights)
 
     # The paper's step: one batch of each source; the demo's: one batch, all labelled.
-    batch, size = values["batch_size"], values["image_size"]
+    batch, size = config.train.batch_size, config.data.image_size
     rows = 2 * batch if paper else batch
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 255, (rows, size, size, 3)).astype("float32")
     key = vocabulary.ATTRIBUTE_SCORES
-    num_attributes = len(attributes) if paper else attributes
-    targets = {key: (rng.integers(0, 4, (rows, num_attributes)) / 3).astype("float32"),
+    targets = {key: (rng.integers(0, 4, (rows, len(attributes))) / 3).astype("float32"),
                **{name: rng.uniform(1, 10, rows).astype("float32") for name in outputs}}
     sun = np.r_[np.ones(batch), np.zeros(rows - batch)] if paper else np.ones(rows)
     son = 1 - sun if paper else np.ones(rows)
     weights = {key: sun.astype("float32"), **{name: son.astype("float32") for name in outputs}}
-    described = (f"{values['backbone']} {size} px, "
+    described = (f"{config.model.backbone} {size} px, "
                  + (f"{batch} + {batch} images" if paper else f"{batch} images"))
     to_device = keras.ops.convert_to_tensor
     return (trained, to_device(images), {k: to_device(v) for k, v in targets.items()},

@@ -9,9 +9,10 @@ saved (inference mode) is not the model trained (training mode). On 600 photos a
 every attribute map was dead in inference mode while fine in training mode.
 
 So before each validation the statistics are recomputed for the weights as they are:
-the exact mean of the per-batch statistics over the next `num_batches` training batches
-(PyTorch's `torch.optim.swa_utils.update_bn`, "precise BN"). Layers that do not train
-(a frozen backbone) keep theirs.
+the exact mean of the per-batch statistics over `num_batches` training batches (PyTorch's
+`torch.optim.swa_utils.update_bn`, "precise BN"): `fit_stage` gives the first batches of
+the training order, the same every epoch. Layers that do not train (a frozen backbone)
+keep theirs.
 """
 
 import keras

@@ -1,6 +1,7 @@
 """In-memory splits and the tf.data input pipeline."""
 
 import dataclasses
+import functools
 
 import tensorflow as tf
 
@@ -11,7 +12,7 @@ from siam_keras.runtime.output_kinds import REGRESSION, kinds_of
 from training import multi_host
 from training.augmentation import random_affine
 
-#: Shuffle buffer of each part mixed by `mixed_batches`.
+#: Rows a part streamed from files is permuted in, block by block (`TrainingBatches`).
 SHUFFLE_BUFFER = 256
 
 
@@ -35,46 +36,143 @@ def targets_and_weights(split, outputs, with_attributes=True):
     return targets, weights
 
 
-def make_dataset(images, targets, weights, batch_size, training, train_config=None,
-                 repeat=False):
-    """A batched, prefetched `tf.data.Dataset` of (image, targets, sample weights).
+def make_dataset(images, targets, weights, batch_size, training, train_config=None):
+    """Batches of (image, targets, sample weights) of arrays held in memory.
 
-    Images stay uint8 in memory and are cast (and, when training, augmented) one
-    batch at a time on tf.data's threads, overlapping with the training step. With
-    `repeat`, the shuffled passes follow each other endlessly.
+    Training: the endless, augmented `TrainingBatches` of the rows shuffled whole each
+    pass. Otherwise a batched, prefetched `tf.data.Dataset` in the rows' order. Images
+    stay uint8 in memory and are cast (and, when training, augmented) one batch at a
+    time on tf.data's threads, overlapping with the training step.
     """
+    if training:
+        if len(images) < batch_size:
+            raise ValueError(f"{len(images)} training images are fewer than a batch "
+                             f"(train.batch_size={batch_size})")
+        return mixed_batches([(images, targets, weights)], batch_size, train_config)
     dataset = tf.data.Dataset.from_tensor_slices((images, targets, weights))
-    if training:
-        dataset = dataset.shuffle(len(images), seed=train_config.seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size, drop_remainder=training)
-    if repeat:
-        dataset = dataset.repeat()
-    if training:
-        return finish_batches(*_local_rows(dataset, batch_size), True, train_config)
-    return finish_batches(dataset, None, training, train_config)
+    return finish_batches(dataset.batch(batch_size), None, False)
+
+
+class TrainingBatches:
+    """Endless training batches, in an order set by `train.seed` alone.
+
+    Each dataset mixed is read in passes, batched across them: pass p of dataset d is
+    its rows permuted by a stateless random draw from (`train.seed`, d, p) (whole, when
+    held in memory; block by block of `shuffle_buffer` rows, when streamed from files);
+    step s's warps are drawn from (`train.seed`, s). So every new iterator reads the
+    batches of the one before it, and `dataset(first_epoch, steps_per_epoch)` starts at
+    that epoch's first step: a run resumed after a kill reads what the killed run would
+    have read, a distributed run (whose Keras reads a batch before training) the
+    batches of a one-device run, and the batch-norm recomputation (`training.batch_norm`)
+    takes nothing from the training's order. (tf.data's `shuffle` would start another
+    order with every iterator; seeded per pass, it fails where the global seed is 0.)
+
+    Args:
+        parts: the datasets mixed: each a (uint8 images, targets, weights) tuple of
+            arrays held in memory, or a `tf.data.Dataset` of such rows.
+        batch_size: rows of each part in a step.
+        train_config: the `[train]` table (`seed`, `augmentation`).
+        shuffle_buffer: the block a streamed part is permuted in.
+        replicas: the devices each global batch is split over (see `mixed_batches`).
+    """
+
+    def __init__(self, parts, batch_size, train_config, shuffle_buffer, replicas):
+        self.parts, self.batch_size, self.train_config = tuple(parts), batch_size, train_config
+        self.shuffle_buffer, self.replicas = shuffle_buffer, replicas
+        self.global_batch_size = batch_size * len(self.parts)
+        self._sizes = [_rows_in(part) for part in self.parts]
+        if 0 in self._sizes:
+            raise ValueError("A training dataset has no rows")
+
+    def dataset(self, first_epoch=0, steps_per_epoch=0):
+        """The batches from step `first_epoch * steps_per_epoch` on: this process's rows
+        of each global batch (`training.multi_host`), float32, augmented, prefetched.
+        Finding a later step costs nothing for a part held in memory; a streamed one is
+        read from the start of the pass the step is in."""
+        step = first_epoch * steps_per_epoch
+        batched = [self._part_batches(index, step * self.batch_size)
+                   for index in range(len(self.parts))]
+        mixed = batched[0] if len(batched) == 1 else tf.data.Dataset.zip(tuple(batched)).map(
+            self._interleaved)
+        return finish_batches(*_local_rows(mixed.enumerate(step), self.global_batch_size),
+                              True, self.train_config)
+
+    def _part_batches(self, index, rows_read):
+        """The batches of part `index` once `rows_read` of its rows were read."""
+        size = self._sizes[index]
+        first_pass, skipped = divmod(rows_read, size) if size > 0 else (0, rows_read)
+        passes = tf.data.Dataset.counter(first_pass)
+        if isinstance(self.parts[index], tf.data.Dataset):
+            rows = passes.flat_map(functools.partial(self._streamed_pass, index))
+            return rows.skip(skipped).batch(self.batch_size, drop_remainder=True)
+        arrays = tf.nest.map_structure(tf.convert_to_tensor, self.parts[index])
+        rows = passes.flat_map(functools.partial(self._in_memory_pass, index))
+        return rows.skip(skipped).batch(self.batch_size, drop_remainder=True).map(
+            lambda chosen: tf.nest.map_structure(lambda array: tf.gather(array, chosen), arrays),
+            num_parallel_calls=tf.data.AUTOTUNE)
+
+    def _in_memory_pass(self, index, number):
+        """Pass `number` over an in-memory part: its row numbers, permuted."""
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(self._sizes[index], dtype=tf.int64),
+            _key(self.train_config.seed, index, number, 0))
+        return tf.data.Dataset.from_tensor_slices(order)
+
+    def _streamed_pass(self, index, number):
+        """Pass `number` over a streamed part: its rows, permuted block by block."""
+        blocks = self.parts[index].batch(self.shuffle_buffer).enumerate()
+        return blocks.map(lambda block, rows: _permuted(
+            rows, _key(self.train_config.seed, index, number, block))).unbatch()
+
+    def _interleaved(self, *batches):
+        """The parts' batches joined device slice by device slice (`mixed_batches`)."""
+        def join(*tensors):
+            slices = [tf.split(t, self.replicas) for t in tensors]
+            return tf.concat([part[r] for r in range(self.replicas) for part in slices], axis=0)
+
+        return tf.nest.map_structure(join, *batches)
+
+
+def _rows_in(part):
+    """Rows of a part (-1: a stream of unknown length)."""
+    if isinstance(part, tf.data.Dataset):
+        return int(part.cardinality())
+    return len(tf.nest.flatten(part)[0])
+
+
+def _key(seed, part, number, block):
+    """The seed of a stateless random draw, from (train.seed, part, pass, block)."""
+    return tf.stack([tf.constant(seed, tf.int64),
+                     part * 2**40 + tf.cast(number, tf.int64) * 2**20 + tf.cast(block, tf.int64)])
+
+
+def _permuted(rows, key):
+    """A block of rows (a nested structure of tensors), permuted."""
+    count = tf.shape(tf.nest.flatten(rows)[0], out_type=tf.int64)[0]
+    order = tf.random.experimental.stateless_shuffle(tf.range(count), key)
+    return tf.nest.map_structure(lambda tensor: tf.gather(tensor, order), rows)
 
 
 def _local_rows(dataset, batch_size):
-    """(dataset, rows): this process's rows of each global training batch, and (start,
-    stop, batch_size) for the augmentation (None in a one-process job)."""
+    """(dataset, rows) of enumerated global batches: this process's rows of each, and
+    (start, stop, batch_size) for the augmentation (None in a one-process job)."""
     if multi_host.process_count() == 1:
         return dataset, None
     start, stop = multi_host.local_slice(batch_size)
-    local = dataset.map(lambda *batch: tf.nest.map_structure(lambda t: t[start:stop], batch))
+    local = dataset.map(
+        lambda step, batch: (step, tf.nest.map_structure(lambda t: t[start:stop], batch)))
     return local, (start, stop, batch_size)
 
 
 def finish_batches(dataset, rows, training, train_config=None):
-    """Batches of (uint8 images, targets, weights) -> float32 images, augmented when
-    training (one warp per image, `augmentation.random_affine`; `rows`: see there),
-    prefetched."""
+    """Batches of (uint8 images, targets, weights) -> float32 images, prefetched; when
+    training, `dataset` holds (step, batch) pairs and each image gets its warp of the
+    step (`augmentation.random_affine`; `rows`: see there)."""
     aug = train_config.augmentation if train_config is not None else None
     augment = training and aug is not None and (
         aug.flip or aug.crop_min_scale < 1 or aug.rotation_degrees > 0
     )
     if augment:
-        dataset = dataset.enumerate()
-
         def transform(step, batch):
             x, y, w = batch
             seed = tf.stack([tf.cast(step, tf.int32), tf.constant(train_config.seed, tf.int32)])
@@ -89,6 +187,8 @@ def finish_batches(dataset, rows, training, train_config=None):
 
         dataset = dataset.map(transform, num_parallel_calls=tf.data.AUTOTUNE)
     else:
+        if training:
+            dataset = dataset.map(lambda step, batch: batch)
         dataset = dataset.map(
             lambda x, y, w: (tf.cast(x, tf.float32), y, w), num_parallel_calls=tf.data.AUTOTUNE
         )
@@ -97,7 +197,8 @@ def finish_batches(dataset, rows, training, train_config=None):
 
 def mixed_batches(parts, batch_size, train_config, shuffle_buffer=SHUFFLE_BUFFER,
                   num_replicas=None):
-    """Endless training batches: `batch_size` examples of each part, concatenated.
+    """`TrainingBatches`: `batch_size` examples of each part a step, concatenated
+    (`parts`: arrays held in memory, or `tf.data.Dataset`s streamed).
 
     A distribution over R devices (`num_replicas`, default: the current TensorFlow
     strategy's replicas, or the current Keras distribution's devices) splits each batch
@@ -107,24 +208,12 @@ def mixed_batches(parts, batch_size, train_config, shuffle_buffer=SHUFFLE_BUFFER
     of the whole batch. The global batch is the same for every split of those devices
     over processes (`training.multi_host`), each process keeping its devices' slices.
     """
-    batched = tuple(
-        part.shuffle(shuffle_buffer, seed=train_config.seed + i, reshuffle_each_iteration=True)
-        .repeat().batch(batch_size, drop_remainder=True)
-        for i, part in enumerate(parts))
-    if len(batched) == 1:
-        mixed = batched[0]
-    else:
+    replicas = 1
+    if len(parts) > 1:
         from training.distribution import devices_in_use
 
         replicas = num_replicas or devices_in_use()
-
-        def interleaved(*tensors):
-            slices = [tf.split(t, replicas) for t in tensors]
-            return tf.concat([part[r] for r in range(replicas) for part in slices], axis=0)
-
-        mixed = tf.data.Dataset.zip(batched).map(
-            lambda *batches: tf.nest.map_structure(interleaved, *batches))
-    return finish_batches(*_local_rows(mixed, batch_size * len(batched)), True, train_config)
+    return TrainingBatches(parts, batch_size, train_config, shuffle_buffer, replicas)
 
 
 def evaluation_batches(parts, batch_size):

@@ -7,9 +7,9 @@
   labelled data a step is the one-device step on the same batch, up to float rounding
   (`training.replicas` holds what Keras needs for it), and where rows lack a label the
   masked losses are means over the global batch's labelled rows (`MaskedMeanLoss`).
-  Keras reads one batch before the first epoch under a
-  strategy, which starts a pass of the shuffled data of its own: the epochs see the
-  same data as on one device, in another order.
+  Keras reads one batch before the first epoch under a strategy; the training order is
+  set by `train.seed` alone (`training.datasets.TrainingBatches`), so that the epochs
+  still see the batches of one device, in its order.
 - `"data_parallel"` (JAX backend): `keras.distribution.DataParallel` over the devices
   JAX sees, or `train.devices`. JAX computes the step on the global batch, sharded over
   the devices: the same step as on one device.

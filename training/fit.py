@@ -7,7 +7,6 @@ import math
 from pathlib import Path
 
 import keras
-import tensorflow as tf
 
 from siam_keras.models.dtype_policy import model_policy, rewrapped
 from siam_keras.runtime.atomic import atomic_output, write_bytes
@@ -15,9 +14,8 @@ from training.batch_norm import BatchNormStatistics
 from training.callbacks import EpochTimer
 from training.checkpoints import StageCheckpoint
 from training.distribution import devices_in_use
-from training.loss_scaling import ReplicaSafeLossScaleOptimizer
-from training.optimizers import adam
-from training.replicas import ReplicaSafeModel, global_batch_statistics, num_replicas
+from training.optimizers import optimizer_for
+from training.replicas import ReplicaSafeModel, global_batch_statistics
 from training.validation import MONITOR
 
 MODEL_FILE = "model.keras"
@@ -27,30 +25,6 @@ CHECKPOINTS = "checkpoints"
 
 class TrainingDiverged(ValueError):
     """The training loss became NaN or infinite; the message says when and what to try."""
-
-
-def learning_rate_schedule(train_config, steps_per_epoch):
-    """Adam's rate, divided by `lr_decay_factor` after each epoch in `lr_decay_epochs`."""
-    boundaries = [e * steps_per_epoch for e in sorted(train_config.lr_decay_epochs) if e > 0]
-    if not boundaries:
-        return train_config.learning_rate
-    values = [train_config.learning_rate / train_config.lr_decay_factor**i
-              for i in range(len(boundaries) + 1)]
-    return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
-
-
-def optimizer_for(model, train_config, steps_per_epoch):
-    """Adam (`train.optimizer`, `train.adam_epsilon`) on the schedule, wrapped in a
-    `LossScaleOptimizer` when the model computes in float16: its gradients underflow
-    unscaled. Decided from the layers' policies, so it holds for wrapped and reloaded
-    models too, whose own policy may read float32."""
-    optimizer = adam(train_config, learning_rate_schedule(train_config, steps_per_epoch))
-    if model_policy(model) == "mixed_float16":
-        # Under several replicas Keras' own checks the first replica's gradients only.
-        wrapper = (ReplicaSafeLossScaleOptimizer if num_replicas() > 1
-                   else keras.optimizers.LossScaleOptimizer)
-        optimizer = wrapper(optimizer)
-    return optimizer
 
 
 def _keep_history(path, epochs):
@@ -116,7 +90,8 @@ def fit_stage(model, stage, *, losses, loss_weights, train_data, validation, log
         model: the model to train (a `SIAMModel` or `BaselineModel`).
         stage: the `Stage`: folder, epochs, steps, configuration, callbacks.
         losses, loss_weights: `compile`'s (None: the `trained_as` class computes the loss).
-        train_data: the training batches.
+        train_data: the `training.datasets.TrainingBatches`: a resumed stage starts at
+            its first epoch's batches.
         validation: a `training.validation.ValidationLosses`; its `val_loss` selects
             the best model.
         log: progress printer.
@@ -141,16 +116,14 @@ def fit_stage(model, stage, *, losses, loss_weights, train_data, validation, log
     stage.folder.mkdir(parents=True, exist_ok=True)
     trained = _compiled(model, stage, losses, loss_weights, log)
     initial_epoch = _resumed_epoch(trained, stage, checkpoint, log)
-    endless = (isinstance(train_data, tf.data.Dataset)
-               and train_data.cardinality() == tf.data.INFINITE_CARDINALITY)
     with global_batch_statistics(model):  # several TensorFlow replicas: one batch's statistics
         history = trained.fit(
-            train_data,
+            train_data.dataset(initial_epoch, stage.steps_per_epoch),
             epochs=stage.epochs,
             initial_epoch=initial_epoch,
-            steps_per_epoch=stage.steps_per_epoch if endless else None,
+            steps_per_epoch=stage.steps_per_epoch,
             verbose=2,
-            shuffle=False,  # tf.data shuffles; Keras cannot shuffle a Dataset
+            shuffle=False,  # `TrainingBatches` shuffles; Keras cannot shuffle a Dataset
             callbacks=_callbacks(stage, train_data, validation, checkpoint, initial_epoch),
         )
     _check_finite(history, stage, initial_epoch, checkpoint)
@@ -190,8 +163,9 @@ def _callbacks(stage, train_data, validation, checkpoint, initial_epoch):
     """The stage's callbacks, in the order they must run each epoch."""
     return [
         keras.callbacks.TerminateOnNaN(),
-        BatchNormStatistics(train_data, min(stage.train_config.batch_norm_batches,
-                                            stage.steps_per_epoch)),
+        # The first batches of the training order, whatever the epoch: nothing to seek.
+        BatchNormStatistics(train_data.dataset(), min(stage.train_config.batch_norm_batches,
+                                                      stage.steps_per_epoch)),
         validation,
         *stage.callbacks,
         EpochTimer(),

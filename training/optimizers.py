@@ -1,8 +1,13 @@
 """The optimizer a config trains with: Keras' Adam, or PyTorch's (the authors' numerics;
-`train.optimizer`'s choices are `training.config_schema.OPTIMIZERS`)."""
+`train.optimizer`'s choices are `training.config_schema.OPTIMIZERS`), on the learning-rate
+schedule, loss-scaled under float16. No TensorFlow: the GPU benchmark builds it on JAX."""
 
 import keras
 from keras import ops
+
+from siam_keras.models.dtype_policy import model_policy
+from training.loss_scaling import ReplicaSafeLossScaleOptimizer
+from training.replicas import num_replicas
 
 
 @keras.saving.register_keras_serializable(package="siam_training")
@@ -44,3 +49,27 @@ def adam(train_config, learning_rate):
     if train_config.optimizer == "pytorch_adam":
         return PyTorchAdam(learning_rate, epsilon=train_config.adam_epsilon)
     return keras.optimizers.Adam(learning_rate, epsilon=train_config.adam_epsilon)
+
+
+def learning_rate_schedule(train_config, steps_per_epoch):
+    """Adam's rate, divided by `lr_decay_factor` after each epoch in `lr_decay_epochs`."""
+    boundaries = [e * steps_per_epoch for e in sorted(train_config.lr_decay_epochs) if e > 0]
+    if not boundaries:
+        return train_config.learning_rate
+    values = [train_config.learning_rate / train_config.lr_decay_factor**i
+              for i in range(len(boundaries) + 1)]
+    return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
+
+
+def optimizer_for(model, train_config, steps_per_epoch):
+    """Adam (`train.optimizer`, `train.adam_epsilon`) on the schedule, wrapped in a
+    `LossScaleOptimizer` when the model computes in float16: its gradients underflow
+    unscaled. Decided from the layers' policies, so it holds for wrapped and reloaded
+    models too, whose own policy may read float32."""
+    optimizer = adam(train_config, learning_rate_schedule(train_config, steps_per_epoch))
+    if model_policy(model) == "mixed_float16":
+        # Under several replicas Keras' own checks the first replica's gradients only.
+        wrapper = (ReplicaSafeLossScaleOptimizer if num_replicas() > 1
+                   else keras.optimizers.LossScaleOptimizer)
+        optimizer = wrapper(optimizer)
+    return optimizer

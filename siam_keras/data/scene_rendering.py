@@ -2,11 +2,11 @@
 
 Drawing is done on a label map (one concept id per pixel, later paint covers earlier
 paint), then every concept is given its own texture. The masks are therefore exact:
-a pixel belongs to the concept that is visible there. NumPy and Pillow only.
+a pixel belongs to the concept that is visible there. NumPy and Pillow only (Pillow
+imported when drawing: the training config, which reads `CONCEPTS`, needs none).
 """
 
 import numpy as np
-from PIL import Image, ImageDraw
 
 #: Concepts, in attribute order. Their ids in the label map are their indices.
 CONCEPTS = ("sky", "clouds", "water", "trees", "grass", "road", "buildings", "rock")
@@ -31,6 +31,8 @@ _COLOURS = {
 
 def _draw(label_map, shape, points, concept, where=None):
     """Paints a polygon or ellipse with `concept`, only over ids in `where` if given."""
+    from PIL import Image, ImageDraw
+
     canvas = Image.new("L", (label_map.shape[1], label_map.shape[0]), 0)
     draw = ImageDraw.Draw(canvas)
     if shape == "polygon":
@@ -103,6 +105,8 @@ def draw_layout(rng, size):
 
 def _smooth_noise(rng, size, cells):
     """Low-frequency noise in [-1, 1]: a coarse random grid resized bilinearly."""
+    from PIL import Image
+
     coarse = rng.uniform(-1, 1, (cells, cells)).astype("float32")
     image = Image.fromarray(coarse, mode="F").resize((size, size), Image.BILINEAR)
     return np.asarray(image)

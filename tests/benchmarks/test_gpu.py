@@ -2,6 +2,7 @@
 isolated configurations' processes, the skipped-step count, the settings, the table."""
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -111,21 +112,40 @@ def test_bad_arguments_are_refused(capsys):
 
 
 @pytest.mark.parametrize("model_name", list(gpu.CONFIGS))
-def test_settings_are_what_siam_train_reads_from_the_config(model_name):
-    from siam_keras.data.scene_rendering import CONCEPTS
+def test_each_configuration_is_the_config_siam_train_reads(model_name):
+    """Random backbone weights and the policy's `train.mixed_precision` are all that
+    changes; --smoke changes sizes only."""
     from training.config import load_config
 
-    config = load_config(gpu.CONFIGS[model_name])
-    values = gpu.settings(model_name, smoke=False)
-    for table, keys in ((config.data, ["image_size"]),
-                        (config.model, ["backbone", "head", "num_templates", "template_size",
-                                        "border_size"]),
-                        (config.train, ["batch_size", "learning_rate", "template_l1",
-                                        "contribution_l1", "attribute_loss_weight",
-                                        "output_loss_weights"])):
-        assert {k: values[k] for k in keys} == {k: getattr(table, k) for k in keys}
-    assert values["paper_weighting"] == (config.train.loss_weighting == "paper")
-    assert gpu.DEMO_ATTRIBUTES == len(CONCEPTS)
+    base = load_config(gpu.CONFIGS[model_name])
+    for policy in gpu.POLICIES:
+        config = gpu.config_for(model_name, policy, smoke=False)
+        assert config.model.backbone_weights == ""
+        assert config.train.mixed_precision == (policy == "mixed_float16")
+        assert config.data == base.data
+        assert dataclasses.replace(config.model, backbone_weights=base.model.backbone_weights) \
+            == base.model
+        assert dataclasses.replace(config.train, mixed_precision=base.train.mixed_precision) \
+            == base.train
+    smoke = gpu.config_for(model_name, "float32", smoke=True)
+    assert smoke.data.image_size == 32 and smoke.train.batch_size in (2, 4)
+    assert smoke.train.optimizer == base.train.optimizer
+
+
+def test_the_paper_step_is_built_by_siam_trains_code():
+    """The paper config's optimizer (PyTorch's Adam, loss-scaled under float16), its loss
+    weighting and its model come from `training.builders` and `training.optimizers`."""
+    trained, images, targets, weights, described = gpu.build("paper", "mixed_float16", True)
+    assert type(trained).__name__ == "PaperLossWeighting"
+    assert isinstance(trained.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert type(trained.optimizer.inner_optimizer).__name__ == "PyTorchAdam"
+    assert described == "small_cnn 32 px, 2 + 2 images" and tuple(images.shape) == (4, 32, 32, 3)
+    assert {layer.dtype_policy.name for layer in trained.layers if layer.weights} \
+        == {"mixed_float16"}
+    bfloat16, *_ = gpu.build("paper", "mixed_bfloat16", True)
+    assert not isinstance(bfloat16.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert "mixed_bfloat16" in {layer.dtype_policy.name for layer in bfloat16.layers}
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is put back
 
 
 def test_a_failing_configuration_is_reported_and_the_others_still_run(monkeypatch, capsys):

@@ -105,7 +105,7 @@ def test_mixed_batches_give_each_replica_its_share_of_each_dataset(replicas, exp
                                                  {"source": np.full(8, source, "float32")},
                                                  {"source": np.ones(8, "float32")}))
              for source in (0, 1)]
-    batch = next(iter(datasets.mixed_batches(parts, 4, config, num_replicas=replicas)))
+    batch = next(iter(datasets.mixed_batches(parts, 4, config, num_replicas=replicas).dataset()))
     assert batch[1]["source"].numpy().tolist() == expected
     assert batch[0][:, 0, 0, 0].numpy().tolist() == expected  # images travel with their labels
 

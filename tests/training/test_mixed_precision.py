@@ -10,7 +10,7 @@ from tests.conftest import _randomise_head
 from tests.dataset_fixtures import write_son_fixture, write_sun_fixture
 from training.cli import main
 from training.config import load_config
-from training.fit import optimizer_for
+from training.optimizers import optimizer_for
 
 
 def _first_kernel(model):

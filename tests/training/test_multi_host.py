@@ -3,6 +3,7 @@
 own rows; only process 0 writes; a killed process leaves a job that resumes."""
 
 import csv
+import json
 import os
 import re
 import signal
@@ -22,13 +23,14 @@ SHRUNK = ["data.image_size=32", "data.synthetic_scenes.num_train=32",
           "train.batch_size=16", "baseline.enabled=false", "train.lr_decay_epochs=[1]"]
 
 
-def _siam_train(out, *overrides, processes=None, devices=1, tmp=None, wait=True):
+def _siam_train(out, *overrides, processes=None, devices=1, tmp=None, wait=True,
+                config="demo", shrunk=SHRUNK):
     environment = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="2",
                        XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
     if tmp is not None:
         environment["TMPDIR"] = str(tmp)
-    command = [str(BIN / "siam-train"), "--config", "demo", "--out", str(out),
-               "--keep-unhealthy", "--set", *SHRUNK, *overrides]
+    command = [str(BIN / "siam-train"), "--config", str(config), "--out", str(out),
+               "--keep-unhealthy", "--set", *shrunk, *overrides]
     if processes:
         command += ["--local-processes", str(processes)]
     if not wait:
@@ -72,6 +74,58 @@ def test_two_processes_train_as_one_process_on_two_devices(tmp_path):
                        "model.keras", "tensorboard"]
 
 
+@pytest.mark.slow
+def test_with_empty_cells_two_processes_step_as_one_device(tmp_path):
+    """A manifest whose training rows lack some labels: each process holds other numbers
+    of labelled rows, and the masked losses are still means over the global batch's."""
+    from siam_keras.data.example_photos import write_example_photos
+
+    write_example_photos(tmp_path, num_images=48, image_size=32)
+    with open(tmp_path / "photos.csv", newline="") as file:
+        header, *rows = list(csv.reader(file))
+    for index, row in enumerate(rows[:32]):  # training rows
+        if index % 2 == 0:
+            row[1:9] = [""] * 8  # no attributes
+        if index % 3 == 1:
+            row[9] = ""  # no scenicness
+    splits = ["train"] * 32 + ["validation"] * 8 + ["test"] * 8
+    with open(tmp_path / "photos.csv", "w", newline="") as file:
+        csv.writer(file).writerows([header + ["split"]] + [r + [s] for r, s in zip(rows, splits)])
+    (tmp_path / "config.toml").write_text(f"""
+[data]
+dataset = "manifest"
+[data.manifest]
+files = ["photos.csv"]
+attribute_columns = {json.dumps(header[1:9])}
+split_column = "split"
+[data.manifest.outputs]
+scenicness = "regression"
+""")
+    shrunk = ["data.image_size=32", "model.template_size=4", "train.epochs=1",
+              "train.steps_per_epoch=1", "train.batch_size=8", "train.lr_decay_epochs=[]",
+              "baseline.enabled=false"]
+    from training.config import load_config
+    from training.sources import data_source
+
+    source = data_source(load_config(tmp_path / "config.toml", shrunk), log=lambda *_: None)
+    source.prepare()
+    _, _, weights = next(iter(source.training_data().dataset()))  # the step's global batch
+    halves = {key: (int(w[:4].numpy().sum()), int(w[4:].numpy().sum()))
+              for key, w in weights.items()}
+    assert halves == {"scenicness": (2, 4), "attribute_scores": (3, 2)}  # uneven: it can fail
+    two = _siam_train(tmp_path / "multi_host", "train.distribution=multi_host", processes=2,
+                      config=tmp_path / "config.toml", shrunk=shrunk)
+    assert two.returncode == 0, two.stdout[-2000:] + two.stderr[-3000:]
+    one = _siam_train(tmp_path / "one", config=tmp_path / "config.toml", shrunk=shrunk)
+    assert one.returncode == 0, one.stderr[-3000:]
+    expected, got = _history(tmp_path / "one"), _history(tmp_path / "multi_host")
+    # The step's losses (before it) and the validation's after it.
+    keys = [key for key in expected[0] if key == "loss" or key.endswith("_loss")]
+    assert len(keys) > 4
+    for key in keys:
+        assert float(got[0][key]) == pytest.approx(float(expected[0][key]), rel=1e-4), key
+
+
 def test_each_process_reads_its_own_rows_and_together_every_row(monkeypatch):
     """Per global batch, each process takes its slice (its share of each dataset when two
     are mixed); the slices are disjoint and are the one-process batch; the augmentation
@@ -98,8 +152,8 @@ def test_each_process_reads_its_own_rows_and_together_every_row(monkeypatch):
             data = datasets.mixed_batches([part(0), part(100)], 8, train, num_replicas=2)
         else:
             data = datasets.make_dataset(images, {"y": rows}, {"y": np.ones(40, "float32")},
-                                         8, True, train, repeat=True)
-        return [(x.numpy(), y["y"].numpy()) for x, y, _ in data.take(5)]
+                                         8, True, train)
+        return [(x.numpy(), y["y"].numpy()) for x, y, _ in data.dataset().take(5)]
 
     unwarped = np.stack([images[r] for r in rows]).astype("float32")
     for mixed in (False, True):

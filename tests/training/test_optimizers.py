@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 
 from training.config import load_config
-from training.fit import optimizer_for
-from training.optimizers import PyTorchAdam
+from training.optimizers import PyTorchAdam, optimizer_for
 
 
 def _pytorch_adam(variable, gradients, lr, epsilon, beta_1=0.9, beta_2=0.999):

@@ -49,7 +49,8 @@ class DataSource:
         raise NotImplementedError
 
     def training_data(self, with_attributes=True, with_outputs=True):
-        """Training batches for the targets asked (augmented, shuffled)."""
+        """The `training.datasets.TrainingBatches` of the targets asked (augmented, in an
+        order set by `train.seed`)."""
         raise NotImplementedError
 
     def validation_data(self, with_attributes=True, with_outputs=True):

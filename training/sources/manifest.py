@@ -56,9 +56,13 @@ class ManifestSource(DataSource):
             chosen.append((part, targets, weights))
         return chosen
 
-    def _datasets(self, split, with_attributes, with_outputs):
-        return [tf.data.Dataset.from_tensor_slices((part.images, targets, weights))
+    def _arrays(self, split, with_attributes, with_outputs):
+        return [(part.images, targets, weights)
                 for part, targets, weights in self._parts(split, with_attributes, with_outputs)]
+
+    def _datasets(self, split, with_attributes, with_outputs):
+        return [tf.data.Dataset.from_tensor_slices(arrays)
+                for arrays in self._arrays(split, with_attributes, with_outputs)]
 
     def steps_per_pass(self):
         largest = max(len(part) for part in self.data.parts["train"])
@@ -69,12 +73,10 @@ class ManifestSource(DataSource):
         return label_means(labels, self.output_kinds)
 
     def training_data(self, with_attributes=True, with_outputs=True):
-        parts = self._datasets("train", with_attributes, with_outputs)
+        parts = self._arrays("train", with_attributes, with_outputs)
         if not parts:
             raise ValueError("No manifest file has training labels for the targets trained")
-        largest = max(len(part) for part in self.data.parts["train"])
-        return datasets.mixed_batches(parts, self.config.train.batch_size, self.config.train,
-                                      shuffle_buffer=largest)
+        return datasets.mixed_batches(parts, self.config.train.batch_size, self.config.train)
 
     def validation_data(self, with_attributes=True, with_outputs=True):
         parts = self._datasets("validation", with_attributes, with_outputs)

@@ -46,8 +46,15 @@ def prepared_builder(name, config_name, manual_dir, data_dir, log=print):
     return builder
 
 
-def _examples(builder, split, limit):
-    dataset = builder.as_dataset(split=split, shuffle_files=split == "train")
+def _examples(builder, split, limit, seed=0):
+    """The examples of `split` (at most `limit`): the training split's files in an order
+    drawn from `seed`, the same for every iterator (and every process of a job), as
+    `TrainingBatches` needs; its passes permute the rows."""
+    import tensorflow_datasets as tfds
+
+    read_config = tfds.ReadConfig(shuffle_seed=seed, shuffle_reshuffle_each_iteration=False)
+    dataset = builder.as_dataset(split=split, shuffle_files=split == "train",
+                                 read_config=read_config)
     return dataset.take(limit) if limit else dataset
 
 
@@ -57,7 +64,7 @@ def _pixels(image, size):
     return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
 
 
-def sun_examples(builder, split, size, num_attributes, limit=0):
+def sun_examples(builder, split, size, num_attributes, limit=0, seed=0):
     """(pixels, targets, weights): attribute labels, outputs masked."""
     def convert(example):
         targets = {vocabulary.ATTRIBUTE_SCORES: example["attributes"],
@@ -66,10 +73,10 @@ def sun_examples(builder, split, size, num_attributes, limit=0):
                    **{name: tf.constant(0.0) for name in OUTPUTS}}
         return _pixels(example["image"], size), targets, weights
 
-    return _examples(builder, split, limit).map(convert, num_parallel_calls=tf.data.AUTOTUNE)
+    return _examples(builder, split, limit, seed).map(convert, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def son_examples(builder, split, size, num_attributes, limit=0):
+def son_examples(builder, split, size, num_attributes, limit=0, seed=0):
     """(pixels, targets, weights): the two outputs, attributes masked (num_attributes 0:
     no attribute target at all, for the baseline)."""
     def convert(example):
@@ -80,7 +87,7 @@ def son_examples(builder, split, size, num_attributes, limit=0):
             weights[vocabulary.ATTRIBUTE_SCORES] = tf.constant(0.0)
         return _pixels(example["image"], size), targets, weights
 
-    return _examples(builder, split, limit).map(convert, num_parallel_calls=tf.data.AUTOTUNE)
+    return _examples(builder, split, limit, seed).map(convert, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def predict(model, batches):
@@ -146,7 +153,7 @@ class SunScenicOrNotSource(DataSource):
     def _split(self, builder, examples, name, with_attributes=True):
         num_attributes = len(self.attribute_names) if with_attributes else 0
         return examples(builder, name, self.config.data.image_size, num_attributes,
-                        self.config.data.sun_scenic_or_not.max_examples)
+                        self.config.data.sun_scenic_or_not.max_examples, self.config.train.seed)
 
     def _parts(self, split, with_attributes, with_outputs):
         parts = []

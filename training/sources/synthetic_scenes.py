@@ -44,11 +44,8 @@ class SyntheticScenesSource(DataSource):
                                                         with_attributes)
         if not with_outputs:  # kept as targets, masked: the losses stay the same
             weights.update({name: np.zeros_like(weights[name]) for name in self.output_names})
-        # Endless when an epoch is not one pass (`fit_stage` then counts its steps).
-        endless = training and self.steps_per_epoch() != self.steps_per_pass()
         return datasets.make_dataset(self.splits[split]["image"], targets, weights,
-                                     self.config.train.batch_size, training, self.config.train,
-                                     repeat=endless)
+                                     self.config.train.batch_size, training, self.config.train)
 
     def training_data(self, with_attributes=True, with_outputs=True):
         return self._pipeline("train", with_attributes, with_outputs, True)

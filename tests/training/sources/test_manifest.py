@@ -149,7 +149,7 @@ def test_two_manifests_train_together_and_each_adds_nothing_to_the_others_loss(p
                      "train.augmentation.rotation_degrees=0.0"])
     source = data_source(config, log=lambda *_: None)
     source.prepare()
-    images, targets, weights = next(iter(source.training_data()))
+    images, targets, weights = next(iter(source.training_data().dataset()))
     np.testing.assert_array_equal(weights["attribute_scores"], [1] * 4 + [0] * 4)
     np.testing.assert_array_equal(weights["scenicness"], [0] * 4 + [1] * 4)
     np.testing.assert_array_equal(weights["landscape"], [0] * 4 + [1] * 4)

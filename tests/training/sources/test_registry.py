@@ -46,5 +46,5 @@ def test_an_epoch_is_a_pass_or_at_least_min_steps_per_epoch(overrides, steps):
     source = data_source(config, log=lambda *_: None)
     source.prepare()
     assert source.steps_per_pass() == 4 and source.steps_per_epoch() == steps
-    batches = source.training_data()
+    batches = source.training_data().dataset(0, steps)
     assert sum(1 for _ in itertools.islice(batches, steps)) == steps
