@@ -83,17 +83,25 @@ class TrainingBatches:
         self._sizes = [_rows_in(part) for part in self.parts]
         if 0 in self._sizes:
             raise ValueError("A training dataset has no rows")
+        # Tensors once, whatever the datasets made of them (training, the batch-norm
+        # recomputation): the photos are not copied again for each.
+        self._tensors = [None if isinstance(part, tf.data.Dataset)
+                         else tf.nest.map_structure(tf.convert_to_tensor, part)
+                         for part in self.parts]
 
-    def dataset(self, first_epoch=0, steps_per_epoch=0):
+    def dataset(self, first_epoch=0, steps_per_epoch=0, whole_batches=False):
         """The batches from step `first_epoch * steps_per_epoch` on: this process's rows
-        of each global batch (`training.multi_host`), float32, augmented, prefetched.
-        Finding a later step costs nothing for a part held in memory; a streamed one is
-        read from the start of the pass the step is in."""
+        of each global batch (`training.multi_host`; `whole_batches`: every row, as one
+        process alone reads them), float32, augmented, prefetched. Finding a later step
+        costs nothing for a part held in memory; a streamed one is read from the start of
+        the pass the step is in."""
         step = first_epoch * steps_per_epoch
         batched = [self._part_batches(index, step * self.batch_size)
                    for index in range(len(self.parts))]
         mixed = batched[0] if len(batched) == 1 else tf.data.Dataset.zip(tuple(batched)).map(
             self._interleaved)
+        if whole_batches:
+            return finish_batches(mixed.enumerate(step), None, True, self.train_config)
         return finish_batches(*_local_rows(mixed.enumerate(step), self.global_batch_size),
                               True, self.train_config)
 
@@ -105,7 +113,7 @@ class TrainingBatches:
         if isinstance(self.parts[index], tf.data.Dataset):
             rows = passes.flat_map(functools.partial(self._streamed_pass, index))
             return rows.skip(skipped).batch(self.batch_size, drop_remainder=True)
-        arrays = tf.nest.map_structure(tf.convert_to_tensor, self.parts[index])
+        arrays = self._tensors[index]
         rows = passes.flat_map(functools.partial(self._in_memory_pass, index))
         return rows.skip(skipped).batch(self.batch_size, drop_remainder=True).map(
             lambda chosen: tf.nest.map_structure(lambda array: tf.gather(array, chosen), arrays),
@@ -134,7 +142,7 @@ class TrainingBatches:
 
 
 def _rows_in(part):
-    """Rows of a part (-1: a stream of unknown length)."""
+    """Rows of a part (negative: a stream of unknown or endless length)."""
     if isinstance(part, tf.data.Dataset):
         return int(part.cardinality())
     return len(tf.nest.flatten(part)[0])

@@ -28,7 +28,8 @@ def keep_training_distribution(model, source, path, test_maps=None, log=print):
     entry then says why, and no photo will be flagged.
     """
     one_pass = source.steps_per_pass() * source.config.train.batch_size
-    training = _maps(model, source.training_data().dataset(),
+    # Whole batches: every process of a job fits the distribution of a one-process run.
+    training = _maps(model, source.training_data().dataset(whole_batches=True),
                      min(MAX_TRAINING_PHOTOS, one_pass))
     held_out = _maps(model, source.validation_data(), MAX_HELD_OUT_PHOTOS)
     features = 3 * len(source.attribute_names)

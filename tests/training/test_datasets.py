@@ -73,3 +73,19 @@ def test_too_few_rows_for_a_batch_are_refused():
         datasets.make_dataset(np.zeros((3, 2, 2, 3), "uint8"), {}, {}, 4, True, _train())
     with pytest.raises(ValueError, match="A training dataset has no rows"):
         datasets.mixed_batches([_part().take(0)], 4, _train())
+
+
+def test_whole_batches_are_what_one_process_reads_in_a_job_of_several(monkeypatch):
+    """`whole_batches` (the training distribution's photos): every row of each global batch
+    in every process, where training keeps each process's own rows."""
+    from training import multi_host
+
+    images = np.stack([x for x, _, _ in _part().as_numpy_iterator()])
+    batches = datasets.make_dataset(images, {"y": np.arange(ROWS, dtype="int32")},
+                                    {"y": np.ones(ROWS, "float32")}, 4, True, _train())
+    alone = _read(batches.dataset(), 3)
+    monkeypatch.setattr(multi_host, "process_count", lambda: 2)
+    monkeypatch.setattr(multi_host, "process_index", lambda: 1)
+    _assert_same(_read(batches.dataset(whole_batches=True), 3), alone)
+    own = _read(batches.dataset(), 3)
+    assert [list(y) for _, y in own] == [list(y[2:]) for _, y in alone]
