@@ -56,10 +56,11 @@ JAX_TESTS := tests/siam_keras/layers tests/siam_keras/models tests/siam_keras/ex
 	tests/training/test_losses.py
 
 # The three installs run side by side (mostly downloads); the tests on both cores, a
-# test file per worker (its fixtures built once).
+# test file per worker (its fixtures built once), the longest files first
+# (tests/conftest.py's LONGEST_FIRST; the slowest tests are listed at the end).
 test:
 	$(MAKE) --no-print-directory -j3 $(STAMP) $(WEB_STAMP) chromium
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	$(PY) -m pytest -q -n 2 --dist loadfile --durations=15
 	KERAS_BACKEND=jax $(PY) -m pytest -q -n 2 --dist loadfile -m "not slow" $(JAX_TESTS)
 
 # The guides (docs/*.md) and the API reference from the docstrings, as a site in site/
