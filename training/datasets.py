@@ -12,7 +12,7 @@ from siam_keras.runtime.output_kinds import REGRESSION, kinds_of
 from training import multi_host
 from training.augmentation import random_affine
 
-#: Rows a part streamed from files is permuted in, block by block (`TrainingBatches`).
+#: The shuffle buffer of a part streamed from files (`TrainingBatches`).
 SHUFFLE_BUFFER = 256
 
 
@@ -57,22 +57,23 @@ class TrainingBatches:
     """Endless training batches, in an order set by `train.seed` alone.
 
     Each dataset mixed is read in passes, batched across them: pass p of dataset d is
-    its rows permuted by a stateless random draw from (`train.seed`, d, p) (whole, when
-    held in memory; block by block of `shuffle_buffer` rows, when streamed from files);
-    step s's warps are drawn from (`train.seed`, s). So every new iterator reads the
+    its rows in an order drawn from (`train.seed`, d, p): permuted whole when held in
+    memory (by stateless ops), through a shuffle buffer of `shuffle_buffer` rows seeded
+    for the pass when streamed from files; step s's warps are drawn from (`train.seed`,
+    s). So every new iterator reads the
     batches of the one before it, and `dataset(first_epoch, steps_per_epoch)` starts at
     that epoch's first step: a run resumed after a kill reads what the killed run would
     have read, a distributed run (whose Keras reads a batch before training) the
     batches of a one-device run, and the batch-norm recomputation (`training.batch_norm`)
-    takes nothing from the training's order. (tf.data's `shuffle` would start another
-    order with every iterator; seeded per pass, it fails where the global seed is 0.)
+    takes nothing from the training's order. (A `shuffle` with one seed and
+    `reshuffle_each_iteration` starts another order with every iterator.)
 
     Args:
         parts: the datasets mixed: each a (uint8 images, targets, weights) tuple of
             arrays held in memory, or a `tf.data.Dataset` of such rows.
         batch_size: rows of each part in a step.
         train_config: the `[train]` table (`seed`, `augmentation`).
-        shuffle_buffer: the block a streamed part is permuted in.
+        shuffle_buffer: the shuffle buffer of a streamed part.
         replicas: the devices each global batch is split over (see `mixed_batches`).
     """
 
@@ -81,13 +82,19 @@ class TrainingBatches:
         self.shuffle_buffer, self.replicas = shuffle_buffer, replicas
         self.global_batch_size = batch_size * len(self.parts)
         self._sizes = [_rows_in(part) for part in self.parts]
-        if 0 in self._sizes:
-            raise ValueError("A training dataset has no rows")
-        # Tensors once, whatever the datasets made of them (training, the batch-norm
-        # recomputation): the photos are not copied again for each.
-        self._tensors = [None if isinstance(part, tf.data.Dataset)
-                         else tf.nest.map_structure(tf.convert_to_tensor, part)
-                         for part in self.parts]
+        for index, size in enumerate(self._sizes):
+            if size < 1:
+                raise ValueError(
+                    f"Each training dataset needs rows, and a streamed one a known number of "
+                    f"them (tf.data's cardinality). Received: dataset {index + 1} of "
+                    f"{len(self._sizes)} with "
+                    + (f"{size} rows" if size >= 0 else "an unknown or endless length"))
+        # Tensors once, on the host, whatever the datasets made of them (training, the
+        # batch-norm recomputation): the photos are not copied again for each.
+        with tf.device("/CPU:0"):
+            self._tensors = [None if isinstance(part, tf.data.Dataset)
+                             else tf.nest.map_structure(tf.convert_to_tensor, part)
+                             for part in self.parts]
 
     def dataset(self, first_epoch=0, steps_per_epoch=0, whole_batches=False):
         """The batches from step `first_epoch * steps_per_epoch` on: this process's rows
@@ -95,6 +102,9 @@ class TrainingBatches:
         process alone reads them), float32, augmented, prefetched. Finding a later step
         costs nothing for a part held in memory; a streamed one is read from the start of
         the pass the step is in."""
+        if first_epoch and steps_per_epoch < 1:
+            raise ValueError(f"A later epoch needs the steps of an epoch. Received: "
+                             f"first_epoch={first_epoch}, steps_per_epoch={steps_per_epoch}")
         step = first_epoch * steps_per_epoch
         batched = [self._part_batches(index, step * self.batch_size)
                    for index in range(len(self.parts))]
@@ -107,8 +117,7 @@ class TrainingBatches:
 
     def _part_batches(self, index, rows_read):
         """The batches of part `index` once `rows_read` of its rows were read."""
-        size = self._sizes[index]
-        first_pass, skipped = divmod(rows_read, size) if size > 0 else (0, rows_read)
+        first_pass, skipped = divmod(rows_read, self._sizes[index])
         passes = tf.data.Dataset.counter(first_pass)
         if isinstance(self.parts[index], tf.data.Dataset):
             rows = passes.flat_map(functools.partial(self._streamed_pass, index))
@@ -123,14 +132,20 @@ class TrainingBatches:
         """Pass `number` over an in-memory part: its row numbers, permuted."""
         order = tf.random.experimental.stateless_shuffle(
             tf.range(self._sizes[index], dtype=tf.int64),
-            _key(self.train_config.seed, index, number, 0))
+            _key(self.train_config.seed, index, number))
         return tf.data.Dataset.from_tensor_slices(order)
 
     def _streamed_pass(self, index, number):
-        """Pass `number` over a streamed part: its rows, permuted block by block."""
-        blocks = self.parts[index].batch(self.shuffle_buffer).enumerate()
-        return blocks.map(lambda block, rows: _permuted(
-            rows, _key(self.train_config.seed, index, number, block))).unbatch()
+        """Pass `number` over a streamed part: its rows through a shuffle buffer of
+        `shuffle_buffer` rows, seeded for the pass."""
+        # `shuffle` combines its seed with the graph's, which this traced function takes
+        # from the global one; where that is 0 (the configs' default) a tensor seed fails,
+        # so the function's own graph gets one (nothing outside it changes).
+        tf.random.set_seed(1)
+        seed = tf.random.stateless_uniform(
+            [], _key(self.train_config.seed, index, number), 1, 2**31 - 1, dtype=tf.int64)
+        return self.parts[index].shuffle(self.shuffle_buffer, seed=seed,
+                                         reshuffle_each_iteration=False)
 
     def _interleaved(self, *batches):
         """The parts' batches joined device slice by device slice (`mixed_batches`)."""
@@ -148,17 +163,12 @@ def _rows_in(part):
     return len(tf.nest.flatten(part)[0])
 
 
-def _key(seed, part, number, block):
-    """The seed of a stateless random draw, from (train.seed, part, pass, block)."""
+def _key(seed, part, number):
+    """The seed of a stateless random draw for pass `number` of `part`: distinct for
+    every (part, pass) below 2**20 passes of a part (the demo's numbers were measured
+    with these keys)."""
     return tf.stack([tf.constant(seed, tf.int64),
-                     part * 2**40 + tf.cast(number, tf.int64) * 2**20 + tf.cast(block, tf.int64)])
-
-
-def _permuted(rows, key):
-    """A block of rows (a nested structure of tensors), permuted."""
-    count = tf.shape(tf.nest.flatten(rows)[0], out_type=tf.int64)[0]
-    order = tf.random.experimental.stateless_shuffle(tf.range(count), key)
-    return tf.nest.map_structure(lambda tensor: tf.gather(tensor, order), rows)
+                     part * 2**40 + tf.cast(number, tf.int64) * 2**20])
 
 
 def _local_rows(dataset, batch_size):

@@ -59,8 +59,8 @@ class Stage:
             `history.csv` (training losses and the validation's logs per epoch),
             `tensorboard/`, and while training `checkpoints/` (`StageCheckpoint`).
         epochs: epochs to train (a resumed stage counts those already done).
-        steps_per_epoch: steps an epoch, for data that repeat forever; also caps the
-            batches the batch-norm statistics are recomputed over.
+        steps_per_epoch: steps an epoch (the training batches never end); also caps
+            the batches the batch-norm statistics are recomputed over.
         train_config: the `[train]` table (learning rate and its schedule, optimizer,
             `batch_norm_batches`).
         trained_as: the class the model is trained as, a functional model over its layers

@@ -146,6 +146,9 @@ def test_the_paper_step_is_built_by_siam_trains_code():
     assert not isinstance(bfloat16.optimizer, keras.optimizers.LossScaleOptimizer)
     assert "mixed_bfloat16" in {layer.dtype_policy.name for layer in bfloat16.layers}
     assert keras.config.dtype_policy().name == "float32"  # the global policy is put back
+    demo, images, targets, _, described = gpu.build("demo", "float32", True)
+    assert type(demo).__name__ == "ReplicaSafeModel" and described == "small_cnn 32 px, 4 images"
+    assert targets["attribute_scores"].shape == (4, 8) and tuple(images.shape) == (4, 32, 32, 3)
 
 
 def test_a_failing_configuration_is_reported_and_the_others_still_run(monkeypatch, capsys):

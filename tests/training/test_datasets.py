@@ -39,7 +39,7 @@ def _assert_same(got, want):
 @pytest.mark.parametrize("mixed", [False, True], ids=["one_dataset", "two_mixed"])
 def test_every_iterator_reads_the_same_batches_and_an_epoch_starts_where_it_left(mixed):
     train = _train()  # augmentation on: the warps follow the steps too
-    if mixed:  # a shuffle buffer smaller than the data, as for data streamed from files
+    if mixed:  # streamed, through a shuffle buffer smaller than the data
         batches = datasets.mixed_batches([_part(), _part(100)], 3, train, shuffle_buffer=4,
                                          num_replicas=1)
     else:
@@ -71,8 +71,13 @@ def test_too_few_rows_for_a_batch_are_refused():
     with pytest.raises(ValueError, match=r"3 training images are fewer than a batch "
                                          r"\(train.batch_size=4\)"):
         datasets.make_dataset(np.zeros((3, 2, 2, 3), "uint8"), {}, {}, 4, True, _train())
-    with pytest.raises(ValueError, match="A training dataset has no rows"):
-        datasets.mixed_batches([_part().take(0)], 4, _train())
+    with pytest.raises(ValueError, match=r"Received: dataset 2 of 2 with 0 rows"):
+        datasets.mixed_batches([_part(), _part().take(0)], 4, _train(), num_replicas=1)
+    unknown = _part().filter(lambda *row: True)  # a stream whose length tf.data cannot tell
+    with pytest.raises(ValueError, match=r"dataset 1 of 1 with an unknown or endless length"):
+        datasets.mixed_batches([unknown], 4, _train())
+    with pytest.raises(ValueError, match=r"Received: first_epoch=2, steps_per_epoch=0"):
+        datasets.mixed_batches([_part()], 4, _train()).dataset(2)
 
 
 def test_whole_batches_are_what_one_process_reads_in_a_job_of_several(monkeypatch):
