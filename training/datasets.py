@@ -110,10 +110,10 @@ class TrainingBatches:
                    for index in range(len(self.parts))]
         mixed = batched[0] if len(batched) == 1 else tf.data.Dataset.zip(tuple(batched)).map(
             self._interleaved)
-        if whole_batches:
-            return finish_batches(mixed.enumerate(step), None, True, self.train_config)
-        return finish_batches(*_local_rows(mixed.enumerate(step), self.global_batch_size),
-                              True, self.train_config)
+        steps, rows = mixed.enumerate(step), None
+        if not whole_batches:
+            steps, rows = _local_rows(steps, self.global_batch_size)
+        return finish_batches(steps, rows, True, self.train_config)
 
     def _part_batches(self, index, rows_read):
         """The batches of part `index` once `rows_read` of its rows were read."""
@@ -204,9 +204,10 @@ def finish_batches(dataset, rows, training, train_config=None):
             return x, y, w
 
         dataset = dataset.map(transform, num_parallel_calls=tf.data.AUTOTUNE)
+    elif training:  # the step numbers dropped in the same map that casts
+        dataset = dataset.map(lambda step, batch: (tf.cast(batch[0], tf.float32), *batch[1:]),
+                              num_parallel_calls=tf.data.AUTOTUNE)
     else:
-        if training:
-            dataset = dataset.map(lambda step, batch: batch)
         dataset = dataset.map(
             lambda x, y, w: (tf.cast(x, tf.float32), y, w), num_parallel_calls=tf.data.AUTOTUNE
         )

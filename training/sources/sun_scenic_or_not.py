@@ -49,7 +49,7 @@ def prepared_builder(name, config_name, manual_dir, data_dir, log=print):
 def _examples(builder, split, limit, seed=0):
     """The examples of `split` (at most `limit`): the training split's files in an order
     drawn from `seed`, the same for every iterator (and every process of a job), as
-    `TrainingBatches` needs; its passes permute the rows."""
+    `TrainingBatches` needs; its passes shuffle the rows."""
     import tensorflow_datasets as tfds
 
     read_config = tfds.ReadConfig(shuffle_seed=seed, shuffle_reshuffle_each_iteration=False)
